@@ -1,0 +1,85 @@
+//! Output format and rendering shared by every tool.
+
+use rmcp::{
+    ErrorData as McpError,
+    model::{CallToolResult, ContentBlock},
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::error::ToolError;
+
+/// How the text content of a result is written. `structuredContent` is
+/// always present whichever is chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Compact, readable Markdown (default).
+    #[default]
+    Markdown,
+    /// The structured result as JSON text.
+    Json,
+}
+
+/// A tool's structured answer, which also knows how to read as Markdown.
+pub trait ToolOutput: Serialize {
+    fn markdown(&self) -> String;
+}
+
+/// Turn a tool's outcome into an MCP result: text in the requested format
+/// plus `structuredContent`, or an `isError` result that says what to do.
+pub fn finish<T: ToolOutput>(
+    format: Format,
+    outcome: Result<T, ToolError>,
+) -> Result<CallToolResult, McpError> {
+    let output = match outcome {
+        Ok(output) => output,
+        Err(error) => return Ok(error.into_result()),
+    };
+    let structured = serde_json::to_value(&output).map_err(|e| {
+        McpError::internal_error(format!("could not serialise the result: {e}"), None)
+    })?;
+    let text = match format {
+        Format::Markdown => output.markdown(),
+        Format::Json => serde_json::to_string_pretty(&structured).map_err(|e| {
+            McpError::internal_error(format!("could not serialise the result: {e}"), None)
+        })?,
+    };
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(structured);
+    Ok(result)
+}
+
+/// Escape text for a Markdown table cell: pipes and line breaks would break
+/// the table.
+pub fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace('\n', "<br>")
+}
+
+/// Shorten text for compact listings, marking the cut.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_escapes_pipes_and_newlines() {
+        assert_eq!(cell("a|b\nc"), "a\\|b<br>c");
+    }
+
+    #[test]
+    fn truncate_marks_the_cut() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+    }
+}

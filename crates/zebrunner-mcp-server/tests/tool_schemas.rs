@@ -1,0 +1,64 @@
+//! Snapshots of every tool's description, input schema, output schema and
+//! annotations, so that a schema change is always a deliberate one
+//! (`cargo insta review` to accept).
+
+use secrecy::SecretString;
+use zebrunner_client::{ClientConfig, ZebrunnerClient, ZebrunnerUrl};
+use zebrunner_mcp_server::{Credentials, ZebrunnerMcp};
+
+fn server() -> ZebrunnerMcp {
+    // Listing tools makes no request, so an unreachable address is fine.
+    let url = ZebrunnerUrl::parse("https://schemas.invalid").expect("valid url");
+    let config = ClientConfig::new(url, "schemas", SecretString::from("unused"));
+    let client = ZebrunnerClient::new(config).expect("client");
+    ZebrunnerMcp::new(Credentials::ServiceAccount(client))
+}
+
+#[test]
+fn tool_list_is_the_documented_set() {
+    let names: Vec<String> = server()
+        .tool_definitions()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "get_project_settings",
+            "get_test_case",
+            "get_test_suite",
+            "list_projects",
+            "list_test_suites",
+            "search_test_cases",
+        ]
+    );
+}
+
+#[test]
+fn every_tool_is_read_only_and_has_an_output_schema() {
+    for tool in server().tool_definitions() {
+        let annotations = tool.annotations.as_ref().expect("annotations");
+        assert_eq!(annotations.read_only_hint, Some(true), "{}", tool.name);
+        assert_eq!(annotations.destructive_hint, Some(false), "{}", tool.name);
+        assert_eq!(annotations.idempotent_hint, Some(true), "{}", tool.name);
+        assert_eq!(annotations.open_world_hint, Some(false), "{}", tool.name);
+        assert!(
+            tool.output_schema.is_some(),
+            "{} has no outputSchema",
+            tool.name
+        );
+        let input = serde_json::to_value(&tool.input_schema).expect("schema");
+        assert!(
+            input.pointer("/properties/format").is_some(),
+            "{} has no format argument",
+            tool.name
+        );
+    }
+}
+
+#[test]
+fn tool_schemas() {
+    for tool in server().tool_definitions() {
+        insta::assert_json_snapshot!(tool.name.to_string(), tool);
+    }
+}

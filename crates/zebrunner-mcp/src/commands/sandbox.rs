@@ -1,0 +1,24 @@
+//! `zebrunner-mcp sandbox`: the bundled fake Zebrunner on its own.
+
+use anyhow::Context;
+use zebrunner_sandbox::{Sandbox, SandboxConfig};
+
+use super::shutdown_signal;
+use crate::cli::SandboxArgs;
+
+pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let config = SandboxConfig {
+        scale: args
+            .scale
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--scale: {e}"))?,
+        seed: args.seed,
+    };
+    let running = Sandbox::spawn(config, &args.listen)
+        .await
+        .with_context(|| format!("could not start the sandbox on {}", args.listen))?;
+    // Tests read the first line to learn the address, so print it at once.
+    println!("{}", running.banner());
+    shutdown_signal().await;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Zebrunner connection settings from the environment. Each variable may
+//! instead name a file with `<NAME>_FILE` (Docker and Kubernetes secrets).
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+
+/// Read `name`, or the file named by `<name>_FILE`. Setting both is an
+/// error, because which one wins would be a guess.
+pub fn env_or_file(name: &str) -> anyhow::Result<Option<String>> {
+    let direct = std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let file_var = format!("{name}_FILE");
+    let file = std::env::var(&file_var).ok().filter(|v| !v.trim().is_empty());
+    match (direct, file) {
+        (Some(_), Some(_)) => bail!("both {name} and {file_var} are set; set only one"),
+        (Some(value), None) => Ok(Some(value.trim().to_string())),
+        (None, Some(path)) => {
+            let value = std::fs::read_to_string(Path::new(&path))
+                .with_context(|| format!("could not read {file_var} ({path})"))?;
+            let value = value.trim().to_string();
+            if value.is_empty() {
+                bail!("{file_var} ({path}) is empty");
+            }
+            Ok(Some(value))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn required(name: &str) -> anyhow::Result<String> {
+    env_or_file(name)?.with_context(|| format!("{name} (or {name}_FILE) is not set"))
+}
+
+/// The service account used to reach Zebrunner.
+pub struct ZebrunnerSettings {
+    pub url: String,
+    pub login: String,
+    pub token: SecretString,
+}
+
+impl ZebrunnerSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            url: required("ZEBRUNNER_URL")?,
+            login: required("ZEBRUNNER_LOGIN")?,
+            token: SecretString::from(required("ZEBRUNNER_TOKEN")?),
+        })
+    }
+}
