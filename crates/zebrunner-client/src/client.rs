@@ -1,0 +1,132 @@
+//! [`ZebrunnerClient`]: the cheap-to-clone handle the rest of the crate hangs
+//! endpoint methods on, plus the per-client caches.
+//!
+//! Caches follow the reference server's choices (§1.6 of the anchor):
+//! project by key and all suites of a project for 5 minutes, automation
+//! states / priorities / fields layout for 10 minutes. They are per client,
+//! so per-user clients never share data.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::future::Cache;
+
+use crate::auth::AuthIdentity;
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::models::{FieldsLayout, NamedItem, Project, TestSuite};
+use crate::transport::Transport;
+
+const SHORT_TTL: Duration = Duration::from_secs(5 * 60);
+const LONG_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// Async client for one Zebrunner workspace and one user. Clones share the
+/// connection pool, bearer, caches, rate limiter and request counter.
+#[derive(Clone)]
+pub struct ZebrunnerClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
+    pub(crate) web_url: String,
+    pub(crate) caches: Caches,
+}
+
+pub(crate) struct Caches {
+    pub(crate) projects: Cache<String, Project>,
+    pub(crate) suites: Cache<String, Arc<Vec<TestSuite>>>,
+    pub(crate) automation_states: Cache<String, Arc<Vec<NamedItem>>>,
+    pub(crate) priorities: Cache<String, Arc<Vec<NamedItem>>>,
+    pub(crate) layouts: Cache<i64, FieldsLayout>,
+}
+
+impl Caches {
+    fn new() -> Self {
+        fn cache<K, V>(ttl: Duration, cap: u64) -> Cache<K, V>
+        where
+            K: std::hash::Hash + Eq + Send + Sync + 'static,
+            V: Clone + Send + Sync + 'static,
+        {
+            Cache::builder().time_to_live(ttl).max_capacity(cap).build()
+        }
+        Self {
+            projects: cache(SHORT_TTL, 100),
+            suites: cache(SHORT_TTL, 50),
+            automation_states: cache(LONG_TTL, 50),
+            priorities: cache(LONG_TTL, 50),
+            layouts: cache(LONG_TTL, 50),
+        }
+    }
+}
+
+impl ZebrunnerClient {
+    /// Builds a client. Does not contact Zebrunner; see
+    /// [`Self::check_credentials`].
+    pub fn new(cfg: ClientConfig) -> Result<Self, Error> {
+        let web_url = cfg.url.web_url();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                transport: Transport::new(cfg)?,
+                web_url,
+                caches: Caches::new(),
+            }),
+        })
+    }
+
+    /// The configured Zebrunner login.
+    pub fn login(&self) -> &str {
+        self.inner.transport.login()
+    }
+
+    /// The workspace address for links (no trailing slash).
+    pub fn web_url(&self) -> &str {
+        &self.inner.web_url
+    }
+
+    /// HTTP requests sent since creation (every attempt, IAM refreshes included).
+    pub fn requests_made(&self) -> u64 {
+        self.inner.transport.requests_made()
+    }
+
+    /// Exchanges the token at IAM (always a fresh call) and reports who it
+    /// belongs to. The new bearer is kept for later internal-API calls.
+    pub async fn check_credentials(&self) -> Result<AuthIdentity, Error> {
+        let t = &self.inner.transport;
+        t.bearer.refresh(t).await
+    }
+
+    /// Empties every cache (the bearer is kept).
+    pub fn clear_caches(&self) {
+        let c = &self.inner.caches;
+        c.projects.invalidate_all();
+        c.suites.invalidate_all();
+        c.automation_states.invalidate_all();
+        c.priorities.invalidate_all();
+        c.layouts.invalidate_all();
+    }
+}
+
+impl fmt::Debug for ZebrunnerClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZebrunnerClient")
+            .field("url", &self.inner.web_url)
+            .field("login", &self.login())
+            .field("requests_made", &self.requests_made())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `init` through a moka cache, handing every waiter the same result.
+pub(crate) async fn cached<K, V, F>(cache: &Cache<K, V>, key: K, init: F) -> Result<V, Error>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    F: Future<Output = Result<V, Error>>,
+{
+    cache
+        .try_get_with(key, init)
+        .await
+        .map_err(|e: Arc<Error>| Error::clone(&e))
+}

@@ -1,0 +1,63 @@
+//! Typed async client for Zebrunner: the TCM Public API (`/api/public/v1`,
+//! HTTP Basic) and the internal APIs the web app uses (`/api/projects`,
+//! `/api/reporting`, `/api/tcm`, Bearer from IAM). No MCP in here.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), zebrunner_client::Error> {
+//! use futures::TryStreamExt as _;
+//! use secrecy::SecretString;
+//! use zebrunner_client::{ClientConfig, Rql, ZebrunnerClient, ZebrunnerUrl};
+//!
+//! let url = ZebrunnerUrl::parse("https://acme.zebrunner.com")?;
+//! let client = ZebrunnerClient::new(ClientConfig::new(url, "alice", SecretString::from("token")))?;
+//! let automated = client.resolve_automation_state("DEMO", "automated").await?;
+//! let filter = Rql::new().eq("automationState.id", automated);
+//! let cases: Vec<_> = client.test_cases("DEMO", Some(filter)).try_collect().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! * [`config`]: [`ZebrunnerUrl`] (accepts the bare host or the Public API
+//!   base and derives both) and [`ClientConfig`]; secrets never `Debug`-print.
+//! * `transport`: the one place that does HTTP — builds URLs, attaches Basic
+//!   or Bearer auth, applies the rate limit, retries idempotent requests with
+//!   backoff and `Retry-After`, counts requests, opens a tracing span per
+//!   attempt and maps statuses to [`Error`].
+//! * `auth`: the Bearer cache; single-flight IAM refresh, expiry margin, one
+//!   re-authentication on a 401.
+//! * `client`: [`ZebrunnerClient`] itself (an `Arc` around the transport and
+//!   the per-client caches).
+//! * [`api`]: the endpoint methods, one file per area (projects, suites,
+//!   cases, settings, reporting), all `impl ZebrunnerClient` blocks.
+//! * [`models`]: response types, tolerant of unknown fields and of numbers
+//!   sent as strings (via [`lenient`]).
+//! * [`paging`]: token paging (Public API) and page paging (reporting), as
+//!   one-page requests and as `futures::Stream`s that walk every page.
+//! * [`rql`]: a builder for RQL `filter` strings that escapes values.
+//! * [`error`]: [`Error`] / [`ErrorKind`] with messages a person can act on.
+//!
+//! A call flows `api::*` → `transport::Transport::execute` (→ `auth` for a
+//! bearer when needed) → HTTP, and back through `api`'s envelope decoders
+//! (`{data: …}`, `{items: …}`) into `models`.
+
+pub mod api;
+mod auth;
+mod client;
+pub mod config;
+pub mod error;
+pub mod lenient;
+pub mod models;
+pub mod paging;
+pub mod rql;
+mod transport;
+
+pub use api::reporting::REPORTING_PAGE_SIZE;
+pub use auth::AuthIdentity;
+pub use client::ZebrunnerClient;
+pub use config::{ClientConfig, ZebrunnerUrl};
+pub use error::{Error, ErrorKind};
+pub use models::*;
+pub use paging::{MAX_PAGE_SIZE, Page, PageRequest, TokenPage, TokenPageRequest};
+pub use rql::{Rql, RqlValue};
+pub use secrecy::SecretString;

@@ -1,0 +1,26 @@
+//! Typed response models.
+//!
+//! Every struct is tolerant: unknown fields are ignored, missing fields take
+//! their default (`#[serde(default)]`), and numbers that Zebrunner sometimes
+//! sends as strings go through [`crate::lenient`]. Field names follow the
+//! JSON in camelCase; `type` is spelled `type_` in Rust.
+
+pub mod cases;
+pub mod common;
+pub mod projects;
+pub mod reporting;
+pub mod settings;
+pub mod suites;
+
+pub use cases::{
+    ChangeItem, ExecutionConfiguration, ExecutionStatus, Requirement, Step, SuiteRef, TestCase,
+    TestCaseChange, TestCaseExecution,
+};
+pub use common::{Environment, NamedItem, UserRef};
+pub use projects::Project;
+pub use reporting::{
+    IssueReference, Label, LaunchQuery, LaunchSummary, LaunchTest, LaunchTestCaseRef, Milestone,
+    MilestoneRef,
+};
+pub use settings::{ConfigurationGroup, FieldTab, FieldsLayout, LayoutField, ResultStatus};
+pub use suites::TestSuite;

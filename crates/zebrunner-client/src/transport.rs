@@ -1,0 +1,594 @@
+//! HTTP plumbing: URLs, auth headers, rate limiting, retries, error mapping.
+//!
+//! Every request goes through [`Transport::execute`], which
+//!
+//! 1. waits for the client-side rate limiter (if configured);
+//! 2. sends with Basic auth (Public API), a Bearer (internal APIs) or none
+//!    (the IAM refresh itself);
+//! 3. retries idempotent requests on 429/502/503/504 and connection errors
+//!    with jittered exponential backoff, honouring `Retry-After`, and never
+//!    sleeping past the retry deadline;
+//! 4. on a 401 with a Bearer, drops that bearer and tries once more with a
+//!    fresh one (see [`crate::auth`]);
+//! 5. maps failures to [`Error`] with the method and path — never headers.
+//!
+//! Each attempt runs in a `zebrunner.request` tracing span and bumps the
+//! request counter.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::Rng as _;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::Value;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use url::Url;
+
+use crate::auth::BearerCache;
+use crate::config::ClientConfig;
+use crate::error::Error;
+
+/// Upper bound on attempts, on top of the deadline.
+const MAX_ATTEMPTS: u32 = 8;
+/// First backoff step; doubles per attempt.
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+/// Largest backoff step.
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Longest error text taken from a response body.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// Which base URL and credentials a call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// `{host}/api/public/v1`, Basic auth.
+    Public,
+    /// `{host}`, Bearer auth.
+    Internal,
+    /// `{host}`, no auth (the IAM refresh).
+    Iam,
+}
+
+/// One logical request. Deliberately not `Debug`: the IAM body holds the token.
+pub(crate) struct Call {
+    method: Method,
+    api: Api,
+    segments: Vec<String>,
+    query: Vec<(&'static str, String)>,
+    body: Option<Value>,
+    idempotent: bool,
+    /// What a 404/403 is about, e.g. "test case DEMO-9 in project DEMO".
+    what: String,
+    project: Option<String>,
+    filter: Option<String>,
+}
+
+impl Call {
+    /// A request to `api` at the given path segments (each percent-encoded).
+    pub(crate) fn new<S: Into<String>>(
+        method: Method,
+        api: Api,
+        segments: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let idempotent = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        Self {
+            method,
+            api,
+            segments: segments.into_iter().map(Into::into).collect(),
+            query: Vec::new(),
+            body: None,
+            idempotent,
+            what: "the requested resource".to_owned(),
+            project: None,
+            filter: None,
+        }
+    }
+
+    /// A GET on the Public API.
+    pub(crate) fn public<S: Into<String>>(segments: impl IntoIterator<Item = S>) -> Self {
+        Self::new(Method::GET, Api::Public, segments)
+    }
+
+    /// A GET on an internal API.
+    pub(crate) fn internal<S: Into<String>>(segments: impl IntoIterator<Item = S>) -> Self {
+        Self::new(Method::GET, Api::Internal, segments)
+    }
+
+    pub(crate) fn query(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.query.push((key, value.to_string()));
+        self
+    }
+
+    pub(crate) fn query_opt(self, key: &'static str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(v) => self.query(key, v),
+            None => self,
+        }
+    }
+
+    pub(crate) fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Overrides the method-based default (the IAM refresh is a safe POST).
+    pub(crate) fn idempotent(mut self, yes: bool) -> Self {
+        self.idempotent = yes;
+        self
+    }
+
+    pub(crate) fn what(mut self, what: impl Into<String>) -> Self {
+        self.what = what.into();
+        self
+    }
+
+    pub(crate) fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// Records the RQL sent, so a 400/422 can quote it.
+    pub(crate) fn filter(mut self, filter: impl Into<String>) -> Self {
+        self.filter = Some(filter.into());
+        self
+    }
+}
+
+/// A received response, before status handling.
+struct Received {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// Shared HTTP state of one client.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    host: Url,
+    public_api: Url,
+    login: String,
+    token: SecretString,
+    basic: HeaderValue,
+    limiter: Option<DefaultDirectRateLimiter>,
+    retry_deadline: Duration,
+    requests: AtomicU64,
+    pub(crate) bearer: BearerCache,
+}
+
+impl Transport {
+    pub(crate) fn new(cfg: ClientConfig) -> Result<Self, Error> {
+        if cfg.login.trim().is_empty() {
+            return Err(Error::config("ZEBRUNNER_LOGIN is empty"));
+        }
+        if cfg.token.expose_secret().trim().is_empty() {
+            return Err(Error::config("ZEBRUNNER_TOKEN is empty"));
+        }
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            cfg.login,
+            cfg.token.expose_secret()
+        ));
+        let mut basic = HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
+            Error::config("ZEBRUNNER_LOGIN contains characters not allowed in a header")
+        })?;
+        basic.set_sensitive(true);
+
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .default_headers(headers)
+            .user_agent(concat!("zebrunner-mcp/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+
+        Ok(Self {
+            http,
+            host: cfg.url.host().clone(),
+            public_api: cfg.url.public_api().clone(),
+            login: cfg.login,
+            token: cfg.token,
+            basic,
+            limiter: cfg
+                .requests_per_second
+                .map(|rps| RateLimiter::direct(Quota::per_second(rps))),
+            retry_deadline: cfg.retry_deadline,
+            requests: AtomicU64::new(0),
+            bearer: BearerCache::default(),
+        })
+    }
+
+    pub(crate) fn login(&self) -> &str {
+        &self.login
+    }
+
+    pub(crate) fn token(&self) -> &SecretString {
+        &self.token
+    }
+
+    pub(crate) fn requests_made(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Sends `call` and returns the JSON body (`Null` for an empty body).
+    pub(crate) async fn execute(&self, call: &Call) -> Result<Value, Error> {
+        if call.api != Api::Internal {
+            return self.send(call, None).await;
+        }
+        let (bearer, generation) = self.bearer.get(self).await?;
+        match self.send(call, Some(&bearer)).await {
+            // The bearer may have been revoked or expired early: one fresh try.
+            Err(Error::Unauthorized { .. }) => {
+                self.bearer.invalidate(generation).await;
+                let (bearer, _) = self.bearer.get(self).await?;
+                self.send(call, Some(&bearer)).await
+            }
+            other => other,
+        }
+    }
+
+    /// Like [`Self::execute`], then decodes with `parse`; decode failures
+    /// name the endpoint.
+    pub(crate) async fn fetch<T>(
+        &self,
+        call: Call,
+        parse: impl FnOnce(Value) -> Result<T, serde_json::Error>,
+    ) -> Result<T, Error> {
+        let body = self.execute(&call).await?;
+        parse(body).map_err(|e| Error::Decode {
+            message: e.to_string(),
+            method: call.method.to_string(),
+            path: self.path_of(&call),
+        })
+    }
+
+    fn url_for(&self, call: &Call) -> Result<Url, Error> {
+        let mut url = match call.api {
+            Api::Public => self.public_api.clone(),
+            Api::Internal | Api::Iam => self.host.clone(),
+        };
+        url.path_segments_mut()
+            .map_err(|()| Error::config("ZEBRUNNER_URL cannot be used as a base URL"))?
+            .pop_if_empty()
+            .extend(&call.segments);
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&call.query);
+        }
+        Ok(url)
+    }
+
+    fn path_of(&self, call: &Call) -> String {
+        self.url_for(call)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|_| call.segments.join("/"))
+    }
+
+    /// The retry loop for one logical request with fixed credentials.
+    pub(crate) async fn send(
+        &self,
+        call: &Call,
+        bearer: Option<&SecretString>,
+    ) -> Result<Value, Error> {
+        let url = self.url_for(call)?;
+        let path = url.path().to_owned();
+        let method = call.method.to_string();
+        let deadline = Instant::now() + self.retry_deadline;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            if let Some(limiter) = &self.limiter {
+                limiter.until_ready().await;
+            }
+            let span = tracing::info_span!(
+                "zebrunner.request",
+                method = %method,
+                path = %path,
+                attempt,
+                status = tracing::field::Empty,
+            );
+            // Later attempts must not run past the deadline either.
+            let timeout = (attempt > 1).then(|| deadline.saturating_duration_since(Instant::now()));
+            let result = self
+                .attempt(call, url.clone(), bearer, timeout)
+                .instrument(span.clone())
+                .await;
+
+            let (retryable, retry_after, failure) = match result {
+                Ok(rx) => {
+                    span.record("status", rx.status.as_u16());
+                    if rx.status.is_success() {
+                        return decode_body(&rx.body).map_err(|e| Error::Decode {
+                            message: e.to_string(),
+                            method,
+                            path,
+                        });
+                    }
+                    let retryable =
+                        call.idempotent && matches!(rx.status.as_u16(), 429 | 502 | 503 | 504);
+                    let retry_after = rx
+                        .headers
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    (retryable, retry_after, Ok(rx))
+                }
+                Err(e) => (call.idempotent && is_connection_error(&e), None, Err(e)),
+            };
+
+            if retryable && attempt < MAX_ATTEMPTS {
+                let wait = retry_after.unwrap_or_else(|| backoff(attempt));
+                if Instant::now() + wait < deadline {
+                    tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, "retrying");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            return Err(match failure {
+                Ok(rx) => self.status_error(call, &rx, method, path, attempt, retry_after),
+                Err(e) => Error::Network {
+                    message: self.redact(&error_chain(&e)),
+                    method,
+                    path,
+                    attempts: attempt,
+                },
+            });
+        }
+    }
+
+    /// One HTTP exchange.
+    async fn attempt(
+        &self,
+        call: &Call,
+        url: Url,
+        bearer: Option<&SecretString>,
+        timeout: Option<Duration>,
+    ) -> Result<Received, reqwest::Error> {
+        let mut req = self.http.request(call.method.clone(), url);
+        match call.api {
+            Api::Public => req = req.header(AUTHORIZATION, self.basic.clone()),
+            Api::Internal => {
+                if let Some(b) = bearer
+                    && let Ok(mut v) =
+                        HeaderValue::from_str(&format!("Bearer {}", b.expose_secret()))
+                {
+                    v.set_sensitive(true);
+                    req = req.header(AUTHORIZATION, v);
+                }
+            }
+            Api::Iam => {}
+        }
+        if let Some(body) = &call.body {
+            req = req.json(body);
+        }
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let resp = req.send().await?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await?.to_vec();
+        tracing::debug!(
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "zebrunner response"
+        );
+        Ok(Received {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn status_error(
+        &self,
+        call: &Call,
+        rx: &Received,
+        method: String,
+        path: String,
+        attempts: u32,
+        retry_after: Option<Duration>,
+    ) -> Error {
+        let message = self.redact(&body_message(&rx.body));
+        let status = rx.status.as_u16();
+        match status {
+            401 => Error::Unauthorized {
+                login: self.login.clone(),
+                method,
+                path,
+            },
+            403 => Error::Forbidden {
+                login: self.login.clone(),
+                what: call.what.clone(),
+                project: call.project.clone(),
+                method,
+                path,
+            },
+            404 => Error::NotFound {
+                what: call.what.clone(),
+                method,
+                path,
+            },
+            400 | 422 => match &call.filter {
+                Some(filter) => Error::InvalidFilter {
+                    status,
+                    filter: filter.clone(),
+                    message,
+                    method,
+                    path,
+                },
+                None => Error::BadRequest {
+                    status,
+                    message,
+                    method,
+                    path,
+                },
+            },
+            429 => Error::RateLimited {
+                method,
+                path,
+                attempts,
+                retry_after,
+            },
+            500..=599 => Error::Unavailable {
+                status,
+                message: (!message.is_empty()).then_some(message),
+                method,
+                path,
+                attempts,
+            },
+            _ => Error::Http {
+                status,
+                message: (!message.is_empty()).then_some(message),
+                method,
+                path,
+            },
+        }
+    }
+
+    /// Belt and braces: a server echoing the token must not leak it into errors.
+    fn redact(&self, text: &str) -> String {
+        let token = self.token.expose_secret();
+        if token.len() >= 4 && text.contains(token) {
+            text.replace(token, "[REDACTED]")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn decode_body(body: &[u8]) -> Result<Value, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Value::Null)
+    } else {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Zebrunner's `{message, errors:[{source, message}]}`, or the raw text.
+fn body_message(body: &[u8]) -> String {
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(v) => {
+            let mut parts: Vec<String> = Vec::new();
+            if let Some(m) = v
+                .get("message")
+                .or_else(|| v.get("error"))
+                .and_then(Value::as_str)
+            {
+                parts.push(m.to_owned());
+            }
+            if let Some(errors) = v.get("errors").and_then(Value::as_array) {
+                for e in errors {
+                    let msg = e.get("message").and_then(Value::as_str).unwrap_or_default();
+                    match e.get("source").and_then(Value::as_str) {
+                        Some(src) => parts.push(format!("{src}: {msg}")),
+                        None if !msg.is_empty() => parts.push(msg.to_owned()),
+                        None => {}
+                    }
+                }
+            }
+            parts.join("; ")
+        }
+        Err(_) => String::from_utf8_lossy(body).trim().to_owned(),
+    };
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        let cut: String = text.chars().take(MAX_MESSAGE_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+fn is_connection_error(e: &reqwest::Error) -> bool {
+    e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
+}
+
+/// `reqwest`'s top-level message is vague; the causes say what happened.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Exponential backoff with jitter: a random wait in `[step/2, step]`.
+fn backoff(attempt: u32) -> Duration {
+    let step = BACKOFF_BASE
+        .saturating_mul(1 << attempt.saturating_sub(1).min(10))
+        .min(BACKOFF_MAX);
+    let ms = step.as_millis() as u64;
+    Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
+}
+
+/// Parses `Retry-After`: delta seconds or an HTTP date (past dates → zero).
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        // RFC 850 and asctime forms are legal too.
+        assert_eq!(
+            parse_retry_after("Sunday, 06-Nov-94 08:49:40 GMT", now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after("Sun Nov  6 08:49:38 1994", now),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            parse_retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..20 {
+            let d = backoff(attempt);
+            assert!(d <= BACKOFF_MAX, "{attempt}: {d:?}");
+        }
+        assert!(backoff(1) <= Duration::from_millis(200));
+        assert!(backoff(4) >= Duration::from_millis(800));
+    }
+
+    #[test]
+    fn body_messages() {
+        assert_eq!(
+            body_message(br#"{"message":"bad filter","errors":[{"source":"filter","message":"unknown field"}]}"#),
+            "bad filter; filter: unknown field"
+        );
+        assert_eq!(body_message(b"plain text\n"), "plain text");
+        assert!(body_message(&[b'x'; 2000]).chars().count() <= MAX_MESSAGE_CHARS + 1);
+    }
+}
