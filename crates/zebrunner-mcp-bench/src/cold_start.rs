@@ -1,0 +1,71 @@
+//! stdio cold start: process spawn to the `initialize` response, which is
+//! what a desktop client waits for. Measured with and without the start-up
+//! credential check (one IAM refresh against the sandbox).
+
+use std::{path::Path, process::Stdio, time::Instant};
+
+use anyhow::Context;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    process::Command,
+};
+
+use crate::{procs, stats};
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
+
+pub async fn run(bin: &Path, runs: usize) -> anyhow::Result<()> {
+    let sandbox = procs::sandbox(bin, "small").await?;
+    println!("## stdio cold start to the initialize response ({runs} runs each)\n");
+    println!("| Start-up | median | min | max |\n|---|---|---|---|");
+    for (label, skip) in [
+        ("with credential check", false),
+        ("--skip-credential-check", true),
+    ] {
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            times.push(once(bin, &sandbox, skip).await?);
+        }
+        times.sort();
+        println!(
+            "| {label} | {} | {} | {} |",
+            stats::ms(stats::quantile(&times, 0.5)),
+            stats::ms(times.first().copied()),
+            stats::ms(times.last().copied())
+        );
+    }
+    println!();
+    Ok(())
+}
+
+async fn once(
+    bin: &Path,
+    sandbox: &procs::Sandbox,
+    skip: bool,
+) -> anyhow::Result<std::time::Duration> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--transport", "stdio"])
+        .env("ZEBRUNNER_URL", &sandbox.url)
+        .env("ZEBRUNNER_LOGIN", &sandbox.login)
+        .env("ZEBRUNNER_TOKEN", &sandbox.token)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    if skip {
+        cmd.arg("--skip-credential-check");
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().context("spawn")?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    stdin.write_all(INITIALIZE.as_bytes()).await?;
+    stdin.write_all(b"\n").await?;
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let line = lines.next_line().await?.context("no initialize response")?;
+    let elapsed = started.elapsed();
+    anyhow::ensure!(line.contains("\"result\""), "unexpected reply: {line}");
+    drop(stdin);
+    let _ = child.kill().await;
+    Ok(elapsed)
+}

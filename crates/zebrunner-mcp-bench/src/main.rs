@@ -1,0 +1,78 @@
+//! `zebrunner-mcp-bench`: measures the built `zebrunner-mcp` binary the way a
+//! user runs it, as separate processes on loopback (sandbox Zebrunner, MCP
+//! server, and this load generator), and prints Markdown figures.
+//!
+//! # Layout
+//!
+//! - [`procs`]: starting the sandbox and server processes, reading their
+//!   ready lines, and reading a process's resident memory.
+//! - [`cold_start`]: stdio start-up to the `initialize` response.
+//! - [`load`]: `get_test_case` over Streamable HTTP with N concurrent clients.
+//! - [`requests`]: Zebrunner requests made by one tool call, from the
+//!   sandbox's request log.
+//! - [`stats`]: medians and percentiles.
+
+mod cold_start;
+mod load;
+mod procs;
+mod requests;
+mod stats;
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Measure zebrunner-mcp (build it with --release first)")]
+struct Cli {
+    /// The zebrunner-mcp binary to measure.
+    #[arg(long, default_value = "target/release/zebrunner-mcp")]
+    bin: PathBuf,
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// stdio cold start to the initialize response.
+    ColdStart {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
+    /// get_test_case over Streamable HTTP.
+    Load {
+        /// Concurrent clients, comma-separated.
+        #[arg(long, default_value = "1,32", value_delimiter = ',')]
+        clients: Vec<usize>,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Zebrunner requests made by search_test_cases count_only on 5,000 cases.
+    SearchRequests,
+    /// Everything above.
+    All,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    anyhow::ensure!(
+        cli.bin.exists(),
+        "{} does not exist; run `cargo build --release -p zebrunner-mcp` first",
+        cli.bin.display()
+    );
+    match cli.what {
+        What::ColdStart { runs } => cold_start::run(&cli.bin, runs).await?,
+        What::Load { clients, seconds } => {
+            load::run(&cli.bin, &clients, Duration::from_secs(seconds)).await?
+        }
+        What::SearchRequests => requests::run(&cli.bin).await?,
+        What::All => {
+            cold_start::run(&cli.bin, 20).await?;
+            load::run(&cli.bin, &[1, 32], Duration::from_secs(10)).await?;
+            requests::run(&cli.bin).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Child processes under measurement: the sandbox and the MCP server.
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use anyhow::{Context, bail};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader, Lines},
+    process::{Child, ChildStdout, Command},
+};
+
+/// A child process killed when dropped.
+pub struct Proc {
+    pub child: Child,
+    _lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl Proc {
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+/// A running sandbox and the first user's credentials.
+pub struct Sandbox {
+    /// Kept so the sandbox lives as long as this value.
+    _proc: Proc,
+    pub url: String,
+    pub login: String,
+    pub token: String,
+}
+
+async fn start(mut cmd: Command, ready_prefix: &str) -> anyhow::Result<(Proc, Vec<String>)> {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().context("could not start the process")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    let ready = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await? {
+            let found = line.starts_with(ready_prefix);
+            seen.push(line);
+            if found {
+                return Ok::<bool, std::io::Error>(true);
+            }
+        }
+        Ok(false)
+    })
+    .await
+    .context("timed out waiting for the ready line")??;
+    if !ready {
+        bail!("process exited before printing {ready_prefix:?}");
+    }
+    Ok((
+        Proc {
+            child,
+            _lines: lines,
+        },
+        seen,
+    ))
+}
+
+pub async fn sandbox(bin: &Path, scale: &str) -> anyhow::Result<Sandbox> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["sandbox", "--listen", "127.0.0.1:0", "--scale", scale]);
+    let (mut proc, mut seen) = start(cmd, "sandbox listening on ").await?;
+    let url = seen[0]
+        .trim_start_matches("sandbox listening on ")
+        .to_string();
+    // The user lines follow the ready line.
+    let user = loop {
+        if let Some(line) = seen.iter().find(|l| l.starts_with("user ")) {
+            break line.clone();
+        }
+        let line = proc
+            ._lines
+            .next_line()
+            .await?
+            .context("sandbox printed no user")?;
+        seen.push(line);
+    };
+    let words: Vec<&str> = user.split_whitespace().collect();
+    let (login, token) = match words.as_slice() {
+        ["user", login, "token", token, ..] => (login.to_string(), token.to_string()),
+        _ => bail!("unexpected user line {user:?}"),
+    };
+    Ok(Sandbox {
+        _proc: proc,
+        url,
+        login,
+        token,
+    })
+}
+
+/// The MCP server over HTTP on an ephemeral port; returns its `/mcp` URL.
+pub async fn http_server(bin: &Path, sandbox: &Sandbox) -> anyhow::Result<(Proc, String)> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
+        .env("ZEBRUNNER_URL", &sandbox.url)
+        .env("ZEBRUNNER_LOGIN", &sandbox.login)
+        .env("ZEBRUNNER_TOKEN", &sandbox.token)
+        .env("RUST_LOG", "warn");
+    let (proc, seen) = start(cmd, "mcp listening on ").await?;
+    let url = seen
+        .last()
+        .map(|l| l.trim_start_matches("mcp listening on ").to_string())
+        .context("no url")?;
+    Ok((proc, url))
+}
+
+/// Resident set size of a process, in KiB (Linux `/proc`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
