@@ -1,0 +1,260 @@
+//! The `/__sandbox/` control API and the middleware that serves it.
+//!
+//! [`observe`] wraps every Zebrunner path: it injects configured faults
+//! (latency, error status, `Retry-After`) and appends `{method, path, query,
+//! user, status}` to the request log. The control endpoints themselves need no
+//! auth and are never logged or faulted. See docs/contracts.md for the API.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::Sandbox;
+use crate::errors::ApiError;
+use crate::routes::JsonBody;
+
+/// Oldest entries are dropped past this many, so long demos stay bounded.
+pub const REQUEST_LOG_CAP: usize = 10_000;
+
+/// One logged Zebrunner request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    pub path: String,
+    /// The raw (still percent-encoded) query string, or null.
+    pub query: Option<String>,
+    /// Authenticated login (Basic or Bearer), or null.
+    pub user: Option<String>,
+    pub status: u16,
+}
+
+/// A fault as posted to `POST /__sandbox/faults`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub path_prefix: Option<String>,
+    pub method: Option<String>,
+    pub latency_ms: Option<u64>,
+    pub status: Option<u16>,
+    pub count: Option<u32>,
+    pub rate: Option<f64>,
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Fault {
+    id: u64,
+    #[serde(flatten)]
+    spec: FaultSpec,
+    /// Matching requests still to affect (None = unlimited).
+    remaining: Option<u32>,
+}
+
+impl Fault {
+    fn matches(&self, method: &str, path: &str) -> bool {
+        self.spec
+            .path_prefix
+            .as_deref()
+            .is_none_or(|p| path.starts_with(p))
+            && self
+                .spec
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
+}
+
+/// Request log and active faults.
+#[derive(Debug)]
+pub struct ControlState {
+    log: VecDeque<RequestRecord>,
+    faults: Vec<Fault>,
+    next_fault_id: u64,
+    rng: StdRng,
+}
+
+impl ControlState {
+    pub fn new(seed: u64) -> Self {
+        ControlState {
+            log: VecDeque::new(),
+            faults: Vec::new(),
+            next_fault_id: 0,
+            rng: StdRng::seed_from_u64(seed ^ 0xFA17),
+        }
+    }
+
+    /// Picks what happens to a request: (delay, failure to return instead).
+    fn decide(&mut self, method: &str, path: &str) -> (u64, Option<ApiError>) {
+        let mut latency = 0;
+        let mut failure = None;
+        for fault in self.faults.iter_mut().filter(|f| f.matches(method, path)) {
+            if let Some(rate) = fault.spec.rate
+                && !self.rng.random_bool(rate.clamp(0.0, 1.0))
+            {
+                continue;
+            }
+            if fault.remaining == Some(0) {
+                continue;
+            }
+            if let Some(n) = fault.remaining.as_mut() {
+                *n -= 1;
+            }
+            latency = latency.max(fault.spec.latency_ms.unwrap_or(0));
+            if failure.is_none()
+                && let Some(status) = fault.spec.status.and_then(|s| StatusCode::from_u16(s).ok())
+            {
+                let mut err =
+                    ApiError::new(status, format!("Injected fault: HTTP {}", status.as_u16()));
+                err.retry_after = fault.spec.retry_after_secs;
+                failure = Some(err);
+            }
+        }
+        self.faults.retain(|f| f.remaining != Some(0));
+        (latency, failure)
+    }
+
+    fn record(&mut self, rec: RequestRecord) {
+        if self.log.len() >= REQUEST_LOG_CAP {
+            self.log.pop_front();
+        }
+        self.log.push_back(rec);
+    }
+}
+
+/// Middleware over Zebrunner paths: faults first, then the log entry.
+pub async fn observe(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/__sandbox") {
+        return next.run(req).await;
+    }
+    let method = req.method().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let user = sb.identify(req.headers());
+    let (latency, failure) = sb.control().decide(&method, &path);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let resp = match failure {
+        Some(err) => err.into_response(),
+        None => next.run(req).await,
+    };
+    sb.control().record(RequestRecord {
+        method,
+        path,
+        query,
+        user,
+        status: resp.status().as_u16(),
+    });
+    resp
+}
+
+/// Routes under `/__sandbox/`.
+pub fn router() -> Router<Sandbox> {
+    Router::new()
+        .route(
+            "/__sandbox/requests",
+            get(list_requests).delete(clear_requests),
+        )
+        .route(
+            "/__sandbox/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/__sandbox/reset", post(reset))
+        .route("/__sandbox/auth", post(auth_settings))
+        .route("/__sandbox/users", get(users))
+}
+
+async fn list_requests(State(sb): State<Sandbox>) -> Json<Vec<RequestRecord>> {
+    Json(sb.control().log.iter().cloned().collect())
+}
+
+async fn clear_requests(State(sb): State<Sandbox>) -> StatusCode {
+    sb.control().log.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn list_faults(State(sb): State<Sandbox>) -> Json<Value> {
+    Json(json!(sb.control().faults))
+}
+
+async fn add_fault(
+    State(sb): State<Sandbox>,
+    JsonBody(spec): JsonBody<FaultSpec>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if spec.status.is_some_and(|s| !(400..=599).contains(&s)) {
+        return Err(ApiError::field(
+            "status",
+            "must be an HTTP error status (400-599)",
+        ));
+    }
+    if spec.rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+        return Err(ApiError::field("rate", "must be between 0 and 1"));
+    }
+    if spec.status.is_none() && spec.latency_ms.is_none() {
+        return Err(ApiError::bad_request(
+            "A fault needs 'status' and/or 'latency_ms'",
+        ));
+    }
+    let mut ctl = sb.control();
+    ctl.next_fault_id += 1;
+    let fault = Fault {
+        id: ctl.next_fault_id,
+        remaining: spec.count,
+        spec,
+    };
+    let body = json!(fault);
+    ctl.faults.push(fault);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+async fn clear_faults(State(sb): State<Sandbox>) -> StatusCode {
+    sb.control().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn reset(State(sb): State<Sandbox>) -> StatusCode {
+    sb.reset();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthSettings {
+    token_ttl_secs: Option<u64>,
+    #[serde(default)]
+    revoke_bearers: bool,
+}
+
+async fn auth_settings(
+    State(sb): State<Sandbox>,
+    JsonBody(body): JsonBody<AuthSettings>,
+) -> Json<Value> {
+    let mut auth = sb.auth();
+    if let Some(ttl) = body.token_ttl_secs {
+        auth.token_ttl_secs = ttl;
+    }
+    if body.revoke_bearers {
+        auth.revoke_all();
+    }
+    Json(json!({"token_ttl_secs": auth.token_ttl_secs}))
+}
+
+async fn users(State(sb): State<Sandbox>) -> Json<Value> {
+    Json(json!(
+        sb.users()
+            .into_iter()
+            .map(|u| json!({"login": u.login, "token": u.token, "user_id": u.user_id, "display_name": u.display_name, "projects": u.projects}))
+            .collect::<Vec<_>>()
+    ))
+}

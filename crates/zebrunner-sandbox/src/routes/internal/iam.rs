@@ -1,0 +1,59 @@
+//! R1: `POST /api/iam/v1/auth/refresh` exchanges a personal token (the same
+//! one used as the Basic password) for a short-lived JWT-shaped bearer.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::Sandbox;
+use crate::auth::TENANT;
+use crate::errors::{ApiError, ApiResult};
+use crate::routes::JsonBody;
+use crate::seed::iso;
+
+pub async fn refresh(
+    State(sb): State<Sandbox>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let token = match body.get("refreshToken") {
+        Some(Value::String(t)) if !t.is_empty() => t.clone(),
+        _ => return Err(ApiError::field("refreshToken", "must not be blank")),
+    };
+    let caller = sb
+        .caller_by_token(&token)
+        .ok_or_else(ApiError::unauthorized)?;
+    let assignments: Vec<(i64, &str)> = {
+        let st = sb.store();
+        caller
+            .projects
+            .iter()
+            .filter_map(|k| {
+                st.project_by_key(k).map(|p| {
+                    (
+                        p.id,
+                        if caller.user_id == 1 {
+                            "MANAGER"
+                        } else {
+                            "ENGINEER"
+                        },
+                    )
+                })
+            })
+            .collect()
+    };
+    let mut auth = sb.auth();
+    let ttl = auth.token_ttl_secs;
+    let (bearer, exp) = auth.issue(&caller, &assignments);
+    Ok(Json(json!({
+        "userId": caller.user_id,
+        "permissionsSuperset": ["reporting:test-runs:read", "reporting:test-runs:rerun", "tcm:test-cases:read", "tcm:test-cases:update"],
+        "projectAssignments": assignments.iter().map(|(id, role)| json!({"projectId": id, "role": role})).collect::<Vec<_>>(),
+        "authTokenType": "Bearer",
+        "authToken": bearer,
+        "authTokenExpirationInSecs": ttl,
+        "previousLogin": null,
+        "refreshToken": token,
+        "tenantName": TENANT,
+        "authTokenExpiresAt": iso(exp),
+    })))
+}

@@ -1,0 +1,68 @@
+//! Internal APIs (Bearer from IAM, projects by `projectId`).
+
+pub mod iam;
+pub mod launches;
+pub mod milestones;
+pub mod projects;
+pub mod tcm;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::Sandbox;
+
+pub fn router() -> Router<Sandbox> {
+    Router::new()
+        .route("/api/iam/v1/auth/refresh", post(iam::refresh))
+        .route("/api/projects/v1/projects", get(projects::list))
+        .route("/api/projects/v1/projects/{key}", get(projects::get_one))
+        .route("/api/projects/v1/projects-limit", get(projects::limit))
+        .route("/api/reporting/v1/launches", get(launches::list))
+        .route("/api/reporting/v1/launches/{id}", get(launches::get_one))
+        .route(
+            "/api/reporting/v1/launches/{id}/attempts",
+            get(launches::attempts),
+        )
+        .route(
+            "/api/reporting/v1/launches/{id}/tests",
+            get(launches::tests),
+        )
+        .route(
+            "/api/reporting/v1/launches/{id}/tests/{test_id}",
+            get(launches::test),
+        )
+        .route(
+            "/api/reporting/v1/launches/{id}/tests/{test_id}/history",
+            get(launches::history),
+        )
+        .route(
+            "/api/reporting/v1/launches/{id}/test-sessions",
+            get(launches::sessions),
+        )
+        .route(
+            "/api/reporting/v1/launches/{id}/job/parameters",
+            get(launches::job_parameters),
+        )
+        .route(
+            "/api/test-execution-logs/v1/test-runs/{id}/tests/{test_id}/logs-and-screenshots",
+            get(launches::logs),
+        )
+        .route("/api/reporting/v1/milestones", get(milestones::list))
+        .route(
+            "/api/tcm/v1/test-case-settings/system-fields/automation-states",
+            get(tcm::automation_states),
+        )
+        .route(
+            "/api/tcm/v1/test-case-settings/system-fields/priorities",
+            get(tcm::priorities),
+        )
+        .route(
+            "/api/tcm/v1/test-case-settings/fields-layout",
+            get(tcm::fields_layout),
+        )
+        .route(
+            "/api/tcm/v1/test-cases/{id}/executions",
+            get(tcm::executions),
+        )
+        .route("/api/tcm/v1/test-cases/{id}/changes", get(tcm::changes))
+}
