@@ -130,3 +130,37 @@ where
         .await
         .map_err(|e: Arc<Error>| Error::clone(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LaunchQuery, PageRequest, SecretString, TokenPageRequest, ZebrunnerUrl};
+
+    fn is_send<T: Send>(_: &T) {}
+
+    /// The MCP server spawns these futures on a multi-threaded runtime.
+    #[test]
+    fn futures_are_send() -> Result<(), Error> {
+        let url = ZebrunnerUrl::parse("http://127.0.0.1:9")?;
+        let c = ZebrunnerClient::new(ClientConfig::new(url, "a", SecretString::from("t")))?;
+        is_send(&c.check_credentials());
+        is_send(&c.test_cases_page("D", None, TokenPageRequest::default()));
+        is_send(&c.all_test_suites("D"));
+        is_send(&c.resolve_priority("D", "x"));
+        is_send(&c.fields_layout("D"));
+        is_send(&c.launches_page(1, &LaunchQuery::default(), PageRequest::default()));
+        is_send(&c.test_case_changes(1, 1, 5));
+        Ok(())
+    }
+
+    #[test]
+    fn empty_credentials_are_rejected() -> Result<(), Error> {
+        let url = ZebrunnerUrl::parse("https://ws.zebrunner.com")?;
+        let err =
+            ZebrunnerClient::new(ClientConfig::new(url.clone(), " ", SecretString::from("t")));
+        assert!(matches!(err, Err(Error::Config(_))));
+        let err = ZebrunnerClient::new(ClientConfig::new(url, "a", SecretString::from("")));
+        assert!(matches!(err, Err(Error::Config(_))));
+        Ok(())
+    }
+}

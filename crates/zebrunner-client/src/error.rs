@@ -57,7 +57,7 @@ pub enum Error {
     /// 403: authenticated, but not allowed.
     #[error(
         "{login} lacks permission to access {what}{} (HTTP 403 on {method} {path}); ask a Zebrunner project admin for access",
-        project.as_deref().map(|p| format!(" in project {p}")).unwrap_or_default()
+        project_suffix(what, project.as_deref())
     )]
     Forbidden {
         login: String,
@@ -159,6 +159,14 @@ pub enum Error {
     /// Client-side failures that fit nowhere else (e.g. a paging loop).
     #[error("{0}")]
     Other(String),
+}
+
+/// " in project X" unless the description already names the project.
+fn project_suffix(what: &str, project: Option<&str>) -> String {
+    match project {
+        Some(p) if !what.contains(&format!("project {p}")) => format!(" in project {p}"),
+        _ => String::new(),
+    }
 }
 
 impl Error {

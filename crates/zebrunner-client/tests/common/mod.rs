@@ -1,0 +1,118 @@
+//! Shared helpers: a sandbox per test, clients for its users, and the
+//! `/__sandbox/` control API (request log, faults, auth settings).
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use zebrunner_client::{ClientConfig, SecretString, ZebrunnerClient, ZebrunnerUrl};
+use zebrunner_sandbox::{RunningSandbox, Sandbox, SandboxConfig, SandboxUser};
+
+pub struct Env {
+    pub sandbox: RunningSandbox,
+    http: reqwest::Client,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub user: Option<String>,
+    pub status: u16,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let sandbox = Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
+            .await
+            .expect("sandbox starts");
+        Env {
+            sandbox,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn user(&self, login_prefix: &str) -> SandboxUser {
+        self.sandbox
+            .sandbox
+            .users()
+            .into_iter()
+            .find(|u| u.login.starts_with(login_prefix))
+            .expect("seeded user")
+    }
+
+    pub fn config(&self, login_prefix: &str) -> ClientConfig {
+        let u = self.user(login_prefix);
+        let url = ZebrunnerUrl::parse(&self.sandbox.url).expect("sandbox url");
+        let mut cfg = ClientConfig::new(url, u.login, SecretString::from(u.token));
+        cfg.retry_deadline = Duration::from_secs(10);
+        cfg.timeout = Duration::from_secs(10);
+        cfg
+    }
+
+    pub fn client(&self, login_prefix: &str) -> ZebrunnerClient {
+        ZebrunnerClient::new(self.config(login_prefix)).expect("client")
+    }
+
+    fn control(&self, path: &str) -> String {
+        format!("{}/__sandbox/{path}", self.sandbox.url)
+    }
+
+    pub async fn requests(&self) -> Vec<Logged> {
+        self.http
+            .get(self.control("requests"))
+            .send()
+            .await
+            .expect("request log")
+            .json()
+            .await
+            .expect("request log json")
+    }
+
+    pub async fn clear_requests(&self) {
+        self.http
+            .delete(self.control("requests"))
+            .send()
+            .await
+            .expect("clear log");
+    }
+
+    pub async fn fault(&self, spec: Value) {
+        let resp = self
+            .http
+            .post(self.control("faults"))
+            .json(&spec)
+            .send()
+            .await
+            .expect("add fault");
+        assert!(resp.status().is_success(), "fault rejected: {spec}");
+    }
+
+    pub async fn auth_settings(&self, body: Value) {
+        let resp = self
+            .http
+            .post(self.control("auth"))
+            .json(&body)
+            .send()
+            .await
+            .expect("auth settings");
+        assert!(resp.status().is_success(), "auth settings rejected: {body}");
+    }
+
+    pub async fn revoke_bearers(&self) {
+        self.auth_settings(json!({"revoke_bearers": true})).await;
+    }
+
+    /// Log entries whose path starts with `prefix`.
+    pub async fn requests_to(&self, prefix: &str) -> Vec<Logged> {
+        self.requests()
+            .await
+            .into_iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .collect()
+    }
+}
+
+pub const REFRESH: &str = "/api/iam/v1/auth/refresh";
