@@ -20,9 +20,9 @@ TOOLS = sorted(
 
 # (transport, Client mode, protocol version the connection must end up on)
 TRANSPORTS = [
-    pytest.param("stdio", "auto", None, id="stdio-auto"),
-    pytest.param("http", "legacy", "2025-11-25", id="http-legacy-session"),
-    pytest.param("http", "2026-07-28", "2026-07-28", id="http-stateless-2026-07-28"),
+    pytest.param(("stdio", "auto", None), id="stdio-auto"),
+    pytest.param(("http", "legacy", "2025-11-25"), id="http-legacy-session"),
+    pytest.param(("http", "2026-07-28", "2026-07-28"), id="http-stateless-2026-07-28"),
 ]
 
 

@@ -19,10 +19,19 @@ const statelessMeta = () => ({
   'io.modelcontextprotocol/clientCapabilities': {},
 });
 
-function statelessCall(url, id, method, params = {}) {
+/**
+ * A 2026-07-28 request: no session, the version in a header and in `_meta`,
+ * and the SEP-2243 routing headers (`Mcp-Method`, `Mcp-Name` for tools/call).
+ */
+function statelessCall(url, id, method, params = {}, { routingHeaders = true } = {}) {
+  const headers = { ...MCP_HEADERS, 'mcp-protocol-version': STATELESS };
+  if (routingHeaders) {
+    headers['mcp-method'] = method;
+    if (params.name) headers['mcp-name'] = params.name;
+  }
   return rawRequest(url, {
     method: 'POST',
-    headers: { ...MCP_HEADERS, 'mcp-protocol-version': STATELESS },
+    headers,
     body: { jsonrpc: '2.0', id, method, params: { ...params, _meta: statelessMeta() } },
   });
 }
@@ -32,15 +41,15 @@ describe('streamable HTTP transport', () => {
   let oracle;
   let server;
   let limited;
+  let hosts;
   const MAX_BODY = 4096;
 
   before(async () => {
     sandbox = await startSandbox();
     oracle = new Oracle(sandbox.url, sandbox.users.alice);
     server = await startHttpServer(sandbox, sandbox.users.alice);
-    limited = await startHttpServer(sandbox, sandbox.users.alice, [
-      '--max-body-bytes',
-      String(MAX_BODY),
+    limited = await startHttpServer(sandbox, sandbox.users.alice, ['--max-body-bytes', String(MAX_BODY)]);
+    hosts = await startHttpServer(sandbox, sandbox.users.alice, [
       '--allowed-host',
       'mcp.example.test',
       '--allowed-origin',
@@ -51,6 +60,7 @@ describe('streamable HTTP transport', () => {
   after(async () => {
     await server?.stop();
     await limited?.stop();
+    await hosts?.stop();
     await sandbox?.stop();
   });
 
@@ -114,6 +124,9 @@ describe('streamable HTTP transport', () => {
     const expected = (await oracle.testCases('MOBILE')).filter((c) => !c.deleted).length;
     assert.equal(result.structuredContent.total_matched, expected);
 
+    const noRouting = await statelessCall(server.url, 13, 'tools/list', {}, { routingHeaders: false });
+    assert.equal(noRouting.status, 400, 'a 2026-07-28 request without Mcp-Method is refused');
+
     const getCase = await statelessCall(server.url, 12, 'tools/call', { name: 'get_test_case', arguments: { key: 'DEMO-1' } });
     const caseResult = responseFor(getCase, 12).result;
     assert.equal(caseResult.structuredContent.test_case.title, (await oracle.caseByKey('DEMO-1')).title);
@@ -150,23 +163,14 @@ describe('streamable HTTP transport', () => {
   });
 
   test('--allowed-host and --allowed-origin admit exactly what they name', async () => {
-    const host = await rawRequest(limited.url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, host: 'mcp.example.test' },
-      body: initializeBody(1),
-    });
+    const post = (headers) => rawRequest(hosts.url, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: initializeBody(1) });
+    const host = await post({ host: 'mcp.example.test' });
     assert.equal(host.status, 200, host.body);
-    const origin = await rawRequest(limited.url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, origin: 'https://app.example.test' },
-      body: initializeBody(1),
-    });
+    const loopback = await post({});
+    assert.equal(loopback.status, 403, 'a configured host list replaces the loopback default');
+    const origin = await post({ host: 'mcp.example.test', origin: 'https://app.example.test' });
     assert.equal(origin.status, 200, origin.body);
-    const otherOrigin = await rawRequest(limited.url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, origin: 'https://other.example.test' },
-      body: initializeBody(1),
-    });
+    const otherOrigin = await post({ host: 'mcp.example.test', origin: 'https://other.example.test' });
     assert.equal(otherOrigin.status, 403);
   });
 
