@@ -286,9 +286,12 @@ struct ProjectPlan {
     launches: i64,
 }
 
+fn phase_rng(seed: u64, project_id: i64, phase: u64) -> StdRng {
+    StdRng::seed_from_u64(seed ^ ((project_id as u64) << 40) ^ (phase << 32))
+}
+
 /// Builds the whole workspace for a scale and seed.
 pub fn generate(scale: Scale, seed: u64) -> Store {
-    let mut rng = StdRng::seed_from_u64(seed);
     let mut st = Store {
         next_id: 5_000_000,
         ..Store::default()
@@ -399,14 +402,32 @@ pub fn generate(scale: Scale, seed: u64) -> Store {
             None,
             &mut st,
             plan.id,
-            &mut rng,
+            &mut phase_rng(seed, plan.id, 1),
             &mut suites,
         );
 
-        generate_cases(&mut st, &mut rng, plan, count, &suites);
-        generate_milestones(&mut st, &mut rng, plan.id, &mut milestone_id);
-        generate_runs(&mut st, &mut rng, plan.id, &mut run_id);
-        generate_launches(&mut st, &mut rng, plan);
+        // One RNG per project and phase: growing DEMO (scale) leaves the
+        // other projects, and DEMO's first 250 cases, unchanged.
+        generate_cases(
+            &mut st,
+            &mut phase_rng(seed, plan.id, 2),
+            plan,
+            count,
+            &suites,
+        );
+        generate_milestones(
+            &mut st,
+            &mut phase_rng(seed, plan.id, 3),
+            plan.id,
+            &mut milestone_id,
+        );
+        generate_runs(
+            &mut st,
+            &mut phase_rng(seed, plan.id, 4),
+            plan.id,
+            &mut run_id,
+        );
+        generate_launches(&mut st, &mut phase_rng(seed, plan.id, 5), plan);
     }
     st
 }
@@ -1065,9 +1086,9 @@ fn generate_launches(st: &mut Store, rng: &mut StdRng, plan: &ProjectPlan) {
     // Per-test flakiness is a property of the test name, so history is coherent.
     let flaky = |name: &str| -> f64 {
         match fnv(name).rem_euclid(10) {
-            0 => 0.35,
-            1 => 0.12,
-            _ => 0.02,
+            0 => 0.25,
+            1 => 0.08,
+            _ => 0.01,
         }
     };
     let mut launches = Vec::new();
@@ -1098,6 +1119,8 @@ fn generate_launches(st: &mut Store, rng: &mut StdRng, plan: &ProjectPlan) {
         } else {
             None
         };
+        // About a third of launches are clean runs: nothing fails in them.
+        let clean = rng.random_bool(0.35);
         let mut t = started * 1000;
         let mut tests = Vec::with_capacity(size);
         let offset = (fnv(name).rem_euclid(pool.len() as i64)) as usize;
@@ -1114,7 +1137,7 @@ fn generate_launches(st: &mut Store, rng: &mut StdRng, plan: &ProjectPlan) {
             let status = match status_override {
                 Some("IN_PROGRESS") if frac > 0.7 => "IN_PROGRESS",
                 Some("ABORTED") if frac > 0.5 => "ABORTED",
-                _ if rng.random_bool(flaky(&test_name)) => "FAILED",
+                _ if !clean && rng.random_bool(flaky(&test_name)) => "FAILED",
                 _ if rng.random_bool(0.02) => "SKIPPED",
                 _ => "PASSED",
             };

@@ -34,8 +34,16 @@ fn value() -> impl Strategy<Value = Value> {
 
 fn leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![
-        (selector(), prop_oneof![Just(Op::Eq), Just(Op::Ge), Just(Op::Le)], value())
-            .prop_map(|(selector, op, value)| Expr::Cmp { selector, op, value }),
+        (
+            selector(),
+            prop_oneof![Just(Op::Eq), Just(Op::Ge), Just(Op::Le)],
+            value()
+        )
+            .prop_map(|(selector, op, value)| Expr::Cmp {
+                selector,
+                op,
+                value
+            }),
         (selector(), any::<String>()).prop_map(|(selector, s)| Expr::Cmp {
             selector,
             op: Op::Contains,
@@ -119,6 +127,12 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 #[test]
 fn selector_check_names_the_offender() {
     let e = parse("automationState.name = 'Automated' AND draft = false").unwrap();
-    let err = e.check_selectors(&["draft", "automationState.id"]).unwrap_err();
-    assert!(err.message.contains("automationState.name"), "{}", err.message);
+    let err = e
+        .check_selectors(&["draft", "automationState.id"])
+        .unwrap_err();
+    assert!(
+        err.message.contains("automationState.name"),
+        "{}",
+        err.message
+    );
 }
