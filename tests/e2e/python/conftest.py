@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-BINARY = Path(os.environ.get("ZMCP_BIN", REPO_ROOT / "target" / "debug" / "zebrunner-mcp"))
+TARGET_DIR = REPO_ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
+BINARY = Path(os.environ.get("ZMCP_BIN", TARGET_DIR / "debug" / "zebrunner-mcp"))
 
 
 @dataclass
