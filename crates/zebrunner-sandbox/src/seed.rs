@@ -1289,22 +1289,23 @@ pub fn executions(seed: u64, st: &Store, case: &TestCase) -> Vec<Value> {
         .map(|l| l.id)
         .collect();
     let group = settings.config_groups.first();
+    // Runs on a request path: settings are looked up with `get`, never indexed.
     (0..count)
-        .map(|i| {
+        .filter_map(|i| {
             let roll = rng.random_range(0..100);
-            let status = &settings.result_statuses[match roll {
+            let status = settings.result_statuses.get(match roll {
                 0..78 => 0,
                 78..92 => 1,
                 92..96 => 2,
                 _ => 3,
-            }];
+            })?;
             let failed = status.is_failure;
             let user = rng.random_range(1..=5);
             let person = st.person(user);
-            let env = &settings.environments[i % 2];
+            let env = settings.environments.get(i % 2)?;
             let launch = if automated { launches.get(i % launches.len().max(1)).copied() } else { None };
             let option = group.and_then(|g| g.options.get(i % g.options.len().max(1)).map(|o| (g, o)));
-            json!({
+            Some(json!({
                 "id": case.id * 1000 + i as i64,
                 "trackedBy": person.map(|p| json!({"id": p.id, "username": p.username, "email": p.email})),
                 "trackedAt": iso(BASE_2026 + 59 * DAY - (i as i64) * DAY / 2 - rng.random_range(0..3600)),
@@ -1320,7 +1321,7 @@ pub fn executions(seed: u64, st: &Store, case: &TestCase) -> Vec<Value> {
                 "environment": {"id": env.id, "key": env.key, "name": env.name},
                 "configurations": option.map(|(g, o)| vec![json!({"groupId": g.id, "groupName": g.name, "optionId": o.id, "optionName": o.name})]).unwrap_or_default(),
                 "userId": user,
-            })
+            }))
         })
         .collect()
 }
