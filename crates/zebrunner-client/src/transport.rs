@@ -583,6 +583,20 @@ mod tests {
     }
 
     #[test]
+    fn only_safe_methods_are_idempotent() {
+        assert!(Call::public(["x"]).idempotent);
+        assert!(Call::new(Method::PUT, Api::Public, ["x"]).idempotent);
+        assert!(Call::new(Method::DELETE, Api::Internal, ["x"]).idempotent);
+        assert!(!Call::new(Method::POST, Api::Public, ["x"]).idempotent);
+        assert!(!Call::new(Method::PATCH, Api::Public, ["x"]).idempotent);
+        assert!(
+            Call::new(Method::POST, Api::Iam, ["x"])
+                .idempotent(true)
+                .idempotent
+        );
+    }
+
+    #[test]
     fn body_messages() {
         assert_eq!(
             body_message(br#"{"message":"bad filter","errors":[{"source":"filter","message":"unknown field"}]}"#),

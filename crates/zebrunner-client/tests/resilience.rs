@@ -336,3 +336,33 @@ async fn rejected_filter_quotes_the_rql() {
     assert_no_secrets(&err, &token);
     assert_eq!(env.requests().await.len(), 1);
 }
+
+#[tokio::test]
+async fn connection_errors_are_retried_within_the_deadline() {
+    // A port that was just free: connections are refused.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = zebrunner_client::ZebrunnerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    let mut cfg =
+        zebrunner_client::ClientConfig::new(url, "alice", SecretString::from("tok-123456"));
+    cfg.retry_deadline = Duration::from_millis(1200);
+    let client = ZebrunnerClient::new(cfg).unwrap();
+
+    let started = Instant::now();
+    let err = client.result_statuses("DEMO").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Network);
+    assert!(err.is_transient());
+    assert!(
+        client.requests_made() >= 2,
+        "retried: {}",
+        client.requests_made()
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1700),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_no_secrets(&err, "tok-123456");
+}
