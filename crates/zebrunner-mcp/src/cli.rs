@@ -6,7 +6,11 @@ use std::{net::SocketAddr, num::NonZeroU32};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "zebrunner-mcp", version, about = "MCP server for Zebrunner test management")]
+#[command(
+    name = "zebrunner-mcp",
+    version,
+    about = "MCP server for Zebrunner test management"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -60,11 +64,19 @@ pub struct HttpArgs {
     pub listen: SocketAddr,
     /// Host header values accepted (DNS-rebinding protection); repeat for
     /// several. Default: loopback names.
-    #[arg(long = "allowed-host", env = "ZMCP_ALLOWED_HOSTS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-host",
+        env = "ZMCP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
     pub allowed_hosts: Vec<String>,
     /// Browser origins accepted, e.g. https://app.example.com:443; repeat for
     /// several. Default: loopback origins.
-    #[arg(long = "allowed-origin", env = "ZMCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-origin",
+        env = "ZMCP_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Vec<String>,
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = zebrunner_mcp_server::config::DEFAULT_MAX_BODY_BYTES, env = "ZMCP_MAX_BODY_BYTES")]

@@ -11,7 +11,9 @@ use secrecy::SecretString;
 pub fn env_or_file(name: &str) -> anyhow::Result<Option<String>> {
     let direct = std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let file_var = format!("{name}_FILE");
-    let file = std::env::var(&file_var).ok().filter(|v| !v.trim().is_empty());
+    let file = std::env::var(&file_var)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
     match (direct, file) {
         (Some(_), Some(_)) => bail!("both {name} and {file_var} are set; set only one"),
         (Some(value), None) => Ok(Some(value.trim().to_string())),
@@ -46,5 +48,40 @@ impl ZebrunnerSettings {
             login: required("ZEBRUNNER_LOGIN")?,
             token: SecretString::from(required("ZEBRUNNER_TOKEN")?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Each test uses its own variable names, so parallel tests don't collide.
+    fn set(name: &str, value: &str) {
+        // SAFETY: only this test reads or writes these uniquely named variables.
+        unsafe { std::env::set_var(name, value) }
+    }
+
+    #[test]
+    fn reads_the_variable_or_its_file() {
+        set("ZMCP_T1", " direct \n");
+        assert_eq!(env_or_file("ZMCP_T1").unwrap().as_deref(), Some("direct"));
+
+        let path = std::env::temp_dir().join(format!("zmcp-settings-{}", std::process::id()));
+        std::fs::write(&path, "from-file\n").unwrap();
+        set("ZMCP_T2_FILE", path.to_str().unwrap());
+        assert_eq!(env_or_file("ZMCP_T2").unwrap().as_deref(), Some("from-file"));
+        std::fs::remove_file(&path).unwrap();
+
+        assert_eq!(env_or_file("ZMCP_T3_UNSET").unwrap(), None);
+    }
+
+    #[test]
+    fn both_or_an_unreadable_file_is_an_error() {
+        set("ZMCP_T4", "a");
+        set("ZMCP_T4_FILE", "/nonexistent");
+        assert!(env_or_file("ZMCP_T4").is_err());
+        set("ZMCP_T5_FILE", "/nonexistent/zmcp");
+        let err = env_or_file("ZMCP_T5").unwrap_err().to_string();
+        assert!(err.contains("ZMCP_T5_FILE"), "{err}");
     }
 }

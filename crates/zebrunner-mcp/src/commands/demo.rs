@@ -36,7 +36,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client));
     let http = transport::http::HttpServer::bind(server, &args.http.options()).await?;
     let mcp_url = format!("http://{}/mcp", http.local_addr()?);
-    println!("{}", instructions(&sandbox.url, &mcp_url, &user.login, &user.token));
+    println!(
+        "{}",
+        instructions(&sandbox.url, &mcp_url, &user.login, &user.token)
+    );
     http.run(shutdown_signal()).await
 }
 
