@@ -3,7 +3,7 @@
 //! [`observe`] wraps every Zebrunner path: it injects configured faults
 //! (latency, error status, `Retry-After`) and appends `{method, path, query,
 //! user, status}` to the request log. The control endpoints themselves need no
-//! auth and are never logged or faulted. See docs/contracts.md for the API.
+//! auth and are never logged or faulted. See docs/sandbox.md for the API.
 
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! Everything here derives from [`SandboxConfig::seed`](crate::SandboxConfig)
 //! through seeded `StdRng`s and fixed base dates (2025-01-01 .. 2026-03), so a
 //! given seed always produces the same workspace. Ids live in fixed ranges per
-//! kind so they do not shift with the scale (see docs/contracts.md):
+//! kind so they do not shift with the scale (see docs/sandbox.md):
 //! suites 101+, cases 10001+ (DEMO) / 20001+ (MOBILE) / 30001+ (API),
 //! milestones 501+, TCM runs 801+, launches 1001+ / 2001+ / 3001+,
 //! launch tests `launchId * 1000 + n`, API-created entities 5,000,001+.
