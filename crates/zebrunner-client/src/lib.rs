@@ -34,6 +34,7 @@
 //!   sent as strings (via [`lenient`]).
 //! * [`paging`]: token paging (Public API) and page paging (reporting), as
 //!   one-page requests and as `futures::Stream`s that walk every page.
+//! * [`request_log`]: per-call counts of the requests made, for audit records.
 //! * [`rql`]: a builder for RQL `filter` strings that escapes values.
 //! * [`error`]: [`Error`] / [`ErrorKind`] with messages a person can act on.
 //!
@@ -49,6 +50,7 @@ pub mod error;
 pub mod lenient;
 pub mod models;
 pub mod paging;
+pub mod request_log;
 pub mod rql;
 mod transport;
 
@@ -59,5 +61,6 @@ pub use config::{ClientConfig, ZebrunnerUrl};
 pub use error::{Error, ErrorKind};
 pub use models::*;
 pub use paging::{MAX_PAGE_SIZE, Page, PageRequest, TokenPage, TokenPageRequest};
+pub use request_log::{RequestCount, RequestLog};
 pub use rql::{Rql, RqlValue};
 pub use secrecy::SecretString;

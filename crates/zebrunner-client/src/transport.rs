@@ -350,6 +350,7 @@ impl Transport {
         bearer: Option<&SecretString>,
         timeout: Option<Duration>,
     ) -> Result<Received, reqwest::Error> {
+        let path = url.path().to_string();
         let mut req = self.http.request(call.method.clone(), url);
         match call.api {
             Api::Public => req = req.header(AUTHORIZATION, self.basic.clone()),
@@ -371,6 +372,7 @@ impl Transport {
             req = req.timeout(t);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
+        crate::request_log::record(call.method.as_str(), &path);
         let started = std::time::Instant::now();
         let resp = req.send().await?;
         let status = resp.status();
