@@ -1,4 +1,4 @@
-//! Typed options for the MCP server and its HTTP surface.
+//! Streamable HTTP options and the protocol versions served.
 
 use std::net::SocketAddr;
 

@@ -1,0 +1,358 @@
+//! `config check`: every problem in a configuration, each with the setting
+//! it concerns and what to do about it.
+
+use std::net::IpAddr;
+
+use super::{AuditSinkKind, Config, CredentialsMode, IdentityMode, Transport};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The server refuses to start.
+    Error,
+    /// It starts, but probably not as intended.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    /// The setting, as written in the file (`oidc.issuer`).
+    pub setting: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{level}: {}: {}", self.setting, self.message)
+    }
+}
+
+const ASYMMETRIC: [&str; 9] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn is_project_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl Config {
+    /// Everything wrong with this configuration; empty when it is sound.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut error = |setting, message: String| {
+            out.push(Problem {
+                severity: Severity::Error,
+                setting,
+                message,
+            })
+        };
+        let http = self.transport == Transport::Http;
+        let loopback = self.listen.ip().is_loopback();
+
+        match self.identity {
+            IdentityMode::None if http && !loopback => error(
+                "identity",
+                format!(
+                    "identity \"none\" lets anyone who reaches {} act as the service account; \
+                     use it only on stdio or a loopback address, or set identity = \"oidc\"",
+                    self.listen
+                ),
+            ),
+            IdentityMode::Broker => error(
+                "identity",
+                "identity \"broker\" (this server as the authorization server) is not available \
+                 in this version; use \"oidc\" with your Okta authorization server"
+                    .into(),
+            ),
+            _ => {}
+        }
+        if self.credentials == CredentialsMode::Vault {
+            error(
+                "credentials",
+                "credentials \"vault\" (per-user Zebrunner tokens) is not available in this \
+                 version; use \"service-account\""
+                    .into(),
+            );
+        }
+        if let Some(public) = &self.public_url {
+            match url::Url::parse(public) {
+                Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+                    error("public_url", format!("{public:?} must be an http(s) URL"))
+                }
+                Ok(url) if url.query().is_some() || url.fragment().is_some() => error(
+                    "public_url",
+                    format!("{public:?} must not have a query or fragment"),
+                ),
+                Ok(url) if url.path().trim_end_matches('/').ends_with("/mcp") => error(
+                    "public_url",
+                    format!("{public:?} is the base URL; leave out the trailing /mcp"),
+                ),
+                Ok(_) => {}
+                Err(e) => error("public_url", format!("{public:?} is not a URL: {e}")),
+            }
+        }
+        if self.identity == IdentityMode::Oidc {
+            self.check_oidc(&mut error, http, loopback);
+        }
+        self.check_policy(&mut error);
+        self.check_storage(&mut error);
+        if self.max_body_bytes < 1024 {
+            error(
+                "max_body_bytes",
+                format!(
+                    "{} bytes is too small for MCP messages; use at least 1024",
+                    self.max_body_bytes
+                ),
+            );
+        }
+        if self.identity == IdentityMode::Oidc && !http {
+            out.push(Problem {
+                severity: Severity::Warning,
+                setting: "identity",
+                message: "stdio takes no access tokens (the MCP authorization spec applies to \
+                          HTTP); identity \"oidc\" has no effect with transport \"stdio\""
+                    .into(),
+            });
+        }
+        if self.policy.read_scope == self.policy.write_scope {
+            out.push(Problem {
+                severity: Severity::Warning,
+                setting: "policy.write_scope",
+                message: "read and write scopes are the same, so every reader may write".into(),
+            });
+        }
+        out
+    }
+
+    fn check_oidc(&self, error: &mut impl FnMut(&'static str, String), http: bool, loopback: bool) {
+        match &self.oidc.issuer {
+            None => error(
+                "oidc.issuer",
+                "identity \"oidc\" needs the issuer, e.g. https://acme.okta.com/oauth2/default \
+                 (ZMCP_OIDC_ISSUER)"
+                    .into(),
+            ),
+            Some(issuer) => match url::Url::parse(issuer) {
+                Err(e) => error("oidc.issuer", format!("{issuer:?} is not a URL: {e}")),
+                Ok(url) if url.scheme() == "https" => {}
+                Ok(url)
+                    if url.scheme() == "http" && url.host_str().is_some_and(is_loopback_host) => {}
+                Ok(_) => error(
+                    "oidc.issuer",
+                    format!(
+                        "{issuer:?} must use https (http is accepted only for a loopback issuer in tests)"
+                    ),
+                ),
+            },
+        }
+        if self.oidc.algorithms.is_empty() {
+            error(
+                "oidc.algorithms",
+                "list at least one algorithm, e.g. RS256".into(),
+            );
+        }
+        for alg in &self.oidc.algorithms {
+            if !ASYMMETRIC.contains(&alg.as_str()) {
+                error(
+                    "oidc.algorithms",
+                    format!(
+                        "{alg:?} is not accepted: only asymmetric algorithms ({}) can prove a token came from the issuer",
+                        ASYMMETRIC.join(", ")
+                    ),
+                );
+            }
+        }
+        if http && !loopback && self.public_url.is_none() {
+            error(
+                "public_url",
+                format!(
+                    "identity \"oidc\" on {} needs the URL clients use (ZMCP_PUBLIC_URL), for the \
+                     token audience and the protected resource metadata",
+                    self.listen
+                ),
+            );
+        }
+        if self.oidc.groups_claim.trim().is_empty() {
+            error(
+                "oidc.groups_claim",
+                "must name a claim, e.g. \"groups\"".into(),
+            );
+        }
+    }
+
+    fn check_policy(&self, error: &mut impl FnMut(&'static str, String)) {
+        let p = &self.policy;
+        for (setting, scope) in [
+            ("policy.read_scope", &p.read_scope),
+            ("policy.write_scope", &p.write_scope),
+        ] {
+            if scope.trim().is_empty() || scope.contains(char::is_whitespace) || scope.contains('"')
+            {
+                error(setting, format!("{scope:?} is not a valid OAuth scope"));
+            }
+        }
+        for access in &p.project_access {
+            if access.projects.is_empty() {
+                error(
+                    "policy.project_access",
+                    format!(
+                        "group {:?} lists no projects; remove the entry or list project keys",
+                        access.group
+                    ),
+                );
+            }
+            for key in &access.projects {
+                if !is_project_key(key) {
+                    error(
+                        "policy.project_access",
+                        format!(
+                            "{key:?} (group {:?}) is not a Zebrunner project key such as DEMO",
+                            access.group
+                        ),
+                    );
+                }
+            }
+        }
+        let grouped = !p.allowed_groups.is_empty()
+            || !p.read_only_groups.is_empty()
+            || !p.admin_groups.is_empty()
+            || !p.project_access.is_empty();
+        if grouped && self.identity == IdentityMode::None {
+            error(
+                "policy",
+                "group rules need caller identities; set identity = \"oidc\" or remove them".into(),
+            );
+        }
+    }
+
+    fn check_storage(&self, error: &mut impl FnMut(&'static str, String)) {
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            error(
+                "database_url",
+                "use sqlite:///path/to/file.db or postgres://user@host/db".into(),
+            );
+        }
+        if self.audit.sinks.contains(&AuditSinkKind::File) && self.audit.file.is_none() {
+            error(
+                "audit.file",
+                "the file sink needs audit.file (ZMCP_AUDIT_FILE)".into(),
+            );
+        }
+        if self.audit.sinks.contains(&AuditSinkKind::Stdout) && self.transport == Transport::Stdio {
+            error(
+                "audit.sinks",
+                "stdout carries the MCP protocol on stdio; use the database or file sink".into(),
+            );
+        }
+        if self.audit.sinks.is_empty() {
+            error(
+                "audit.sinks",
+                "list at least one sink: every tool call must leave a record".into(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ProjectAccess;
+
+    fn settings(config: &Config) -> Vec<&'static str> {
+        config
+            .problems()
+            .into_iter()
+            .filter(|p| p.severity == Severity::Error)
+            .map(|p| p.setting)
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_sound() {
+        assert!(
+            Config::default().problems().is_empty(),
+            "{:?}",
+            Config::default().problems()
+        );
+    }
+
+    #[test]
+    fn identity_none_only_on_loopback_or_stdio() {
+        let mut c = Config {
+            transport: Transport::Http,
+            ..Config::default()
+        };
+        assert!(settings(&c).is_empty());
+        c.listen = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(settings(&c), vec!["identity"]);
+    }
+
+    #[test]
+    fn oidc_needs_a_secure_issuer_and_public_url() {
+        let mut c = Config {
+            transport: Transport::Http,
+            identity: IdentityMode::Oidc,
+            listen: "0.0.0.0:8080".parse().unwrap(),
+            ..Config::default()
+        };
+        assert_eq!(settings(&c), vec!["oidc.issuer", "public_url"]);
+        c.oidc.issuer = Some("http://idp.example/oauth2/default".into());
+        c.public_url = Some("https://mcp.example.com".into());
+        assert_eq!(settings(&c), vec!["oidc.issuer"]);
+        c.oidc.issuer = Some("http://127.0.0.1:4011/oauth2/default".into());
+        assert!(settings(&c).is_empty());
+        c.oidc.algorithms = vec!["HS256".into(), "none".into()];
+        assert_eq!(settings(&c), vec!["oidc.algorithms", "oidc.algorithms"]);
+    }
+
+    #[test]
+    fn unavailable_modes_and_bad_policy_are_explained() {
+        let c = Config {
+            identity: IdentityMode::Broker,
+            credentials: CredentialsMode::Vault,
+            public_url: Some("https://mcp.example.com/mcp".into()),
+            policy: crate::config::PolicyConfig {
+                project_access: vec![ProjectAccess {
+                    group: "dev".into(),
+                    projects: vec!["demo".into()],
+                }],
+                ..Default::default()
+            },
+            audit: crate::config::AuditConfig {
+                sinks: vec![AuditSinkKind::Stdout, AuditSinkKind::File],
+                file: None,
+            },
+            ..Config::default()
+        };
+        let found = settings(&c);
+        for expected in [
+            "identity",
+            "credentials",
+            "public_url",
+            "policy.project_access",
+            "audit.file",
+            "audit.sinks",
+        ] {
+            assert!(
+                found.contains(&expected),
+                "{expected} missing from {found:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! Typed configuration: defaults, then a TOML file (`--config` or
+//! `ZMCP_CONFIG`), then `ZMCP_*` environment variables, then command-line
+//! flags. [`Config::problems`] explains everything wrong with a result, and
+//! [`Config::json_schema`] documents the file format.
+//!
+//! Two settings are independent: **identity** says who is calling (`none`,
+//! `oidc`, `broker`) and **credentials** says which Zebrunner account serves
+//! the call (`service-account`, `vault`).
+//!
+//! Environment variables map to settings by name: `ZMCP_LISTEN` is `listen`,
+//! `ZMCP_OIDC_ISSUER` is `oidc.issuer`, `ZMCP_POLICY_ALLOWED_GROUPS` is
+//! `policy.allowed_groups` (lists may be comma-separated). Zebrunner secrets
+//! never live here: `ZEBRUNNER_TOKEN` (or `ZEBRUNNER_TOKEN_FILE`) only.
+
+mod check;
+pub mod http;
+mod lists;
+
+use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format as _, Serialized, Toml},
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use check::{Problem, Severity};
+pub use http::{DEFAULT_MAX_BODY_BYTES, HttpOptions, SUPPORTED_PROTOCOL_VERSIONS};
+use lists::comma_list;
+
+/// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
+const SECTIONS: [&str; 4] = ["zebrunner", "oidc", "policy", "audit"];
+/// `ZMCP_*` variables that are not settings.
+const NOT_SETTINGS: [&str; 2] = ["config", "log_format"];
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// One client that starts the server as a child process.
+    #[default]
+    Stdio,
+    /// Streamable HTTP at `/mcp`.
+    Http,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityMode {
+    /// No caller identity: stdio, or HTTP bound to a loopback address only.
+    #[default]
+    None,
+    /// Access tokens from the company's Okta (or any OIDC) authorization
+    /// server, validated here.
+    Oidc,
+    /// Tokens issued by this server's own authorization server after an Okta
+    /// login (not available in this version).
+    Broker,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialsMode {
+    /// One shared Zebrunner account (`ZEBRUNNER_LOGIN` / `ZEBRUNNER_TOKEN`).
+    #[default]
+    ServiceAccount,
+    /// Per-user Zebrunner credentials from the encrypted vault (not
+    /// available in this version).
+    Vault,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// MCP transport.
+    pub transport: Transport,
+    /// Address the HTTP transport listens on.
+    pub listen: SocketAddr,
+    /// The URL clients use to reach this server, e.g. `https://mcp.example.com`
+    /// (no trailing `/mcp`). Needed with identity `oidc` unless listening on
+    /// loopback; defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// `Host` headers accepted (DNS-rebinding protection); default loopback names.
+    #[serde(deserialize_with = "comma_list")]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted; default loopback origins.
+    #[serde(deserialize_with = "comma_list")]
+    pub allowed_origins: Vec<String>,
+    /// Largest HTTP request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Where the embedded database lives; default the platform data directory.
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite:///path/file.db` or `postgres://...`; default SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Who is calling.
+    pub identity: IdentityMode,
+    /// Which Zebrunner credentials serve a call.
+    pub credentials: CredentialsMode,
+    /// Refuse every write, whoever asks.
+    pub read_only: bool,
+    /// Start without proving the Zebrunner credentials.
+    pub skip_credential_check: bool,
+    pub zebrunner: ZebrunnerConfig,
+    pub oidc: OidcConfig,
+    pub policy: PolicyConfig,
+    pub audit: AuditConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            transport: Transport::Stdio,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            data_dir: None,
+            database_url: None,
+            identity: IdentityMode::None,
+            credentials: CredentialsMode::ServiceAccount,
+            read_only: false,
+            skip_credential_check: false,
+            zebrunner: ZebrunnerConfig::default(),
+            oidc: OidcConfig::default(),
+            policy: PolicyConfig::default(),
+            audit: AuditConfig::default(),
+        }
+    }
+}
+
+/// Zebrunner connection settings other than secrets.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZebrunnerConfig {
+    /// Client-side limit on requests per second to Zebrunner.
+    pub requests_per_second: Option<NonZeroU32>,
+}
+
+/// Access-token validation for identity `oidc`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Issuer, exactly as in its tokens, e.g. `https://acme.okta.com/oauth2/default`.
+    pub issuer: Option<String>,
+    /// Required `aud`; default the canonical resource URL (`public_url` + `/mcp`).
+    pub audience: Option<String>,
+    /// Accepted signing algorithms (asymmetric only).
+    #[serde(deserialize_with = "comma_list")]
+    pub algorithms: Vec<String>,
+    /// Clock leeway for `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_secs: u64,
+    /// Client ids (`cid`) accepted; empty accepts any.
+    #[serde(deserialize_with = "comma_list")]
+    pub allowed_client_ids: Vec<String>,
+    /// Claim holding the user's groups.
+    pub groups_claim: String,
+    /// Client ids whose tokens without a user (client credentials) are accepted.
+    #[serde(deserialize_with = "comma_list")]
+    pub service_clients: Vec<String>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+            algorithms: vec!["RS256".into()],
+            leeway_secs: 60,
+            allowed_client_ids: Vec::new(),
+            groups_claim: "groups".into(),
+            service_clients: Vec::new(),
+        }
+    }
+}
+
+/// Who may do what. Mirrors Zebrunner's own SAML attributes
+/// (`Zebrunner.Access`, `Zebrunner.Groups`) with Okta groups.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Scope every call needs (the write scope implies it).
+    pub read_scope: String,
+    /// Scope write tools need.
+    pub write_scope: String,
+    /// Groups allowed to use the server; empty allows every authenticated caller.
+    #[serde(deserialize_with = "comma_list")]
+    pub allowed_groups: Vec<String>,
+    /// Groups that may only read (unless also admins).
+    #[serde(deserialize_with = "comma_list")]
+    pub read_only_groups: Vec<String>,
+    /// Groups that may use every tool and project.
+    #[serde(deserialize_with = "comma_list")]
+    pub admin_groups: Vec<String>,
+    /// Groups limited to listed Zebrunner projects. A caller in several
+    /// limited groups gets the union; a caller in an allowed group without a
+    /// limit sees every project.
+    pub project_access: Vec<ProjectAccess>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            read_scope: "zebrunner:read".into(),
+            write_scope: "zebrunner:write".into(),
+            allowed_groups: Vec::new(),
+            read_only_groups: Vec::new(),
+            admin_groups: Vec::new(),
+            project_access: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectAccess {
+    pub group: String,
+    /// Zebrunner project keys, e.g. `["DEMO"]`.
+    pub projects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditSinkKind {
+    /// The storage database (SQLite by default, PostgreSQL when configured).
+    Database,
+    /// JSON lines on stdout (HTTP transport only).
+    Stdout,
+    /// JSON lines appended to `audit.file`.
+    File,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Where audit records go.
+    pub sinks: Vec<AuditSinkKind>,
+    /// File for the `file` sink.
+    pub file: Option<PathBuf>,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            sinks: vec![AuditSinkKind::Database],
+            file: None,
+        }
+    }
+}
+
+/// Map `ZMCP_OIDC_ISSUER` (figment gives `oidc_issuer`) to `oidc.issuer`.
+fn env_key(key: &str) -> String {
+    for section in SECTIONS {
+        if let Some(rest) = key.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
+            return format!("{section}.{rest}");
+        }
+    }
+    key.to_string()
+}
+
+impl Config {
+    /// The layered sources: defaults, the TOML file, `ZMCP_*` variables.
+    /// Merge command-line overrides on top before extracting.
+    pub fn figment(file: Option<&std::path::Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(
+            Env::prefixed("ZMCP_")
+                .filter(|key| !NOT_SETTINGS.contains(&key.as_str().to_ascii_lowercase().as_str()))
+                .map(|key| env_key(&key.as_str().to_ascii_lowercase()).into())
+                .split("__"),
+        )
+    }
+
+    /// Extract a configuration, with errors that name the setting.
+    pub fn from_figment(figment: Figment) -> Result<Config, String> {
+        figment.extract().map_err(|e| {
+            e.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// The canonical URL of this server (no trailing slash).
+    pub fn public_base(&self, bound: Option<SocketAddr>) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", bound.unwrap_or(self.listen)),
+        }
+    }
+
+    /// The MCP endpoint's URL: the resource identifier of RFC 8707/9728.
+    pub fn resource_url(&self, bound: Option<SocketAddr>) -> String {
+        format!("{}/mcp", self.public_base(bound))
+    }
+
+    /// The audience tokens must carry.
+    pub fn audience(&self, bound: Option<SocketAddr>) -> String {
+        self.oidc
+            .audience
+            .clone()
+            .unwrap_or_else(|| self.resource_url(bound))
+    }
+
+    /// HTTP options for the transport.
+    pub fn http_options(&self) -> HttpOptions {
+        let mut options = HttpOptions::new(self.listen);
+        options.allowed_hosts = self.allowed_hosts.clone();
+        options.allowed_origins = self.allowed_origins.clone();
+        options.max_body_bytes = self.max_body_bytes;
+        options
+    }
+
+    /// JSON Schema of the configuration file.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Config)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn env_keys_map_to_sections() {
+        assert_eq!(env_key("oidc_issuer"), "oidc.issuer");
+        assert_eq!(env_key("policy_allowed_groups"), "policy.allowed_groups");
+        assert_eq!(env_key("listen"), "listen");
+        assert_eq!(env_key("public_url"), "public_url");
+    }
+
+    #[test]
+    fn layers_file_then_environment() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "zmcp.toml",
+                r#"
+                transport = "http"
+                identity = "oidc"
+                [oidc]
+                issuer = "https://file.example/oauth2/default"
+                [policy]
+                allowed_groups = ["qa"]
+                [[policy.project_access]]
+                group = "dev"
+                projects = ["DEMO"]
+                "#,
+            )?;
+            jail.set_env("ZMCP_OIDC_ISSUER", "https://env.example/oauth2/default");
+            jail.set_env("ZMCP_POLICY_READ_ONLY_GROUPS", "dev, contractors");
+            jail.set_env("ZMCP_LISTEN", "127.0.0.1:9000");
+            jail.set_env("ZMCP_CONFIG", "ignored-here");
+            let config = Config::from_figment(Config::figment(Some("zmcp.toml".as_ref()))).unwrap();
+            assert_eq!(config.transport, Transport::Http);
+            assert_eq!(config.identity, IdentityMode::Oidc);
+            assert_eq!(
+                config.oidc.issuer.as_deref(),
+                Some("https://env.example/oauth2/default")
+            );
+            assert_eq!(config.policy.allowed_groups, vec!["qa"]);
+            assert_eq!(config.policy.read_only_groups, vec!["dev", "contractors"]);
+            assert_eq!(config.policy.project_access[0].projects, vec!["DEMO"]);
+            assert_eq!(config.listen.port(), 9000);
+            assert_eq!(config.oidc.algorithms, vec!["RS256"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_settings_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.create_file("zmcp.toml", "identty = \"oidc\"\n")?;
+            let err =
+                Config::from_figment(Config::figment(Some("zmcp.toml".as_ref()))).unwrap_err();
+            assert!(err.contains("identty"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn resource_url_and_audience_default_to_public_url() {
+        let mut config = Config {
+            public_url: Some("https://mcp.example.com/".into()),
+            ..Config::default()
+        };
+        assert_eq!(config.resource_url(None), "https://mcp.example.com/mcp");
+        assert_eq!(config.audience(None), "https://mcp.example.com/mcp");
+        config.oidc.audience = Some("api://zebrunner-mcp".into());
+        assert_eq!(config.audience(None), "api://zebrunner-mcp");
+    }
+}
