@@ -1,0 +1,356 @@
+//! [`OidcValidator`]: discovery at start-up, then per-request validation of
+//! access tokens.
+//!
+//! Steps, in order (the first failure is reported):
+//! 1. size (at most [`MAX_TOKEN_BYTES`]) and shape: exactly three non-empty
+//!    base64url segments, nothing else (no whitespace, padding or non-ASCII);
+//! 2. header: a JSON object; refuse `crit`, `jku`, `x5u`, `jwk`, `x5c`;
+//!    `alg` must be in the configured allow-list (so never `none` or HMAC);
+//!    `typ` absent, `JWT` or `at+jwt` (case-insensitive, optional
+//!    `application/` prefix); `kid` required;
+//! 3. key: from the cached JWKS by `kid` (see [`crate::keys`]); its type,
+//!    curve and `alg` must agree with the token's `alg`;
+//! 4. signature;
+//! 5. payload: a JSON object, then the claim checks of [`crate::claims`].
+//!
+//! Nothing here logs or returns any part of the token.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+use crate::config::OidcConfig;
+use crate::discovery::{IssuerMetadata, discover_metadata, http_client};
+use crate::error::{SetupError, TokenError};
+use crate::identity::Identity;
+use crate::keys::{CachePolicy, KeyCache};
+
+/// Largest token accepted (Okta tokens are 1–2 KiB even with many groups).
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Validates access tokens from one issuer. Cheap to clone (an `Arc`
+/// inside); share one per process.
+#[derive(Clone)]
+pub struct OidcValidator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: OidcConfig,
+    metadata: IssuerMetadata,
+    keys: Arc<KeyCache>,
+}
+
+impl std::fmt::Debug for OidcValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcValidator")
+            .field("issuer", &self.inner.config.issuer)
+            .field("audience", &self.inner.config.audience)
+            .field("jwks_uri", &self.inner.metadata.jwks_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OidcValidator {
+    /// Checks the configuration, reads the issuer's metadata, then its keys,
+    /// with the default [`CachePolicy`].
+    pub async fn discover(config: OidcConfig) -> Result<Self, SetupError> {
+        Self::discover_with_policy(config, CachePolicy::default()).await
+    }
+
+    /// [`OidcValidator::discover`] with another key-cache policy.
+    pub async fn discover_with_policy(
+        config: OidcConfig,
+        policy: CachePolicy,
+    ) -> Result<Self, SetupError> {
+        config.validate()?;
+        let client = http_client();
+        let metadata = discover_metadata(&client, &config.issuer).await?;
+        let keys = KeyCache::load(client, metadata.jwks_uri.clone(), policy)
+            .await
+            .map_err(|reason| SetupError::Jwks {
+                url: metadata.jwks_uri.clone(),
+                reason,
+            })?;
+        if !keys.has_key_for(&config.algorithms) {
+            return Err(SetupError::NoUsableKeys {
+                url: metadata.jwks_uri.clone(),
+            });
+        }
+        tracing::info!(issuer = %config.issuer, jwks_uri = %metadata.jwks_uri, "OIDC issuer discovered");
+        Ok(OidcValidator {
+            inner: Arc::new(Inner {
+                config,
+                metadata,
+                keys,
+            }),
+        })
+    }
+
+    /// The issuer's metadata as discovered.
+    pub fn metadata(&self) -> &IssuerMetadata {
+        &self.inner.metadata
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &OidcConfig {
+        &self.inner.config
+    }
+
+    /// How many times the JWKS has been fetched (start-up included).
+    pub fn jwks_fetch_count(&self) -> u64 {
+        self.inner.keys.fetch_count()
+    }
+
+    /// Validates an access token and says who it belongs to.
+    pub async fn validate(&self, token: &str) -> Result<Identity, TokenError> {
+        let result = self.validate_inner(token).await;
+        if let Err(e) = &result {
+            tracing::debug!(reason = e.kind(), "access token refused");
+        }
+        result
+    }
+
+    async fn validate_inner(&self, token: &str) -> Result<Identity, TokenError> {
+        let config = &self.inner.config;
+        let parts = split(token)?;
+        let header = decode_object(parts.header)?;
+        let (alg, kid) = check_header(&header, &config.algorithms)?;
+        let key = self.inner.keys.get(kid).await?;
+        if !key.accepts(alg) {
+            return Err(TokenError::AlgorithmMismatch);
+        }
+        let verified =
+            jsonwebtoken::crypto::verify(parts.signature, parts.message.as_bytes(), &key.key, alg)
+                .map_err(|e| match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::Base64(_) => TokenError::Malformed,
+                    _ => TokenError::BadSignature,
+                })?;
+        if !verified {
+            return Err(TokenError::BadSignature);
+        }
+        let claims = decode_object(parts.payload)?;
+        crate::claims::check(&claims, config, now())
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+struct Parts<'a> {
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+    /// `header.payload`, the signed bytes.
+    message: &'a str,
+}
+
+fn split(token: &str) -> Result<Parts<'_>, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::TooLarge);
+    }
+    if token.is_empty()
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return Err(TokenError::Malformed);
+    }
+    let mut it = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (it.next(), it.next(), it.next(), it.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    if header.is_empty() || payload.is_empty() || signature.is_empty() {
+        return Err(TokenError::Malformed);
+    }
+    let message = &token[..header.len() + 1 + payload.len()];
+    Ok(Parts {
+        header,
+        payload,
+        signature,
+        message,
+    })
+}
+
+fn decode_object(segment: &str) -> Result<Map<String, Value>, TokenError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| TokenError::Malformed)?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(TokenError::Malformed),
+    }
+}
+
+/// Header parameters that point at, or carry, key material, or demand
+/// extensions we do not implement.
+const FORBIDDEN_HEADERS: &[&str] = &["crit", "jku", "x5u", "jwk", "x5c"];
+
+fn check_header<'a>(
+    header: &'a Map<String, Value>,
+    allowed: &[Algorithm],
+) -> Result<(Algorithm, &'a str), TokenError> {
+    if FORBIDDEN_HEADERS.iter().any(|h| header.contains_key(*h)) {
+        return Err(TokenError::ForbiddenHeader);
+    }
+    let alg = match header.get("alg") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(TokenError::Malformed),
+        None => return Err(TokenError::Malformed),
+    };
+    let alg = alg
+        .parse::<Algorithm>()
+        .map_err(|_| TokenError::UnsupportedAlgorithm)?;
+    if !allowed.contains(&alg) || !crate::config::ACCEPTABLE_ALGORITHMS.contains(&alg) {
+        return Err(TokenError::UnsupportedAlgorithm);
+    }
+    match header.get("typ") {
+        None => {}
+        Some(Value::String(typ)) => {
+            let lower = typ.to_ascii_lowercase();
+            let bare = lower.strip_prefix("application/").unwrap_or(&lower);
+            if bare != "jwt" && bare != "at+jwt" {
+                return Err(TokenError::WrongType);
+            }
+        }
+        Some(_) => return Err(TokenError::WrongType),
+    }
+    let kid = match header.get("kid") {
+        None | Some(Value::Null) => return Err(TokenError::MissingKeyId),
+        Some(Value::String(k)) if !k.is_empty() => k.as_str(),
+        Some(Value::String(_)) => return Err(TokenError::MissingKeyId),
+        Some(_) => return Err(TokenError::Malformed),
+    };
+    Ok((alg, kid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hdr(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn header_rules() {
+        let rs = [Algorithm::RS256];
+        assert_eq!(
+            check_header(&hdr(json!({"alg":"RS256","kid":"k"})), &rs),
+            Ok((Algorithm::RS256, "k"))
+        );
+        assert!(check_header(&hdr(json!({"alg":"RS256","kid":"k","typ":"at+jwt"})), &rs).is_ok());
+        assert!(
+            check_header(
+                &hdr(json!({"alg":"RS256","kid":"k","typ":"application/AT+JWT"})),
+                &rs
+            )
+            .is_ok()
+        );
+        assert!(check_header(&hdr(json!({"alg":"RS256","kid":"k","typ":"JWT"})), &rs).is_ok());
+        let cases = [
+            (
+                json!({"alg":"none","kid":"k"}),
+                TokenError::UnsupportedAlgorithm,
+            ),
+            (
+                json!({"alg":"HS256","kid":"k"}),
+                TokenError::UnsupportedAlgorithm,
+            ),
+            (
+                json!({"alg":"ES256","kid":"k"}),
+                TokenError::UnsupportedAlgorithm,
+            ),
+            (
+                json!({"alg":"RS257","kid":"k"}),
+                TokenError::UnsupportedAlgorithm,
+            ),
+            (json!({"alg":7,"kid":"k"}), TokenError::Malformed),
+            (json!({"kid":"k"}), TokenError::Malformed),
+            (json!({"alg":"RS256"}), TokenError::MissingKeyId),
+            (json!({"alg":"RS256","kid":""}), TokenError::MissingKeyId),
+            (json!({"alg":"RS256","kid":5}), TokenError::Malformed),
+            (
+                json!({"alg":"RS256","kid":"k","typ":"id_token"}),
+                TokenError::WrongType,
+            ),
+            (
+                json!({"alg":"RS256","kid":"k","typ":"dpop+jwt"}),
+                TokenError::WrongType,
+            ),
+            (
+                json!({"alg":"RS256","kid":"k","typ":1}),
+                TokenError::WrongType,
+            ),
+            (
+                json!({"alg":"RS256","kid":"k","crit":["exp"]}),
+                TokenError::ForbiddenHeader,
+            ),
+            (
+                json!({"alg":"RS256","kid":"k","jku":"https://evil"}),
+                TokenError::ForbiddenHeader,
+            ),
+            (
+                json!({"alg":"RS256","kid":"k","x5u":"https://evil"}),
+                TokenError::ForbiddenHeader,
+            ),
+            (
+                json!({"alg":"RS256","kid":"k","jwk":{}}),
+                TokenError::ForbiddenHeader,
+            ),
+            (
+                json!({"alg":"RS256","kid":"k","x5c":[]}),
+                TokenError::ForbiddenHeader,
+            ),
+        ];
+        for (h, want) in cases {
+            assert_eq!(
+                check_header(&hdr(h.clone()), &rs).map(|_| ()),
+                Err(want),
+                "{h}"
+            );
+        }
+        // Even a (mis)configured HS256 allow-list never admits HMAC.
+        assert_eq!(
+            check_header(&hdr(json!({"alg":"HS256","kid":"k"})), &[Algorithm::HS256]).map(|_| ()),
+            Err(TokenError::UnsupportedAlgorithm)
+        );
+    }
+
+    #[test]
+    fn shape_rules() {
+        assert!(split("a.b.c").is_ok());
+        assert_eq!(split("a.b.c").unwrap().message, "a.b");
+        for bad in [
+            "", "a.b", "a.b.c.d", "a..c", ".b.c", "a.b.", "a.b.c ", " a.b.c", "a.b.c=", "a+b.c.d",
+            "a.b.é", "a.b\n.c",
+        ] {
+            assert_eq!(
+                split(bad).map(|_| ()),
+                Err(TokenError::Malformed),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            split(&"a".repeat(MAX_TOKEN_BYTES + 1)).map(|_| ()),
+            Err(TokenError::TooLarge)
+        );
+        assert_eq!(decode_object("W10").map(|_| ()), Err(TokenError::Malformed)); // "[]"
+        assert_eq!(decode_object("e30").unwrap().len(), 0); // "{}"
+        assert_eq!(
+            decode_object("e30x").map(|_| ()),
+            Err(TokenError::Malformed)
+        );
+    }
+}
