@@ -1,16 +1,29 @@
-//! The MCP server itself: what it announces at `initialize` and how tool
-//! calls are routed.
+//! The MCP server itself: what it announces at `initialize`, which tools a
+//! caller sees, and how a tool call is run: policy check, the tool (with the
+//! caller's grant), then the audit record, written before the answer leaves.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, time::Instant};
 
 use rmcp::{
-    ServerHandler,
-    handler::server::router::tool::ToolRouter,
-    model::{Implementation, ProtocolVersion, ServerCapabilities, ServerConfig},
-    tool_handler,
+    ErrorData as McpError, RoleServer, ServerHandler,
+    handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
+    model::{
+        CacheScope, CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+        PaginatedRequestParams, ProtocolVersion, ResultType, ServerCapabilities, ServerConfig,
+    },
+    service::RequestContext,
 };
+use zebrunner_client::RequestLog;
+use zebrunner_storage::audit::{AuditLog, Outcome};
 
-use crate::{config::SUPPORTED_PROTOCOL_VERSIONS, credentials::Credentials, tools};
+use crate::{
+    audit,
+    caller::Caller,
+    config::SUPPORTED_PROTOCOL_VERSIONS,
+    credentials::Credentials,
+    policy::is_write,
+    tools::{self, error::ErrorClassSlot},
+};
 
 const INSTRUCTIONS: &str = "Tools for Zebrunner test management. Start with list_projects to learn \
 project keys. Test cases: search_test_cases (filters, cursor paging, count_only) then \
@@ -24,14 +37,32 @@ format=markdown (default) or json.";
 pub struct ZebrunnerMcp {
     credentials: Credentials,
     tool_router: ToolRouter<ZebrunnerMcp>,
+    audit: AuditLog,
+    /// The caller when the transport supplies none (stdio).
+    local_caller: Caller,
 }
 
 impl ZebrunnerMcp {
+    /// A server for local use: no audit sink, no identity, every tool.
     pub fn new(credentials: Credentials) -> Self {
         Self {
             credentials,
             tool_router: tools::router(),
+            audit: AuditLog::disabled(),
+            local_caller: Caller::local("stdio", false),
         }
+    }
+
+    /// Where audit records go.
+    pub fn with_audit(mut self, audit: AuditLog) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The caller assumed when the transport supplies none (stdio).
+    pub fn with_local_caller(mut self, caller: Caller) -> Self {
+        self.local_caller = caller;
+        self
     }
 
     /// The Zebrunner client serving the current call.
@@ -39,13 +70,32 @@ impl ZebrunnerMcp {
         self.credentials.client()
     }
 
-    /// Every tool definition, as `tools/list` returns them.
+    /// Every tool definition, whoever asks.
     pub fn tool_definitions(&self) -> Vec<rmcp::model::Tool> {
         self.tool_router.list_all()
     }
+
+    /// Which tools write, by name (the HTTP guard needs it for step-up).
+    pub fn write_tools(&self) -> Vec<String> {
+        self.tool_router
+            .list_all()
+            .into_iter()
+            .filter(is_write)
+            .map(|t| t.name.to_string())
+            .collect()
+    }
+
+    /// The caller of this request: set by the HTTP guard, else the local one.
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Caller>())
+            .cloned()
+            .unwrap_or_else(|| self.local_caller.clone())
+    }
 }
 
-#[tool_handler(router = self.tool_router)]
 impl ServerHandler for ZebrunnerMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -58,5 +108,105 @@ impl ServerHandler for ZebrunnerMcp {
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
         Cow::Borrowed(&SUPPORTED_PROTOCOL_VERSIONS)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        self.tool_router.get(name).cloned()
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let caller = self.caller(&context);
+        let cacheable = context
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        let tools = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| caller.grant.may_use(t))
+            .collect();
+        Ok(ListToolsResult {
+            result_type: Some(ResultType::COMPLETE),
+            tools,
+            meta: None,
+            next_cursor: None,
+            ttl_ms: cacheable.then_some(0),
+            // The list depends on who asks.
+            cache_scope: cacheable.then_some(CacheScope::Private),
+        })
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        mut context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let started = Instant::now();
+        let caller = self.caller(&context);
+        let name = request.name.to_string();
+        let arguments = request.arguments.clone();
+        let visible = self
+            .tool_router
+            .get(&name)
+            .is_some_and(|tool| caller.grant.may_use(tool));
+        if !visible {
+            // A hidden tool is refused exactly like one that does not exist.
+            let record = audit::tool_call(
+                &caller,
+                &name,
+                arguments.as_ref(),
+                Vec::new(),
+                Outcome::Denied,
+                Some("tool_not_available"),
+                started.elapsed(),
+            );
+            self.audit.record(&record).await.ok();
+            return Err(McpError::invalid_params("tool not found", None));
+        }
+        let write = self.tool_router.get(&name).is_some_and(is_write);
+        context.extensions.insert(caller.grant.clone());
+        let log = RequestLog::new();
+        let class = ErrorClassSlot::default();
+        let call = self
+            .tool_router
+            .call(ToolCallContext::new(self, request, context));
+        let outcome = class.scope(log.scope(call)).await;
+        let (audit_outcome, error_class) = match &outcome {
+            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
+                let class = class.get().unwrap_or("tool_error");
+                let outcome = if class == "denied" {
+                    Outcome::Denied
+                } else {
+                    Outcome::Error
+                };
+                (outcome, Some(class))
+            }
+            Ok(_) => (Outcome::Ok, None),
+            Err(_) => (Outcome::Error, Some("invalid_request")),
+        };
+        let record = audit::tool_call(
+            &caller,
+            &name,
+            arguments.as_ref(),
+            log.entries(),
+            audit_outcome,
+            error_class,
+            started.elapsed(),
+        );
+        if let Err(error) = self.audit.record(&record).await {
+            tracing::error!(tool = %name, %error, "audit record could not be written");
+            if write {
+                // A write whose record is lost must not look successful.
+                return Err(McpError::internal_error(
+                    "the audit log could not record this call; nothing was reported as done",
+                    None,
+                ));
+            }
+        }
+        outcome
     }
 }

@@ -21,12 +21,16 @@
 //!   from tool logic. Caller identity (OAuth), access policy and the audit log
 //!   sit between the HTTP transport and the handler once they land.
 
+pub mod audit;
+pub mod caller;
 pub mod config;
 pub mod credentials;
 pub mod handler;
+pub mod policy;
 pub mod tools;
 pub mod transport;
 
+pub use caller::Caller;
 pub use config::{HttpOptions, SUPPORTED_PROTOCOL_VERSIONS};
 pub use credentials::Credentials;
 pub use handler::ZebrunnerMcp;

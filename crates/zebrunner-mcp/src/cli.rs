@@ -1,9 +1,11 @@
 //! The command line. Secrets are never accepted as arguments (they would
 //! show in process listings); they come from the environment or files.
+//! Flags override the configuration file and `ZMCP_*` variables.
 
-use std::{net::SocketAddr, num::NonZeroU32};
+use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{Map, Value, json};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,6 +16,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Configuration file (TOML); see docs/configuration.md.
+    #[arg(long, global = true, env = "ZMCP_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "ZMCP_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -34,6 +39,20 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Run the sandbox and the MCP server together and print client setup.
     Demo(DemoArgs),
+    /// Check or describe the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Explain every problem in the effective configuration (file, ZMCP_*
+    /// variables, Zebrunner settings); exits non-zero on errors.
+    Check,
+    /// Print the JSON Schema of the configuration file.
+    Schema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,43 +63,33 @@ pub enum Transport {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// MCP transport.
-    #[arg(long, value_enum, default_value_t = Transport::Stdio, env = "ZMCP_TRANSPORT")]
-    pub transport: Transport,
+    /// MCP transport (default stdio).
+    #[arg(long, value_enum)]
+    pub transport: Option<Transport>,
     #[command(flatten)]
     pub http: HttpArgs,
     /// Start without checking the Zebrunner credentials (offline starts).
-    #[arg(long, env = "ZMCP_SKIP_CREDENTIAL_CHECK")]
+    #[arg(long)]
     pub skip_credential_check: bool,
     /// Client-side limit on requests per second to Zebrunner.
-    #[arg(long, env = "ZMCP_ZEBRUNNER_RPS")]
+    #[arg(long)]
     pub requests_per_second: Option<NonZeroU32>,
 }
 
 #[derive(Debug, Args)]
 pub struct HttpArgs {
-    /// Address for the Streamable HTTP transport (endpoint /mcp).
-    #[arg(long, default_value = "127.0.0.1:8080", env = "ZMCP_LISTEN")]
-    pub listen: SocketAddr,
-    /// Host header values accepted (DNS-rebinding protection); repeat for
-    /// several. Default: loopback names.
-    #[arg(
-        long = "allowed-host",
-        env = "ZMCP_ALLOWED_HOSTS",
-        value_delimiter = ','
-    )]
+    /// Address for the Streamable HTTP transport (endpoint /mcp; default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Host header values accepted (DNS-rebinding protection); repeat for several.
+    #[arg(long = "allowed-host")]
     pub allowed_hosts: Vec<String>,
-    /// Browser origins accepted, e.g. https://app.example.com:443; repeat for
-    /// several. Default: loopback origins.
-    #[arg(
-        long = "allowed-origin",
-        env = "ZMCP_ALLOWED_ORIGINS",
-        value_delimiter = ','
-    )]
+    /// Browser origins accepted, e.g. https://app.example.com:443; repeat for several.
+    #[arg(long = "allowed-origin")]
     pub allowed_origins: Vec<String>,
     /// Largest request body accepted, in bytes.
-    #[arg(long, default_value_t = zebrunner_mcp_server::config::DEFAULT_MAX_BODY_BYTES, env = "ZMCP_MAX_BODY_BYTES")]
-    pub max_body_bytes: usize,
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -109,11 +118,44 @@ pub struct DemoArgs {
 }
 
 impl HttpArgs {
-    pub fn options(&self) -> zebrunner_mcp_server::HttpOptions {
-        let mut options = zebrunner_mcp_server::HttpOptions::new(self.listen);
-        options.allowed_hosts = self.allowed_hosts.clone();
-        options.allowed_origins = self.allowed_origins.clone();
-        options.max_body_bytes = self.max_body_bytes;
-        options
+    /// The flags given, as configuration overrides.
+    pub fn overrides(&self, into: &mut Map<String, Value>) {
+        if let Some(listen) = self.listen {
+            into.insert("listen".into(), json!(listen.to_string()));
+        }
+        if !self.allowed_hosts.is_empty() {
+            into.insert("allowed_hosts".into(), json!(self.allowed_hosts));
+        }
+        if !self.allowed_origins.is_empty() {
+            into.insert("allowed_origins".into(), json!(self.allowed_origins));
+        }
+        if let Some(bytes) = self.max_body_bytes {
+            into.insert("max_body_bytes".into(), json!(bytes));
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The flags given, as configuration overrides.
+    pub fn overrides(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        if let Some(transport) = self.transport {
+            let name = match transport {
+                Transport::Stdio => "stdio",
+                Transport::Http => "http",
+            };
+            map.insert("transport".into(), json!(name));
+        }
+        self.http.overrides(&mut map);
+        if self.skip_credential_check {
+            map.insert("skip_credential_check".into(), json!(true));
+        }
+        if let Some(rps) = self.requests_per_second {
+            map.insert(
+                "zebrunner".into(),
+                json!({ "requests_per_second": rps.get() }),
+            );
+        }
+        map
     }
 }

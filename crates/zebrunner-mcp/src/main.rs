@@ -6,7 +6,8 @@
 //! - [`cli`]: the command line (clap).
 //! - [`settings`]: configuration read from the environment, with `<NAME>_FILE`
 //!   variants for Docker secrets.
-//! - [`commands`]: one file per subcommand: `serve`, `sandbox`, `demo`.
+//! - [`commands`]: one file per subcommand (`serve`, `sandbox`, `demo`,
+//!   `config`), and `setup`, which turns configuration into running parts.
 
 mod cli;
 mod commands;
@@ -22,9 +23,12 @@ async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.log_format);
     let outcome = match cli.command {
-        cli::Command::Serve(args) => commands::serve::run(args).await,
+        cli::Command::Serve(args) => commands::serve::run(cli.config.as_deref(), args).await,
         cli::Command::Sandbox(args) => commands::sandbox::run(args).await,
         cli::Command::Demo(args) => commands::demo::run(args).await,
+        cli::Command::Config { command } => {
+            commands::config::run(cli.config.as_deref(), command).await
+        }
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -69,7 +69,10 @@ mod tests {
         let path = std::env::temp_dir().join(format!("zmcp-settings-{}", std::process::id()));
         std::fs::write(&path, "from-file\n").unwrap();
         set("ZMCP_T2_FILE", path.to_str().unwrap());
-        assert_eq!(env_or_file("ZMCP_T2").unwrap().as_deref(), Some("from-file"));
+        assert_eq!(
+            env_or_file("ZMCP_T2").unwrap().as_deref(),
+            Some("from-file")
+        );
         std::fs::remove_file(&path).unwrap();
 
         assert_eq!(env_or_file("ZMCP_T3_UNSET").unwrap(), None);

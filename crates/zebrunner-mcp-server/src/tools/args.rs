@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime, Time, format_description::well_known::Rfc3339};
 
 use super::error::ToolError;
+use crate::policy::Grant;
 
 /// Normalise and check a Zebrunner project key (`demo` becomes `DEMO`).
 pub fn project_key(raw: &str) -> Result<String, ToolError> {
@@ -21,6 +22,13 @@ pub fn project_key(raw: &str) -> Result<String, ToolError> {
             "`project_key` {raw:?} is not a Zebrunner project key (letters and digits, starting with a letter, e.g. DEMO); call list_projects to see the keys"
         )))
     }
+}
+
+/// Normalise a project key and check the caller may use that project.
+pub fn allowed_project(grant: &Grant, raw: &str) -> Result<String, ToolError> {
+    let key = project_key(raw)?;
+    grant.check_project(&key).map_err(ToolError::Denied)?;
+    Ok(key)
 }
 
 /// Split a test case key such as `DEMO-12` into its project key and number.

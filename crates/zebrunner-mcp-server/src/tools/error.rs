@@ -1,7 +1,38 @@
 //! Tool failures, written for the person (or model) who has to act on them.
 
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+};
+
 use rmcp::model::{CallToolResult, ContentBlock};
 use zebrunner_client::{Error as ClientError, ErrorKind};
+
+tokio::task_local! {
+    static CLASS: ErrorClassSlot;
+}
+
+/// Where a failing tool leaves its error class, so the handler can put it
+/// in the audit record without parsing messages.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorClassSlot(Arc<Mutex<Option<&'static str>>>);
+
+impl ErrorClassSlot {
+    /// Run a tool call; afterwards [`Self::get`] tells its error class.
+    pub async fn scope<F: Future>(&self, future: F) -> F::Output {
+        CLASS.scope(self.clone(), future).await
+    }
+
+    pub fn get(&self) -> Option<&'static str> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set(class: &'static str) {
+        let _ = CLASS.try_with(|slot| {
+            *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(class);
+        });
+    }
+}
 
 /// Why a tool call failed.
 #[derive(Debug)]
@@ -10,6 +41,8 @@ pub enum ToolError {
     InvalidArgument(String),
     /// Zebrunner answered with an error or could not be reached.
     Zebrunner(ClientError),
+    /// The access policy does not allow this caller to do it.
+    Denied(String),
 }
 
 impl From<ClientError> for ToolError {
@@ -32,11 +65,34 @@ impl ToolError {
             ToolError::Zebrunner(error) => {
                 format!("{error}. {}", next_step(error.kind()))
             }
+            ToolError::Denied(reason) => {
+                format!("Not allowed: {reason}. Ask your administrator if you need more access.")
+            }
+        }
+    }
+
+    /// A short machine-readable class for audit records.
+    pub fn class(&self) -> &'static str {
+        match self {
+            ToolError::InvalidArgument(_) => "invalid_argument",
+            ToolError::Denied(_) => "denied",
+            ToolError::Zebrunner(error) => match error.kind() {
+                ErrorKind::Unauthorized => "zebrunner_unauthorized",
+                ErrorKind::Forbidden => "zebrunner_forbidden",
+                ErrorKind::NotFound => "not_found",
+                ErrorKind::InvalidFilter => "invalid_filter",
+                ErrorKind::BadRequest => "bad_request",
+                ErrorKind::RateLimited => "rate_limited",
+                ErrorKind::Unavailable => "unavailable",
+                ErrorKind::Network => "network",
+                _ => "zebrunner_error",
+            },
         }
     }
 
     /// An `isError` tool result carrying the message.
     pub fn into_result(self) -> CallToolResult {
+        ErrorClassSlot::set(self.class());
         CallToolResult::error(vec![ContentBlock::text(self.message())])
     }
 }

@@ -2,8 +2,10 @@
 //! and filters refer to.
 
 use rmcp::{
-    ErrorData as McpError, handler::server::wrapper::Parameters, model::CallToolResult, tool,
-    tool_router,
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -13,7 +15,7 @@ use super::{
     error::ToolError,
     output::{Format, ToolOutput, cell, finish},
 };
-use crate::handler::ZebrunnerMcp;
+use crate::{handler::ZebrunnerMcp, policy::Grant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -195,17 +197,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_project_settings(
         &self,
+        Extension(grant): Extension<Grant>,
         Parameters(args): Parameters<GetProjectSettingsArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.get_project_settings_impl(&args).await)
+        finish(
+            args.format,
+            self.get_project_settings_impl(&grant, &args).await,
+        )
     }
 
     async fn get_project_settings_impl(
         &self,
+        grant: &Grant,
         a: &GetProjectSettingsArgs,
     ) -> Result<ProjectSettingsOutput, ToolError> {
         let client = self.client();
-        let project = args::project_key(&a.project_key)?;
+        let project = args::allowed_project(grant, &a.project_key)?;
         let wanted: &[Section] = if a.sections.is_empty() {
             &ALL_SECTIONS
         } else {

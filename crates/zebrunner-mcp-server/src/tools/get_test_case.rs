@@ -2,8 +2,10 @@
 //! and suite path; optionally its execution and change history.
 
 use rmcp::{
-    ErrorData as McpError, handler::server::wrapper::Parameters, model::CallToolResult, tool,
-    tool_router,
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,7 @@ use super::{
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish, truncate},
 };
-use crate::handler::ZebrunnerMcp;
+use crate::{handler::ZebrunnerMcp, policy::Grant};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -300,17 +302,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_test_case(
         &self,
+        Extension(grant): Extension<Grant>,
         Parameters(args): Parameters<GetTestCaseArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.get_test_case_impl(&args).await)
+        finish(args.format, self.get_test_case_impl(&grant, &args).await)
     }
 
-    async fn get_test_case_impl(&self, a: &GetTestCaseArgs) -> Result<TestCaseOutput, ToolError> {
+    async fn get_test_case_impl(
+        &self,
+        grant: &Grant,
+        a: &GetTestCaseArgs,
+    ) -> Result<TestCaseOutput, ToolError> {
         let client = self.client();
         let given_project = a
             .project_key
             .as_deref()
-            .map(args::project_key)
+            .map(|p| args::allowed_project(grant, p))
             .transpose()?;
         let (project, case) = match (&a.key, a.id) {
             (Some(key), _) => {
@@ -322,6 +329,7 @@ impl ZebrunnerMcp {
                         "`key` {key} belongs to project {project}, not `project_key` {given}"
                     )));
                 }
+                grant.check_project(&project).map_err(ToolError::Denied)?;
                 let case = client.test_case_by_key(&project, &key).await?;
                 (project, case)
             }

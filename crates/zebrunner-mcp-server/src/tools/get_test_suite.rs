@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 
 use rmcp::{
-    ErrorData as McpError, handler::server::wrapper::Parameters, model::CallToolResult, tool,
-    tool_router,
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,7 @@ use super::{
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish},
 };
-use crate::handler::ZebrunnerMcp;
+use crate::{handler::ZebrunnerMcp, policy::Grant};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -117,17 +119,19 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_test_suite(
         &self,
+        Extension(grant): Extension<Grant>,
         Parameters(args): Parameters<GetTestSuiteArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.get_test_suite_impl(&args).await)
+        finish(args.format, self.get_test_suite_impl(&grant, &args).await)
     }
 
     async fn get_test_suite_impl(
         &self,
+        grant: &Grant,
         a: &GetTestSuiteArgs,
     ) -> Result<TestSuiteOutput, ToolError> {
         let client = self.client();
-        let project = args::project_key(&a.project_key)?;
+        let project = args::allowed_project(grant, &a.project_key)?;
         let suites = client.all_test_suites(&project).await?;
         let hierarchy = Hierarchy::new(&suites);
         // The single-suite endpoint answers 404 with Zebrunner's own message.

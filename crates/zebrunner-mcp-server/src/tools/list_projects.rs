@@ -1,8 +1,10 @@
 //! `list_projects`: the Zebrunner projects the account can see.
 
 use rmcp::{
-    ErrorData as McpError, handler::server::wrapper::Parameters, model::CallToolResult, tool,
-    tool_router,
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,7 +13,7 @@ use super::{
     error::ToolError,
     output::{Format, ToolOutput, cell, finish},
 };
-use crate::handler::ZebrunnerMcp;
+use crate::{handler::ZebrunnerMcp, policy::Grant};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,13 +75,15 @@ impl ZebrunnerMcp {
     )]
     pub async fn list_projects(
         &self,
+        Extension(grant): Extension<Grant>,
         Parameters(args): Parameters<ListProjectsArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.list_projects_impl(&args).await)
+        finish(args.format, self.list_projects_impl(&grant, &args).await)
     }
 
     async fn list_projects_impl(
         &self,
+        grant: &Grant,
         args: &ListProjectsArgs,
     ) -> Result<ProjectsOutput, ToolError> {
         let projects: Vec<ProjectItem> = self
@@ -87,7 +91,9 @@ impl ZebrunnerMcp {
             .list_projects()
             .await?
             .into_iter()
-            .filter(|p| !p.deleted && (!args.starred_only || p.starred))
+            .filter(|p| {
+                !p.deleted && (!args.starred_only || p.starred) && grant.allows_project(&p.key)
+            })
             .map(|p| ProjectItem {
                 id: p.id,
                 key: p.key,

@@ -2,8 +2,10 @@
 //! paged) or as a tree limited in depth.
 
 use rmcp::{
-    ErrorData as McpError, handler::server::wrapper::Parameters, model::CallToolResult, tool,
-    tool_router,
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,7 +17,7 @@ use super::{
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish},
 };
-use crate::handler::ZebrunnerMcp;
+use crate::{handler::ZebrunnerMcp, policy::Grant};
 
 const DEFAULT_LIMIT: usize = 50;
 const DEFAULT_DEPTH: usize = 5;
@@ -152,16 +154,18 @@ impl ZebrunnerMcp {
     )]
     pub async fn list_test_suites(
         &self,
+        Extension(grant): Extension<Grant>,
         Parameters(args): Parameters<ListTestSuitesArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.list_test_suites_impl(&args).await)
+        finish(args.format, self.list_test_suites_impl(&grant, &args).await)
     }
 
     async fn list_test_suites_impl(
         &self,
+        grant: &Grant,
         a: &ListTestSuitesArgs,
     ) -> Result<TestSuitesOutput, ToolError> {
-        let project = args::project_key(&a.project_key)?;
+        let project = args::allowed_project(grant, &a.project_key)?;
         let suites = self.client().all_test_suites(&project).await?;
         let hierarchy = Hierarchy::new(&suites);
         if let Some(root) = a.root_suite_id

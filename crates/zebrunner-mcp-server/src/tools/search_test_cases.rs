@@ -9,8 +9,10 @@
 
 use regex::{Regex, RegexBuilder};
 use rmcp::{
-    ErrorData as McpError, handler::server::wrapper::Parameters, model::CallToolResult, tool,
-    tool_router,
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -25,7 +27,7 @@ use super::{
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish, truncate},
 };
-use crate::handler::ZebrunnerMcp;
+use crate::{handler::ZebrunnerMcp, policy::Grant};
 
 /// Zebrunner's largest page.
 const ZEBRUNNER_PAGE: u32 = 100;
@@ -289,17 +291,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn search_test_cases(
         &self,
+        Extension(grant): Extension<Grant>,
         Parameters(args): Parameters<SearchTestCasesArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.search_test_cases_impl(&args).await)
+        finish(
+            args.format,
+            self.search_test_cases_impl(&grant, &args).await,
+        )
     }
 
     async fn search_test_cases_impl(
         &self,
+        grant: &Grant,
         a: &SearchTestCasesArgs,
     ) -> Result<SearchTestCasesOutput, ToolError> {
         let client = self.client();
-        let project = args::project_key(&a.project_key)?;
+        let project = args::allowed_project(grant, &a.project_key)?;
         let limit = a.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=100).contains(&limit) {
             return Err(ToolError::invalid(format!(

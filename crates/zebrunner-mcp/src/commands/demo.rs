@@ -34,7 +34,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     let client = connect(client_config, true).await?;
     let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client));
-    let http = transport::http::HttpServer::bind(server, &args.http.options()).await?;
+    let mut overrides = serde_json::Map::new();
+    args.http.overrides(&mut overrides);
+    let config = super::setup::load_config(None, overrides)?;
+    let security = transport::http::Security::open(false);
+    let http = transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
     let mcp_url = format!("http://{}/mcp", http.local_addr()?);
     println!(
         "{}",

@@ -1,8 +1,10 @@
 //! One file per subcommand.
 
+pub mod config;
 pub mod demo;
 pub mod sandbox;
 pub mod serve;
+pub mod setup;
 
 use anyhow::Context;
 use zebrunner_client::{ClientConfig, ZebrunnerClient, ZebrunnerUrl};

@@ -1,25 +1,34 @@
 //! `zebrunner-mcp serve`: MCP on stdio or Streamable HTTP against a real
-//! Zebrunner workspace, as the configured service account.
+//! Zebrunner workspace, as the configured service account, with the
+//! configured identity, policy and audit log.
+
+use std::path::Path;
 
 use zebrunner_client::ClientConfig;
-use zebrunner_mcp_server::{Credentials, ZebrunnerMcp, transport};
+use zebrunner_mcp_server::{Caller, Credentials, ZebrunnerMcp, config::Transport, transport};
 
-use super::{connect, parse_url, shutdown_signal};
-use crate::{
-    cli::{ServeArgs, Transport},
-    settings::ZebrunnerSettings,
-};
+use super::{connect, parse_url, setup, shutdown_signal};
+use crate::{cli::ServeArgs, settings::ZebrunnerSettings};
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
+    let config = setup::load_config(config_file, args.overrides())?;
+    setup::refuse_errors(&config)?;
     let settings = ZebrunnerSettings::from_env()?;
-    let mut config = ClientConfig::new(parse_url(&settings.url)?, settings.login, settings.token);
-    config.requests_per_second = args.requests_per_second;
-    let client = connect(config, !args.skip_credential_check).await?;
-    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client));
-    match args.transport {
-        Transport::Stdio => transport::stdio::serve(server).await,
+    let mut client_config =
+        ClientConfig::new(parse_url(&settings.url)?, settings.login, settings.token);
+    client_config.requests_per_second = config.zebrunner.requests_per_second;
+    let client = connect(client_config, !config.skip_credential_check).await?;
+    let audit = setup::audit_log(&config).await?;
+    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client)).with_audit(audit.clone());
+    match config.transport {
+        Transport::Stdio => {
+            let server = server.with_local_caller(Caller::local("stdio", config.read_only));
+            transport::stdio::serve(server).await
+        }
         Transport::Http => {
-            let http = transport::http::HttpServer::bind(server, &args.http.options()).await?;
+            let security = setup::security(&config, audit).await?;
+            let http =
+                transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
             // Printed on stdout so scripts and tests can find a port chosen with :0.
             println!("mcp listening on http://{}/mcp", http.local_addr()?);
             http.run(shutdown_signal()).await

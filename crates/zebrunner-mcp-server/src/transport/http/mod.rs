@@ -1,0 +1,174 @@
+//! MCP over Streamable HTTP at `/mcp`, plus `GET /healthz` for liveness and,
+//! with identity `oidc`, the RFC 9728 protected resource metadata.
+//!
+//! rmcp implements the transport: sessions (`Mcp-Session-Id`, the GET
+//! stream, DELETE) for protocol versions before 2026-07-28, stateless
+//! requests for 2026-07-28, `Host` validation against DNS rebinding, `Origin`
+//! validation (403) and the request body limit (413). In front of it sits
+//! the [`guard`]: identity, policy, session binding. Health stays open;
+//! nothing else does.
+
+mod guard;
+mod metadata;
+mod sessions;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use axum::{Json, Router, middleware, routing::get};
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use zebrunner_identity::{
+    OidcValidator,
+    resource_metadata::{ProtectedResourceMetadata, well_known_urls},
+};
+use zebrunner_storage::audit::AuditLog;
+
+pub use guard::Guard;
+pub use sessions::SessionBindings;
+
+use crate::{config::HttpOptions, handler::ZebrunnerMcp, policy::Policy};
+
+/// Who may reach `/mcp`, and where refusals are recorded.
+pub struct Security {
+    /// `None` with identity `none` (loopback only).
+    pub validator: Option<OidcValidator>,
+    pub policy: Policy,
+    pub read_only: bool,
+    /// The URL clients use, without `/mcp`; default `http://<bound address>`.
+    pub public_url: Option<String>,
+    pub audit: AuditLog,
+}
+
+impl Security {
+    /// No identity: for loopback servers, demos and tests.
+    pub fn open(read_only: bool) -> Self {
+        Self {
+            validator: None,
+            policy: Policy::new(Default::default(), read_only),
+            read_only,
+            public_url: None,
+            audit: AuditLog::disabled(),
+        }
+    }
+}
+
+/// The HTTP application: `/mcp`, `/healthz`, and the metadata documents.
+pub fn app(
+    server: ZebrunnerMcp,
+    options: &HttpOptions,
+    security: Security,
+    bound: SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Router> {
+    let base = security
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let resource = url::Url::parse(&format!("{}/mcp", base.trim_end_matches('/')))
+        .context("public_url does not make a valid resource URL")?;
+    let (_, path_inserted) = well_known_urls(&resource);
+    let write_tools = server.write_tools().into_iter().collect();
+    let metadata = security.validator.as_ref().map(|validator| {
+        let mut document = ProtectedResourceMetadata::new(
+            resource.as_str(),
+            vec![validator.metadata().issuer.clone()],
+            security.policy.scopes_needed(true),
+            Some("Zebrunner MCP".to_string()),
+        );
+        document.resource_documentation = Some(format!("{}#readme", env!("CARGO_PKG_REPOSITORY")));
+        Arc::new(document)
+    });
+    let guard = Arc::new(Guard {
+        validator: security.validator,
+        policy: security.policy,
+        read_only: security.read_only,
+        resource_metadata_url: path_inserted,
+        audit: security.audit,
+        sessions: SessionBindings::default(),
+        write_tools,
+        max_body_bytes: options.max_body_bytes,
+    });
+
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(options.effective_allowed_hosts(bound))
+        .with_allowed_origins(options.effective_allowed_origins())
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(options.max_body_bytes)
+        .with_cancellation_token(shutdown);
+    let mcp = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let mcp = Router::new()
+        .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(guard, guard::guard));
+    let mut router = Router::new().merge(mcp).route("/healthz", get(healthz));
+    if let Some(document) = metadata {
+        for path in metadata::paths(&resource) {
+            let document = document.clone();
+            router = router.route(
+                &path,
+                get(move || async move { metadata::respond(&document) }),
+            );
+        }
+    }
+    Ok(router)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// A bound HTTP server, ready to run.
+pub struct HttpServer {
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+}
+
+impl HttpServer {
+    /// Bind `options.listen` and build the app.
+    pub async fn bind(
+        server: ZebrunnerMcp,
+        options: &HttpOptions,
+        security: Security,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(options.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", options.listen))?;
+        let bound = listener.local_addr().context("no local address")?;
+        let shutdown = CancellationToken::new();
+        let app = app(server, options, security, bound, shutdown.clone())?;
+        Ok(Self {
+            listener,
+            app,
+            shutdown,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listener.local_addr().context("no local address")
+    }
+
+    /// Serve until `signal` completes, then close sessions and stop.
+    pub async fn run(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                shutdown.cancel();
+            })
+            .await
+            .context("the HTTP server failed")
+    }
+}

@@ -1,0 +1,86 @@
+//! `zebrunner-mcp config check|schema`.
+
+use std::path::Path;
+
+use zebrunner_mcp_server::config::{Config, IdentityMode, Severity};
+
+use super::setup;
+use crate::{cli::ConfigCommand, settings};
+
+pub async fn run(config_file: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()> {
+    match command {
+        ConfigCommand::Schema => {
+            println!("{}", serde_json::to_string_pretty(&Config::json_schema())?);
+            Ok(())
+        }
+        ConfigCommand::Check => check(config_file).await,
+    }
+}
+
+async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
+    let config = setup::load_config(config_file, Default::default())?;
+    let mut lines: Vec<(Severity, String)> = config
+        .problems()
+        .into_iter()
+        .map(|p| (p.severity, p.to_string()))
+        .collect();
+    for name in ["ZEBRUNNER_URL", "ZEBRUNNER_LOGIN", "ZEBRUNNER_TOKEN"] {
+        match settings::env_or_file(name) {
+            Ok(Some(_)) => {}
+            Ok(None) => lines.push((
+                Severity::Error,
+                format!("error: {name}: not set (set {name} or {name}_FILE)"),
+            )),
+            Err(e) => lines.push((Severity::Error, format!("error: {name}: {e}"))),
+        }
+    }
+    if let Ok(Some(url)) = settings::env_or_file("ZEBRUNNER_URL")
+        && let Err(e) = super::parse_url(&url)
+    {
+        lines.push((Severity::Error, format!("error: ZEBRUNNER_URL: {e:#}")));
+    }
+    // Reach what the server would reach at start-up.
+    if config.identity == IdentityMode::Oidc
+        && !lines
+            .iter()
+            .any(|(s, l)| *s == Severity::Error && l.contains("oidc."))
+        && let Err(e) =
+            setup::security(&config, zebrunner_storage::audit::AuditLog::disabled()).await
+    {
+        lines.push((Severity::Error, format!("error: oidc.issuer: {e:#}")));
+    }
+    if config
+        .audit
+        .sinks
+        .contains(&zebrunner_mcp_server::config::AuditSinkKind::Database)
+    {
+        match setup::database_url(&config) {
+            Ok(url) => match zebrunner_storage::Storage::connect(&url).await {
+                Ok(_) => println!(
+                    "database: {} (reachable, schema up to date)",
+                    setup::redact_url(&url)
+                ),
+                Err(e) => lines.push((
+                    Severity::Error,
+                    format!(
+                        "error: database_url: {} is not usable: {e}",
+                        setup::redact_url(&url)
+                    ),
+                )),
+            },
+            Err(e) => lines.push((Severity::Error, format!("error: data_dir: {e:#}"))),
+        }
+    }
+    for (_, line) in &lines {
+        println!("{line}");
+    }
+    let errors = lines.iter().filter(|(s, _)| *s == Severity::Error).count();
+    if errors > 0 {
+        anyhow::bail!("{errors} configuration error(s)");
+    }
+    println!(
+        "configuration ok: transport {:?}, identity {:?}, credentials {:?}",
+        config.transport, config.identity, config.credentials
+    );
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! Turning configuration into running parts: the configuration itself, the
+//! audit log and its storage, and the HTTP security (token validator,
+//! policy). Shared by `serve` and `config check`.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use anyhow::{Context, bail};
+use serde_json::{Map, Value};
+use zebrunner_identity::{OidcConfig as ValidatorConfig, OidcValidator};
+use zebrunner_mcp_server::{
+    config::{AuditSinkKind, Config, IdentityMode, Severity},
+    policy::Policy,
+    transport::http::Security,
+};
+use zebrunner_storage::{
+    Storage,
+    audit::{AuditLog, AuditSink},
+};
+
+/// Defaults, then the file, then `ZMCP_*`, then command-line flags.
+pub fn load_config(file: Option<&Path>, overrides: Map<String, Value>) -> anyhow::Result<Config> {
+    let figment = Config::figment(file).merge(figment::providers::Serialized::globals(overrides));
+    Config::from_figment(figment).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+}
+
+/// Refuse to start on configuration errors, listing all of them; print
+/// warnings.
+pub fn refuse_errors(config: &Config) -> anyhow::Result<()> {
+    let problems = config.problems();
+    for warning in problems.iter().filter(|p| p.severity == Severity::Warning) {
+        tracing::warn!("{warning}");
+    }
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| p.to_string())
+        .collect();
+    if !errors.is_empty() {
+        bail!(
+            "the configuration has problems (run `zebrunner-mcp config check` for details):\n  {}",
+            errors.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+/// The database URL: configured, or SQLite in the data directory.
+pub fn database_url(config: &Config) -> anyhow::Result<String> {
+    if let Some(url) = &config.database_url {
+        return Ok(url.clone());
+    }
+    let dir = match &config.data_dir {
+        Some(dir) => dir.clone(),
+        None => zebrunner_storage::default_data_dir()
+            .context("no data directory on this platform; set ZMCP_DATA_DIR")?,
+    };
+    Ok(Storage::default_sqlite_url(&dir))
+}
+
+/// The audit log with every configured sink.
+pub async fn audit_log(config: &Config) -> anyhow::Result<AuditLog> {
+    let mut sinks = Vec::new();
+    for sink in &config.audit.sinks {
+        sinks.push(match sink {
+            AuditSinkKind::Database => {
+                let url = database_url(config)?;
+                let storage = Storage::connect(&url).await.with_context(|| {
+                    format!("could not open the audit database ({})", redact_url(&url))
+                })?;
+                AuditSink::Database(storage)
+            }
+            AuditSinkKind::Stdout => AuditSink::Stdout,
+            AuditSinkKind::File => AuditSink::File(
+                config
+                    .audit
+                    .file
+                    .clone()
+                    .context("audit.file is needed for the file sink")?,
+            ),
+        });
+    }
+    Ok(AuditLog::new(sinks))
+}
+
+/// Hide a password in a database URL for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// What guards `/mcp`, from the identity settings.
+pub async fn security(config: &Config, audit: AuditLog) -> anyhow::Result<Security> {
+    let policy = Policy::new(config.policy.clone(), config.read_only);
+    let validator = match config.identity {
+        IdentityMode::None => None,
+        IdentityMode::Oidc => Some(validator(config).await?),
+        IdentityMode::Broker => bail!("identity \"broker\" is not available in this version"),
+    };
+    Ok(Security {
+        validator,
+        policy,
+        read_only: config.read_only,
+        public_url: config.public_url.clone(),
+        audit,
+    })
+}
+
+async fn validator(config: &Config) -> anyhow::Result<OidcValidator> {
+    let issuer = config
+        .oidc
+        .issuer
+        .clone()
+        .context("identity \"oidc\" needs oidc.issuer (ZMCP_OIDC_ISSUER)")?;
+    let mut settings = ValidatorConfig::new(issuer.clone(), config.audience(None));
+    settings.algorithms = config
+        .oidc
+        .algorithms
+        .iter()
+        .map(|a| {
+            jsonwebtoken::Algorithm::from_str(a)
+                .map_err(|_| anyhow::anyhow!("oidc.algorithms: unknown algorithm {a:?}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    settings.leeway = Duration::from_secs(config.oidc.leeway_secs);
+    settings.allowed_client_ids = config.oidc.allowed_client_ids.clone();
+    settings.groups_claim = config.oidc.groups_claim.clone();
+    settings.service_clients = config.oidc.service_clients.clone();
+    settings
+        .validate()
+        .map_err(|e| anyhow::anyhow!("oidc settings: {e}"))?;
+    OidcValidator::discover(settings).await.with_context(|| {
+        format!("could not reach the issuer {issuer} to load its metadata and keys")
+    })
+}
