@@ -93,9 +93,10 @@ describe('identity oidc: bad-token battery', () => {
     for (const c of buildControls(okta, real)) {
       await t.test(c.name, async () => {
         const res = await initialize(c.authorization ?? `Bearer ${c.bearer}`);
-        serverVerdicts.set(c.bearer, res.status === 200);
+        // Okta's JS verifier has no clock leeway: leave the leeway edges out of the cross-check.
+        if (!c.leeway) serverVerdicts.set(c.bearer, { name: c.name, accepted: res.status === 200 });
         assert.equal(res.status, 200, `${c.name}: ${res.status} ${res.headers['www-authenticate'] ?? ''} ${res.body.slice(0, 300)}`);
-        if (!c.authorization && !/leeway/.test(c.name)) {
+        if (!c.authorization && !c.leeway) {
           assert.ok(await oktaAccepts(c.bearer), `Okta's verifier also accepts: ${c.name}`);
         }
       });
@@ -109,7 +110,7 @@ describe('identity oidc: bad-token battery', () => {
     for (const row of rows) {
       await t.test(row.name, async () => {
         const res = await initialize(row.authorization, row.query);
-        if (row.bearer) serverVerdicts.set(row.bearer, res.status === 200);
+        if (row.bearer) serverVerdicts.set(row.bearer, { name: row.name, accepted: res.status === 200 });
         const header = res.headers['www-authenticate'];
         const where = `${row.name}: HTTP ${res.status}, WWW-Authenticate ${header ?? '(none)'}, body ${res.body.slice(0, 200)}`;
         assert.ok(row.expect.status.includes(res.status), `expected ${row.expect.status.join('/')}; ${where}`);
@@ -122,7 +123,7 @@ describe('identity oidc: bad-token battery', () => {
           else if (ch.params.error) assert.ok(['invalid_token', 'invalid_request'].includes(ch.params.error), where);
           if (res.status === 400 && ch.params.error) assert.equal(ch.params.error, 'invalid_request', where);
         }
-        assert.equal(res.headers['mcp-session-id'], undefined, `no session for a refused request; ${where}`);
+        if (res.status !== 200) assert.equal(res.headers['mcp-session-id'], undefined, `no session for a refused request; ${where}`);
         if (row.bearer && row.bearer.length > 30) {
           assert.deepEqual(leakedSecrets(`${header ?? ''} ${res.body}`, [row.bearer]), [], 'the token is not echoed back');
         }
@@ -139,12 +140,13 @@ describe('identity oidc: bad-token battery', () => {
   test('cross-check with @okta/jwt-verifier: nothing our server accepts is rejected by Okta\'s verifier', async () => {
     const disagreements = [];
     const oktaLenient = [];
-    for (const [token, accepted] of serverVerdicts) {
+    for (const [token, { name, accepted }] of serverVerdicts) {
       const okt = await oktaAccepts(token);
-      if (accepted && !okt) disagreements.push(token.slice(0, 60));
-      if (!accepted && okt) oktaLenient.push(token.slice(0, 60));
+      if (accepted && !okt) disagreements.push(name);
+      if (!accepted && okt) oktaLenient.push(name);
     }
-    if (oktaLenient.length) process.stderr.write(`note: Okta's verifier accepts ${oktaLenient.length} tokens our server refuses (stricter checks: typ, sub, cid, client credentials, crit, iat, ...)\n`);
+    if (oktaLenient.length) process.stderr.write(`note: Okta's verifier accepts ${oktaLenient.length} tokens our server refuses: ${oktaLenient.join('; ')}\n`);
+    assert.ok(serverVerdicts.size >= 35, 'the cross-check saw the controls and the battery');
     assert.deepEqual(disagreements, [], 'tokens our server accepted but Okta\'s verifier refused');
   });
 
