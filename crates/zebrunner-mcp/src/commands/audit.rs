@@ -176,7 +176,10 @@ pub fn database_url(args: &AuditArgs) -> anyhow::Result<String> {
 async fn tail(storage: &Storage, args: TailArgs) -> anyhow::Result<()> {
     let base = args.filters.to_filter()?;
     let mut records = storage
-        .query_audit(&AuditFilter { limit: Some(args.lines), ..base.clone() })
+        .query_audit(&AuditFilter {
+            limit: Some(args.lines),
+            ..base.clone()
+        })
         .await?;
     records.reverse();
     print_records(&records, args.json, true)?;
@@ -187,7 +190,10 @@ async fn tail(storage: &Storage, args: TailArgs) -> anyhow::Result<()> {
     if last_id == 0 {
         // Nothing matched yet: start after the newest record of all.
         let newest = storage
-            .query_audit(&AuditFilter { limit: Some(1), ..AuditFilter::default() })
+            .query_audit(&AuditFilter {
+                limit: Some(1),
+                ..AuditFilter::default()
+            })
             .await?;
         last_id = newest.first().and_then(|r| r.id).unwrap_or(0);
     }
@@ -198,7 +204,11 @@ async fn tail(storage: &Storage, args: TailArgs) -> anyhow::Result<()> {
             () = tokio::time::sleep(Duration::from_millis(args.interval_ms)) => {}
         }
         let new = storage
-            .query_audit(&AuditFilter { after_id: Some(last_id), oldest_first: true, ..base.clone() })
+            .query_audit(&AuditFilter {
+                after_id: Some(last_id),
+                oldest_first: true,
+                ..base.clone()
+            })
             .await?;
         // Ordered by time, so take the largest id rather than the last one.
         if let Some(max) = new.iter().filter_map(|r| r.id).max() {
@@ -286,26 +296,57 @@ mod tests {
     #[test]
     fn parses_every_subcommand() {
         let cli = Cli::try_parse_from(["x", "tail", "-n", "5", "--follow"]).unwrap();
-        assert!(matches!(cli.audit.command, AuditCommand::Tail(TailArgs { lines: 5, follow: true, .. })));
+        assert!(matches!(
+            cli.audit.command,
+            AuditCommand::Tail(TailArgs {
+                lines: 5,
+                follow: true,
+                ..
+            })
+        ));
         let cli = Cli::try_parse_from([
-            "x", "search", "--user", "jane@acme.com", "--tool", "get_test_case", "--since", "1h",
-            "--until", "2026-05-01", "--outcome", "denied", "--limit", "3",
+            "x",
+            "search",
+            "--user",
+            "jane@acme.com",
+            "--tool",
+            "get_test_case",
+            "--since",
+            "1h",
+            "--until",
+            "2026-05-01",
+            "--outcome",
+            "denied",
+            "--limit",
+            "3",
         ])
         .unwrap();
-        let AuditCommand::Search(search) = cli.audit.command else { panic!() };
+        let AuditCommand::Search(search) = cli.audit.command else {
+            panic!()
+        };
         let filter = search.filters.to_filter().unwrap();
         assert_eq!(filter.outcome, Some(Outcome::Denied));
         assert_eq!(filter.until.as_deref(), Some("2026-05-02T00:00:00.000Z"));
         assert_eq!(search.limit, 3);
-        let cli = Cli::try_parse_from(["x", "export", "--format", "csv", "-o", "/tmp/a.csv"]).unwrap();
-        assert!(matches!(cli.audit.command, AuditCommand::Export(ExportArgs { format: ExportFormat::Csv, .. })));
+        let cli =
+            Cli::try_parse_from(["x", "export", "--format", "csv", "-o", "/tmp/a.csv"]).unwrap();
+        assert!(matches!(
+            cli.audit.command,
+            AuditCommand::Export(ExportArgs {
+                format: ExportFormat::Csv,
+                ..
+            })
+        ));
         assert!(Cli::try_parse_from(["x", "export", "--format", "xml"]).is_err());
         assert!(Cli::try_parse_from(["x", "search", "--outcome", "maybe"]).is_err());
     }
 
     #[test]
     fn bad_times_are_explained() {
-        let filters = FilterArgs { since: Some("last week".into()), ..FilterArgs::default() };
+        let filters = FilterArgs {
+            since: Some("last week".into()),
+            ..FilterArgs::default()
+        };
         let err = format!("{:#}", filters.to_filter().unwrap_err());
         assert!(err.contains("--since") && err.contains("RFC 3339"), "{err}");
     }
@@ -314,14 +355,26 @@ mod tests {
     fn the_default_database_must_exist() {
         let dir = std::env::temp_dir().join(format!("zmcp-audit-test-{}", std::process::id()));
         let args = AuditArgs {
-            command: AuditCommand::Search(SearchArgs { filters: FilterArgs::default(), limit: 1, json: false }),
+            command: AuditCommand::Search(SearchArgs {
+                filters: FilterArgs::default(),
+                limit: 1,
+                json: false,
+            }),
             database_url: None,
             data_dir: Some(dir.clone()),
         };
-        assert!(database_url(&args).unwrap_err().to_string().contains("no audit database"));
+        assert!(
+            database_url(&args)
+                .unwrap_err()
+                .to_string()
+                .contains("no audit database")
+        );
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("zebrunner-mcp.db"), "").unwrap();
-        assert_eq!(database_url(&args).unwrap(), format!("sqlite://{}/zebrunner-mcp.db", dir.display()));
+        assert_eq!(
+            database_url(&args).unwrap(),
+            format!("sqlite://{}/zebrunner-mcp.db", dir.display())
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

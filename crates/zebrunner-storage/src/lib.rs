@@ -1,0 +1,31 @@
+//! The storage layer of zebrunner-mcp: one embedded SQLite file by default, PostgreSQL when
+//! configured. Today it holds the audit log; the per-user credential vault and the
+//! write-confirmation tokens will live here too.
+//!
+//! # Layout
+//!
+//! - [`storage`] — [`Storage`], the connection pool for either backend, and URL handling
+//!   (`sqlite:///abs/path.db`, `sqlite::memory:`, `postgres://...`).
+//! - [`migrate`] — versioned, idempotent schema migrations, safe when several replicas start
+//!   at once (a `BEGIN IMMEDIATE` write lock on SQLite, an advisory lock on PostgreSQL).
+//! - [`audit`] — the audit record, its filter, the SQL that stores and queries it, the sinks
+//!   ([`audit::AuditLog`]: database, stdout, file), argument redaction, and the CSV / JSON lines /
+//!   table renderings used by `zebrunner-mcp audit`.
+//! - [`error`] — [`StorageError`].
+//!
+//! Every table and column is described in `docs/storage.md`.
+
+pub mod audit;
+pub mod error;
+pub mod migrate;
+pub mod storage;
+
+pub use error::StorageError;
+pub use storage::{Backend, Storage};
+
+/// The platform's data directory plus `zebrunner-mcp` (for example
+/// `~/.local/share/zebrunner-mcp` on Linux, `~/Library/Application Support/zebrunner-mcp` on
+/// macOS). `ZMCP_DATA_DIR` is handled by the caller and takes precedence.
+pub fn default_data_dir() -> Option<std::path::PathBuf> {
+    dirs::data_dir().map(|dir| dir.join("zebrunner-mcp"))
+}

@@ -1,0 +1,183 @@
+//! Versioned schema migrations, applied in order, each once, recorded in `schema_migrations`.
+//!
+//! Several replicas may start at the same moment against one database. On PostgreSQL the
+//! migrator holds a session advisory lock ([`PG_MIGRATION_LOCK`]) while it reads and applies
+//! migrations; on SQLite it runs inside `BEGIN IMMEDIATE`, which takes the database's write
+//! lock up front (the others wait for it, up to the busy timeout). Either way the second
+//! replica finds the work done.
+
+use sqlx::Connection;
+
+use crate::error::StorageError;
+use crate::storage::{Pool, Storage};
+
+/// One schema change, written once per backend.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// Key of the PostgreSQL advisory lock taken while migrating ("zmcp" + 1).
+pub const PG_MIGRATION_LOCK: i64 = 0x7a6d_6370_0000_0001;
+
+/// Every migration, oldest first. Never edit a released one: append a new version.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "audit_log",
+    sqlite: r#"
+        CREATE TABLE audit_log (
+            id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+            at                 TEXT    NOT NULL,
+            correlation_id     TEXT    NOT NULL,
+            kind               TEXT    NOT NULL,
+            user_key           TEXT,
+            email              TEXT,
+            client_id          TEXT,
+            transport          TEXT    NOT NULL,
+            tool               TEXT,
+            arguments          TEXT    NOT NULL,
+            zebrunner_requests TEXT    NOT NULL,
+            outcome            TEXT    NOT NULL,
+            error_class        TEXT,
+            detail             TEXT,
+            latency_ms         INTEGER NOT NULL
+        );
+        CREATE INDEX audit_log_at ON audit_log (at);
+        CREATE INDEX audit_log_user_key ON audit_log (user_key, at);
+        CREATE INDEX audit_log_tool ON audit_log (tool, at);
+    "#,
+    postgres: r#"
+        CREATE TABLE audit_log (
+            id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at                 TEXT COLLATE "C" NOT NULL,
+            correlation_id     TEXT   NOT NULL,
+            kind               TEXT   NOT NULL,
+            user_key           TEXT,
+            email              TEXT,
+            client_id          TEXT,
+            transport          TEXT   NOT NULL,
+            tool               TEXT,
+            arguments          JSONB  NOT NULL,
+            zebrunner_requests JSONB  NOT NULL,
+            outcome            TEXT   NOT NULL,
+            error_class        TEXT,
+            detail             TEXT,
+            latency_ms         BIGINT NOT NULL
+        );
+        CREATE INDEX audit_log_at ON audit_log (at);
+        CREATE INDEX audit_log_user_key ON audit_log (user_key, at);
+        CREATE INDEX audit_log_tool ON audit_log (tool, at);
+    "#,
+}];
+
+const CREATE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+const CREATE_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+
+/// Create `schema_migrations`, then apply the missing migrations on `$conn` (inside the
+/// caller's transaction, so a failed migration leaves nothing behind). A macro rather than a
+/// generic function: the two backends differ in placeholder syntax and executor types.
+macro_rules! apply_missing {
+    ($conn:expr, $create:expr, $field:ident, $insert:expr) => {{
+        sqlx::raw_sql($create).execute(&mut *$conn).await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *$conn)
+            .await?;
+        warn_if_newer(&applied);
+        for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            let fail = |source| StorageError::Migration {
+                version: migration.version,
+                name: migration.name,
+                source,
+            };
+            sqlx::raw_sql(migration.$field)
+                .execute(&mut *$conn)
+                .await
+                .map_err(fail)?;
+            sqlx::query($insert)
+                .bind(migration.version)
+                .bind(migration.name)
+                .bind(crate::audit::now_rfc3339())
+                .execute(&mut *$conn)
+                .await
+                .map_err(fail)?;
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "database migrated"
+            );
+        }
+    }};
+}
+
+impl Storage {
+    /// Apply every migration not yet recorded. Idempotent; [`Storage::connect`] calls it.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                apply_missing!(
+                    tx,
+                    CREATE_SQLITE,
+                    sqlite,
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+                );
+                tx.commit().await?;
+                Ok(())
+            }
+            Pool::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(PG_MIGRATION_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+                let result = async {
+                    let mut tx = conn.begin().await?;
+                    apply_missing!(
+                        tx,
+                        CREATE_POSTGRES,
+                        postgres,
+                        "INSERT INTO schema_migrations (version, name, applied_at) \
+                         VALUES ($1, $2, $3)"
+                    );
+                    tx.commit().await?;
+                    Ok::<(), StorageError>(())
+                }
+                .await;
+                let unlock = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(PG_MIGRATION_LOCK)
+                    .execute(&mut *conn)
+                    .await;
+                if unlock.is_err() {
+                    // The lock dies with the session: make sure this one is not reused.
+                    conn.detach();
+                }
+                result
+            }
+        }
+    }
+
+    /// Versions recorded in `schema_migrations`, ascending.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, StorageError> {
+        const SQL: &str = "SELECT version FROM schema_migrations ORDER BY version";
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_all(pool).await?,
+            Pool::Postgres(pool) => sqlx::query_scalar(SQL).fetch_all(pool).await?,
+        })
+    }
+}
+
+fn warn_if_newer(applied: &[i64]) {
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if let Some(newest) = applied.iter().copied().max().filter(|v| *v > known) {
+        tracing::warn!(
+            database_version = newest,
+            known_version = known,
+            "the database schema is newer than this zebrunner-mcp; an older binary may misbehave"
+        );
+    }
+}

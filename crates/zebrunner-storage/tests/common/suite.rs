@@ -1,0 +1,374 @@
+//! Test bodies that run unchanged on SQLite (file and memory) and PostgreSQL.
+
+use std::collections::HashSet;
+
+use zebrunner_storage::audit::{AuditFilter, AuditLog, AuditRecord, AuditSink, Outcome};
+use zebrunner_storage::{Backend, Storage};
+
+use super::record;
+
+fn ids(records: &[AuditRecord]) -> Vec<i64> {
+    records
+        .iter()
+        .map(|r| r.id.expect("stored records have ids"))
+        .collect()
+}
+
+fn tools(records: &[AuditRecord]) -> Vec<&str> {
+    records
+        .iter()
+        .map(|r| r.tool.as_deref().unwrap_or("-"))
+        .collect()
+}
+
+/// Append five records, then query them back every way the CLI does.
+pub async fn append_and_query(storage: &Storage) {
+    let input = [
+        record(
+            "2026-05-01T09:00:00.000Z",
+            "ann",
+            "list_projects",
+            Outcome::Ok,
+        ),
+        record(
+            "2026-05-01T10:00:00.000Z",
+            "bob",
+            "get_test_case",
+            Outcome::Error,
+        ),
+        // Written with an offset and more precision: stored as 2026-05-02T09:30:00.123Z.
+        record(
+            "2026-05-02T11:30:00.123456+02:00",
+            "ann",
+            "get_test_case",
+            Outcome::Ok,
+        ),
+        record(
+            "2026-05-03T08:00:00.000Z",
+            "cyd",
+            "search_test_cases",
+            Outcome::Denied,
+        ),
+        record(
+            "2026-05-03T08:00:00.000Z",
+            "ann",
+            "list_suites",
+            Outcome::Ok,
+        ),
+    ];
+    for r in &input {
+        storage.append_audit(r).await.expect("append");
+    }
+
+    // Everything, newest first (ties on `at` broken by id, newest first).
+    let all = storage.query_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        tools(&all),
+        [
+            "list_suites",
+            "search_test_cases",
+            "get_test_case",
+            "get_test_case",
+            "list_projects"
+        ]
+    );
+    let all_ids = ids(&all);
+    assert!(
+        all_ids.windows(2).all(|w| w[0] > w[1]),
+        "ids descend: {all_ids:?}"
+    );
+
+    // Round trip: every field comes back as written, `at` in canonical form.
+    let oldest = all.last().unwrap();
+    assert_eq!(
+        AuditRecord {
+            id: None,
+            ..oldest.clone()
+        },
+        input[0]
+    );
+    let bob = &all[3];
+    assert_eq!(
+        AuditRecord {
+            id: None,
+            ..bob.clone()
+        },
+        input[1]
+    );
+    assert_eq!(all[2].at, "2026-05-02T09:30:00.123Z");
+
+    // Oldest first.
+    let asc = storage
+        .query_audit(&AuditFilter {
+            oldest_first: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&asc), all_ids.iter().rev().copied().collect::<Vec<_>>());
+
+    // Limit.
+    let two = storage
+        .query_audit(&AuditFilter {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&two), all_ids[..2]);
+    let first = storage
+        .query_audit(&AuditFilter {
+            limit: Some(1),
+            oldest_first: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(tools(&first), ["list_projects"]);
+
+    // User: by user key or by e-mail.
+    let filter = |f: AuditFilter| async move { storage.query_audit(&f).await.unwrap() };
+    let ann = filter(AuditFilter {
+        user: Some("uid-ann".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        tools(&ann),
+        ["list_suites", "get_test_case", "list_projects"]
+    );
+    let ann_mail = filter(AuditFilter {
+        user: Some("ann@acme.com".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ids(&ann_mail), ids(&ann));
+    assert!(
+        filter(AuditFilter {
+            user: Some("ann".into()),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+
+    // Tool, outcome, and both together.
+    let gets = filter(AuditFilter {
+        tool: Some("get_test_case".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(gets.len(), 2);
+    let denied = filter(AuditFilter {
+        outcome: Some(Outcome::Denied),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(tools(&denied), ["search_test_cases"]);
+    let errors = filter(AuditFilter {
+        tool: Some("get_test_case".into()),
+        outcome: Some(Outcome::Error),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        errors
+            .iter()
+            .map(|r| r.email.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["bob@acme.com"]
+    );
+
+    // Time: since inclusive, until exclusive; dates and offsets accepted.
+    let since = filter(AuditFilter {
+        since: Some("2026-05-01T10:00:00Z".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(since.len(), 4);
+    let until = filter(AuditFilter {
+        until: Some("2026-05-01T10:00:00Z".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(tools(&until), ["list_projects"]);
+    let day2 = filter(AuditFilter {
+        since: Some("2026-05-02".into()),
+        until: Some("2026-05-03".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        day2.iter().map(|r| r.at.as_str()).collect::<Vec<_>>(),
+        ["2026-05-02T09:30:00.123Z"]
+    );
+    let offset = filter(AuditFilter {
+        since: Some("2026-05-02T11:30:00.123+02:00".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(offset.len(), 3);
+
+    // after_id: what `tail --follow` polls with.
+    let after = filter(AuditFilter {
+        after_id: Some(all_ids[2]),
+        oldest_first: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ids(&after), [all_ids[1], all_ids[0]]);
+    assert!(
+        filter(AuditFilter {
+            after_id: Some(all_ids[0]),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+
+    // Bad input is refused, not stored.
+    let mut bad = record("yesterday", "ann", "x", Outcome::Ok);
+    assert!(storage.append_audit(&bad).await.is_err());
+    bad.at = "2026-05-01T09:00:00Z".into();
+    bad.arguments = serde_json::json!({"emoji": "🙂", "quote": "'; DROP TABLE audit_log; --"});
+    storage
+        .append_audit(&bad)
+        .await
+        .expect("odd strings are just data");
+    assert!(
+        storage
+            .query_audit(&AuditFilter {
+                since: Some("last tuesday".into()),
+                ..Default::default()
+            })
+            .await
+            .is_err()
+    );
+    let injected = filter(AuditFilter {
+        tool: Some("x' OR '1'='1".into()),
+        ..Default::default()
+    })
+    .await;
+    assert!(injected.is_empty());
+    assert_eq!(filter(AuditFilter::default()).await.len(), 6);
+}
+
+/// Many tasks append at once: nothing is lost, ids are unique.
+pub async fn concurrent_appends(storage: &Storage) {
+    const TASKS: usize = 16;
+    const EACH: usize = 25;
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let storage = storage.clone();
+        handles.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                let at = format!("2026-06-01T00:{:02}:{:02}.000Z", task, i);
+                let r = record(&at, &format!("user{task}"), "get_test_case", Outcome::Ok);
+                storage.append_audit(&r).await.expect("concurrent append");
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let all = storage.query_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(all.len(), TASKS * EACH);
+    let unique: HashSet<i64> = ids(&all).into_iter().collect();
+    assert_eq!(unique.len(), TASKS * EACH);
+    let one = storage
+        .query_audit(&AuditFilter {
+            user: Some("user3@acme.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(one.len(), EACH);
+}
+
+/// Two "replicas" open (and migrate) the same database at once, then a third later: each
+/// migration is recorded once and data survives.
+pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
+    let (a, b) = tokio::join!(Storage::connect(url), Storage::connect(url));
+    let (a, b) = (a.expect("replica a"), b.expect("replica b"));
+    assert_eq!(a.backend(), backend);
+    assert_eq!(a.applied_migrations().await.unwrap(), [1]);
+    a.append_audit(&record("2026-05-01T09:00:00Z", "ann", "t", Outcome::Ok))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.query_audit(&AuditFilter::default()).await.unwrap().len(),
+        1
+    );
+
+    // Migrating again (explicitly, and by connecting again) changes nothing.
+    b.migrate().await.unwrap();
+    let c = Storage::connect(url).await.expect("replica c");
+    c.migrate().await.unwrap();
+    assert_eq!(c.applied_migrations().await.unwrap(), [1]);
+    assert_eq!(
+        c.query_audit(&AuditFilter::default()).await.unwrap().len(),
+        1
+    );
+
+    // Many at once.
+    let many = futures_join_all((0..6).map(|_| {
+        let url = url.to_string();
+        async move { Storage::connect(&url).await }
+    }))
+    .await;
+    for storage in many {
+        assert_eq!(
+            storage
+                .expect("replica")
+                .applied_migrations()
+                .await
+                .unwrap(),
+            [1]
+        );
+    }
+    for s in [a, b, c] {
+        s.close().await;
+    }
+}
+
+/// Join futures without pulling in the `futures` crate.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+/// The audit log's database sink stores what it is given.
+pub async fn database_sink(storage: &Storage) {
+    let log = AuditLog::new(vec![AuditSink::Database(storage.clone())]);
+    let r = record(
+        "2026-05-01T09:00:00.000Z",
+        "ann",
+        "get_test_case",
+        Outcome::Ok,
+    );
+    log.record(&r).await.expect("database sink");
+    assert_eq!(log.failures(), 0);
+    let stored = storage.query_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        AuditRecord {
+            id: None,
+            ..stored[0].clone()
+        },
+        r
+    );
+
+    // A closed pool fails the write, and the failure is counted.
+    storage.close().await;
+    assert!(log.record(&r).await.is_err());
+    assert_eq!(log.failures(), 1);
+}

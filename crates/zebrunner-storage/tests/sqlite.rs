@@ -1,0 +1,101 @@
+//! The backend suite on SQLite: a temporary file and an in-memory database.
+
+mod common;
+
+use common::suite;
+use zebrunner_storage::{Backend, Storage};
+
+fn temp_url(dir: &tempfile::TempDir) -> String {
+    // A directory that does not exist yet: connect creates it.
+    Storage::default_sqlite_url(&dir.path().join("nested").join("data"))
+}
+
+async fn file_storage() -> (tempfile::TempDir, Storage) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::connect(&temp_url(&dir))
+        .await
+        .expect("open sqlite file");
+    assert_eq!(storage.backend(), Backend::Sqlite);
+    (dir, storage)
+}
+
+async fn memory_storage() -> Storage {
+    let storage = Storage::connect("sqlite::memory:")
+        .await
+        .expect("open sqlite memory");
+    assert_eq!(storage.backend(), Backend::Sqlite);
+    storage
+}
+
+#[tokio::test]
+async fn file_append_and_query() {
+    let (_dir, storage) = file_storage().await;
+    suite::append_and_query(&storage).await;
+}
+
+#[tokio::test]
+async fn memory_append_and_query() {
+    suite::append_and_query(&memory_storage().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn file_concurrent_appends() {
+    let (_dir, storage) = file_storage().await;
+    suite::concurrent_appends(&storage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_concurrent_appends() {
+    suite::concurrent_appends(&memory_storage().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn file_replicas_migrate_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::replicas_migrate_concurrently(&temp_url(&dir), Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn memory_migrations_are_idempotent() {
+    let storage = memory_storage().await;
+    storage.migrate().await.unwrap();
+    storage.migrate().await.unwrap();
+    assert_eq!(storage.applied_migrations().await.unwrap(), [1]);
+}
+
+#[tokio::test]
+async fn file_database_sink() {
+    let (_dir, storage) = file_storage().await;
+    suite::database_sink(&storage).await;
+}
+
+#[tokio::test]
+async fn memory_database_sink() {
+    suite::database_sink(&memory_storage().await).await;
+}
+
+#[tokio::test]
+async fn file_is_created_private_and_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = temp_url(&dir);
+    let storage = Storage::connect(&url).await.unwrap();
+    let path = dir.path().join("nested/data/zebrunner-mcp.db");
+    assert!(path.exists(), "{url} creates {}", path.display());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // WAL mode leaves a -wal file next to the database while it is open.
+    storage
+        .append_audit(&common::record(
+            "2026-05-01T00:00:00Z",
+            "a",
+            "t",
+            zebrunner_storage::audit::Outcome::Ok,
+        ))
+        .await
+        .unwrap();
+    assert!(dir.path().join("nested/data/zebrunner-mcp.db-wal").exists());
+}
