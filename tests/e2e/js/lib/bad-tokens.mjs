@@ -74,6 +74,7 @@ export async function buildBattery(okta, real) {
 
   // --- time ---
   bad('expired an hour ago', mint(okta, { ...base(), iat: t - 4200, exp: t - 3600 }));
+  bad('expired 90 s ago (beyond the default 60 s leeway)', mint(okta, { ...base(), iat: t - 690, exp: t - 90 }));
   bad('expired beyond a 60 s leeway (5 min)', mint(okta, { ...base(), iat: t - 900, exp: t - 300 }));
   bad('nbf an hour in the future', mint(okta, { ...base(), nbf: t + 3600 }));
   bad('iat an hour in the future', mint(okta, { ...base(), iat: t + 3600, exp: t + 4200 }));

@@ -81,7 +81,13 @@ function listen(server) {
  * only audience the provider issues for, besides `otherResources`).
  * Resolves an object with `issuer`, token helpers, key rotation and `stop()`.
  */
-export async function startOkta({ resource, otherResources = [], accessTokenTTL = 600, jwksMaxAge = 2 } = {}) {
+export async function startOkta({
+  resource, otherResources = [], accessTokenTTL = 600, jwksMaxAge = 2,
+  // Okta binds `aud` to the authorization server's configured Audience, not to
+  // `resource`: set `audience` to issue every token with that fixed value.
+  audience = null,
+  groupsClaim = 'groups',
+} = {}) {
   if (!resource) throw new Error('startOkta: resource (the MCP URL) is required');
   const hits = new Map();
   let current = null;
@@ -172,7 +178,7 @@ export async function startOkta({ resource, otherResources = [], accessTokenTTL 
             if (!audiences.has(indicator)) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
             return {
               scope: `${READ_SCOPE} ${WRITE_SCOPE}`,
-              audience: indicator,
+              audience: audience ?? indicator,
               accessTokenTTL,
               accessTokenFormat: 'jwt',
               jwt: { sign: { alg: 'RS256', kid: signingKid } },
@@ -183,7 +189,7 @@ export async function startOkta({ resource, otherResources = [], accessTokenTTL 
       extraTokenClaims: async (ctx, token) => {
         const claims = { ver: 1, cid: token.clientId, scp: token.scope ? token.scope.split(' ') : [] };
         const user = token.accountId ? USERS[token.accountId] : null;
-        if (user) Object.assign(claims, { uid: user.uid, groups: user.groups });
+        if (user) Object.assign(claims, { uid: user.uid, [groupsClaim]: user.groups });
         return claims;
       },
       formats: {

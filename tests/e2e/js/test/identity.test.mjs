@@ -338,12 +338,35 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
       token: tok.bob, session, body: { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'list_projects', arguments: {} } },
     });
     assert.equal(bobCall.status, 403, `bob calling a tool on alice's session: ${bobCall.status}`);
+    const bobStream = await fetch(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${tok.bob}`, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } });
+    assert.equal(bobStream.status, 403, 'bob cannot open the GET stream of alice\'s session');
+    await bobStream.body?.cancel();
     const bobDelete = await fetch(server.url, { method: 'DELETE', headers: { authorization: `Bearer ${tok.bob}`, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } });
     assert.equal(bobDelete.status, 403, 'bob cannot end alice\'s session');
 
     const again = await list(tok.alice2, 5);
     assert.equal(again.status, 200, `alice with a fresh token keeps her session: ${again.body}`);
     assert.ok(responseFor(again, 5).result.tools.length > 0);
+  });
+
+  test('2026-07-28 stateless requests: the token and the project policy apply per request', async () => {
+    const stateless = (token, id, method, params = {}) => mcpPost(server.url, {
+      token,
+      headers: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...(params.name ? { 'mcp-name': params.name } : {}) },
+      body: {
+        jsonrpc: '2.0', id, method,
+        params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw-e2e', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} } },
+      },
+    });
+    const none = await stateless(undefined, 1, 'tools/list');
+    assert.equal(none.status, 401, 'stateless request without a token');
+    const bobMobile = await stateless(tok.bob, 2, 'tools/call', { name: 'search_test_cases', arguments: { project_key: 'MOBILE', count_only: true } });
+    assert.equal(bobMobile.status, 200, bobMobile.body);
+    assert.equal(responseFor(bobMobile, 2).result?.isError, true, `bob's stateless MOBILE call is refused: ${bobMobile.body.slice(0, 300)}`);
+    const bobDemo = await stateless(tok.bob, 3, 'tools/call', { name: 'search_test_cases', arguments: { project_key: 'DEMO', count_only: true } });
+    assert.notEqual(responseFor(bobDemo, 3).result?.isError, true, bobDemo.body.slice(0, 300));
+    const mallory = await stateless(tok.mallory, 4, 'tools/list');
+    assert.equal(mallory.status, 403);
   });
 
   test('service client svc (client credentials, listed in ZMCP_OIDC_SERVICE_CLIENTS) is authenticated (not 401)', async () => {
