@@ -39,6 +39,8 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Run the sandbox and the MCP server together and print client setup.
     Demo(DemoArgs),
+    /// Read the audit log: tail, search, export (CSV / JSON lines).
+    Audit(crate::commands::audit::AuditArgs),
     /// Check or describe the configuration.
     Config {
         #[command(subcommand)]

@@ -7,7 +7,7 @@
 //! - [`settings`]: configuration read from the environment, with `<NAME>_FILE`
 //!   variants for Docker secrets.
 //! - [`commands`]: one file per subcommand (`serve`, `sandbox`, `demo`,
-//!   `config`), and `setup`, which turns configuration into running parts.
+//!   `config`, `audit`), and `setup`, which turns configuration into running parts.
 
 mod cli;
 mod commands;
@@ -26,6 +26,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Serve(args) => commands::serve::run(cli.config.as_deref(), args).await,
         cli::Command::Sandbox(args) => commands::sandbox::run(args).await,
         cli::Command::Demo(args) => commands::demo::run(args).await,
+        cli::Command::Audit(args) => commands::audit::run(args).await,
         cli::Command::Config { command } => {
             commands::config::run(cli.config.as_deref(), command).await
         }

@@ -27,5 +27,23 @@ pub use storage::{Backend, Storage};
 /// `~/.local/share/zebrunner-mcp` on Linux, `~/Library/Application Support/zebrunner-mcp` on
 /// macOS). `ZMCP_DATA_DIR` is handled by the caller and takes precedence.
 pub fn default_data_dir() -> Option<std::path::PathBuf> {
-    dirs::data_dir().map(|dir| dir.join("zebrunner-mcp"))
+    platform_data_dir().map(|dir| dir.join("zebrunner-mcp"))
+}
+
+// Written here rather than taken from `dirs`, whose dependency tree carries
+// MPL-2.0 code (see deny.toml).
+fn platform_data_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let absolute = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    if cfg!(windows) {
+        absolute("APPDATA")
+    } else if cfg!(target_os = "macos") {
+        absolute("HOME").map(|home| home.join("Library/Application Support"))
+    } else {
+        absolute("XDG_DATA_HOME").or_else(|| absolute("HOME").map(|home| home.join(".local/share")))
+    }
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod audit;
 pub mod config;
 pub mod demo;
 pub mod sandbox;
