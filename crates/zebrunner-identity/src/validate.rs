@@ -244,6 +244,12 @@ mod tests {
     }
 
     #[test]
+    fn validator_is_clone_send_sync() {
+        fn check<T: Clone + Send + Sync + 'static>() {}
+        check::<OidcValidator>();
+    }
+
+    #[test]
     fn header_rules() {
         let rs = [Algorithm::RS256];
         assert_eq!(
