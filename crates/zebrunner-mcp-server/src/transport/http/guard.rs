@@ -18,7 +18,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 use zebrunner_identity::{
-    Identity, OidcValidator, bearer_token,
+    Identity, MalformedAuthorization, OidcValidator, bearer_token,
     challenge::{BearerChallenge, ChallengeError},
 };
 use zebrunner_storage::audit::{AuditLog, Outcome};
@@ -61,7 +61,43 @@ impl Guard {
                 .insert(Caller::local("http", self.read_only));
             return Ok(request);
         };
+        if request
+            .headers()
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .count()
+            > 1
+        {
+            return Err(self
+                .challenge(
+                    None,
+                    StatusCode::BAD_REQUEST,
+                    Some((
+                        ChallengeError::InvalidRequest,
+                        "Send exactly one Authorization header",
+                    )),
+                    false,
+                    "malformed_authorization",
+                    started,
+                )
+                .await);
+        }
         let token = match bearer_token(request.headers().get(header::AUTHORIZATION)) {
+            // RFC 6750 §3.1: another scheme means no usable credentials, so
+            // the answer is a plain challenge (which also starts OAuth in
+            // MCP clients), not an error.
+            Err(MalformedAuthorization::OtherScheme) | Ok(None) => {
+                return Err(self
+                    .challenge(
+                        None,
+                        StatusCode::UNAUTHORIZED,
+                        None,
+                        false,
+                        "missing_token",
+                        started,
+                    )
+                    .await);
+            }
             Err(malformed) => {
                 return Err(self
                     .challenge(
@@ -70,18 +106,6 @@ impl Guard {
                         Some((ChallengeError::InvalidRequest, malformed.description())),
                         false,
                         "malformed_authorization",
-                        started,
-                    )
-                    .await);
-            }
-            Ok(None) => {
-                return Err(self
-                    .challenge(
-                        None,
-                        StatusCode::UNAUTHORIZED,
-                        None,
-                        false,
-                        "missing_token",
                         started,
                     )
                     .await);

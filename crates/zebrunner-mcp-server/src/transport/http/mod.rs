@@ -80,7 +80,7 @@ pub fn app(
             security.policy.scopes_needed(true),
             Some("Zebrunner MCP".to_string()),
         );
-        document.resource_documentation = Some(format!("{}#readme", env!("CARGO_PKG_REPOSITORY")));
+        document.resource_documentation = Some(format!("{}/", base.trim_end_matches('/')));
         Arc::new(document)
     });
     let guard = Arc::new(Guard {
@@ -108,7 +108,11 @@ pub fn app(
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(guard, guard::guard));
-    let mut router = Router::new().merge(mcp).route("/healthz", get(healthz));
+    let about = about_page(resource.as_str(), metadata.is_some());
+    let mut router = Router::new()
+        .merge(mcp)
+        .route("/healthz", get(healthz))
+        .route("/", get(move || async move { about }));
     if let Some(document) = metadata {
         for path in metadata::paths(&resource) {
             let document = document.clone();
@@ -119,6 +123,35 @@ pub fn app(
         }
     }
     Ok(router)
+}
+
+/// The page at `/`: what this server is and how to connect. It is the
+/// `resource_documentation` of the protected resource metadata.
+fn about_page(resource: &str, oauth: bool) -> axum::response::Html<String> {
+    let auth = if oauth {
+        "Clients authenticate with an OAuth access token from your organisation's identity \
+         provider; the protected resource metadata at <code>/.well-known/oauth-protected-resource/mcp</code> \
+         names the authorization server."
+    } else {
+        "This server takes no access tokens: it answers on a loopback address only."
+    };
+    axum::response::Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Zebrunner MCP</title></head>\
+         <body><h1>Zebrunner MCP {version}</h1>\
+         <p>An MCP server for Zebrunner test management. Add it to your AI assistant as a \
+         Streamable HTTP server with the URL <code>{resource}</code>.</p><p>{auth}</p>\
+         <p>Tools: list_projects, get_test_case, search_test_cases, list_test_suites, \
+         get_test_suite, get_project_settings.</p></body></html>",
+        version = env!("CARGO_PKG_VERSION"),
+        resource = html_escape(resource),
+    ))
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn healthz() -> Json<serde_json::Value> {
