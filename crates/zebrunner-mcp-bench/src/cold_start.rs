@@ -49,6 +49,7 @@ async fn once(
         .env("ZEBRUNNER_LOGIN", &sandbox.login)
         .env("ZEBRUNNER_TOKEN", &sandbox.token)
         .env("RUST_LOG", "warn")
+        .env("ZMCP_DATA_DIR", procs::data_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -1,49 +1,93 @@
 //! `get_test_case` throughput and latency over Streamable HTTP, each
 //! simulated client holding its own MCP connection, and the server's memory
-//! idle and under load.
+//! idle and under load. Run with identity `none` and identity `oidc` (every
+//! request carries an RS256 access token the server validates) in the same
+//! run, so the cost of identity is read off one table.
 
 use std::{
     path::Path,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
 use anyhow::Context;
 use rand::Rng;
-use rmcp::{ServiceExt, model::CallToolRequestParams, transport::StreamableHttpClientTransport};
+use rmcp::{
+    ServiceExt,
+    model::CallToolRequestParams,
+    transport::{
+        StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
+    },
+};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::{procs, stats};
+use crate::{issuer::Issuer, procs, stats};
 
 /// DEMO has 250 cases at the small scale.
 const CASES: u32 = 250;
 
-pub async fn run(bin: &Path, clients: &[usize], duration: Duration) -> anyhow::Result<()> {
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IdentityMode {
+    None,
+    Oidc,
+}
+
+pub async fn run(
+    bin: &Path,
+    clients: &[usize],
+    duration: Duration,
+    identities: &[IdentityMode],
+) -> anyhow::Result<()> {
     let sandbox = procs::sandbox(bin, "small").await?;
-    let (server, url) = procs::http_server(bin, &sandbox).await?;
-    let pid = server.pid().context("server pid")?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle = procs::rss_kib(pid);
+    let issuer = Issuer::start().await?;
     println!(
         "## get_test_case over Streamable HTTP ({}s per row)\n",
         duration.as_secs()
     );
-    println!("Server RSS idle: {}\n", kib(idle));
     println!(
-        "| Clients | protocol | calls/s | p50 | p99 | errors | peak RSS under load |\n|---|---|---|---|---|---|---|"
+        "| Identity | Clients | protocol | calls/s | p50 | p99 | errors | RSS idle | peak RSS |\n|---|---|---|---|---|---|---|---|---|"
     );
-    for &n in clients {
-        let (row, peak) = measure(&url, n, duration, pid).await?;
-        println!(
-            "| {n} | {} | {:.0} | {} | {} | {} | {} |",
-            row.protocol,
-            row.calls as f64 / duration.as_secs_f64(),
-            stats::ms(stats::quantile(&row.latencies, 0.5)),
-            stats::ms(stats::quantile(&row.latencies, 0.99)),
-            row.errors,
-            kib(peak)
-        );
+    for &identity in identities {
+        let env: Vec<(&str, String)> = match identity {
+            IdentityMode::None => Vec::new(),
+            IdentityMode::Oidc => vec![
+                ("ZMCP_IDENTITY", "oidc".into()),
+                ("ZMCP_OIDC_ISSUER", issuer.issuer.clone()),
+                ("ZMCP_OIDC_AUDIENCE", crate::issuer::AUDIENCE.into()),
+            ],
+        };
+        let (server, url) = procs::http_server(bin, &sandbox, &env).await?;
+        let pid = server.pid().context("server pid")?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let idle = procs::rss_kib(pid);
+        for &n in clients {
+            let tokens = match identity {
+                IdentityMode::None => vec![None; n],
+                IdentityMode::Oidc => (0..n)
+                    .map(|i| issuer.token(i).map(Some))
+                    .collect::<anyhow::Result<_>>()?,
+            };
+            let (row, peak) = measure(&url, tokens, duration, pid).await?;
+            println!(
+                "| {} | {n} | {} | {:.0} | {} | {} | {} | {} | {} |",
+                match identity {
+                    IdentityMode::None => "none",
+                    IdentityMode::Oidc => "oidc",
+                },
+                row.protocol,
+                row.calls as f64 / duration.as_secs_f64(),
+                stats::ms(stats::quantile(&row.latencies, 0.5)),
+                stats::ms(stats::quantile(&row.latencies, 0.99)),
+                row.errors,
+                kib(idle),
+                kib(peak)
+            );
+        }
+        drop(server);
     }
     println!();
     Ok(())
@@ -58,16 +102,20 @@ struct Row {
 
 async fn measure(
     url: &str,
-    clients: usize,
+    tokens: Vec<Option<String>>,
     duration: Duration,
     pid: u32,
 ) -> anyhow::Result<(Row, Option<u64>)> {
     let latencies = Arc::new(Mutex::new(Vec::new()));
-    let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
     let mut sessions = Vec::new();
-    for _ in 0..clients {
-        let client = ().serve(StreamableHttpClientTransport::from_uri(url.to_string())).await?;
-        sessions.push(client);
+    for token in tokens {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
+        if let Some(token) = token {
+            config = config.auth_header(token);
+        }
+        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+        sessions.push(().serve(transport).await?);
     }
     let protocol = sessions
         .first()
@@ -90,7 +138,7 @@ async fn measure(
                 match peer.call_tool(params).await {
                     Ok(result) if result.is_error != Some(true) => mine.push(started.elapsed()),
                     _ => {
-                        errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
@@ -114,7 +162,7 @@ async fn measure(
         Row {
             protocol,
             calls: latencies.len(),
-            errors: errors.load(std::sync::atomic::Ordering::Relaxed),
+            errors: errors.load(Ordering::Relaxed),
             latencies,
         },
         peak,

@@ -7,12 +7,15 @@
 //! - [`procs`]: starting the sandbox and server processes, reading their
 //!   ready lines, and reading a process's resident memory.
 //! - [`cold_start`]: stdio start-up to the `initialize` response.
-//! - [`load`]: `get_test_case` over Streamable HTTP with N concurrent clients.
+//! - [`load`]: `get_test_case` over Streamable HTTP with N concurrent clients,
+//!   with identity `none` and `oidc`.
+//! - [`issuer`]: an in-process OpenID issuer and the tokens it signs.
 //! - [`requests`]: Zebrunner requests made by one tool call, from the
 //!   sandbox's request log.
 //! - [`stats`]: medians and percentiles.
 
 mod cold_start;
+mod issuer;
 mod load;
 mod procs;
 mod requests;
@@ -47,6 +50,9 @@ enum What {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Identity modes to measure, comma-separated.
+        #[arg(long, value_enum, default_value = "none,oidc", value_delimiter = ',')]
+        identity: Vec<load::IdentityMode>,
     },
     /// Zebrunner requests made by search_test_cases count_only on 5,000 cases.
     SearchRequests,
@@ -64,13 +70,16 @@ async fn main() -> anyhow::Result<()> {
     );
     match cli.what {
         What::ColdStart { runs } => cold_start::run(&cli.bin, runs).await?,
-        What::Load { clients, seconds } => {
-            load::run(&cli.bin, &clients, Duration::from_secs(seconds)).await?
-        }
+        What::Load {
+            clients,
+            seconds,
+            identity,
+        } => load::run(&cli.bin, &clients, Duration::from_secs(seconds), &identity).await?,
         What::SearchRequests => requests::run(&cli.bin).await?,
         What::All => {
             cold_start::run(&cli.bin, 20).await?;
-            load::run(&cli.bin, &[1, 32], Duration::from_secs(10)).await?;
+            let both = [load::IdentityMode::None, load::IdentityMode::Oidc];
+            load::run(&cli.bin, &[1, 32], Duration::from_secs(10), &both).await?;
             requests::run(&cli.bin).await?;
         }
     }

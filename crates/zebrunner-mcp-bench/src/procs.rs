@@ -94,8 +94,16 @@ pub async fn sandbox(bin: &Path, scale: &str) -> anyhow::Result<Sandbox> {
 }
 
 /// The MCP server over HTTP on an ephemeral port; returns its `/mcp` URL.
-pub async fn http_server(bin: &Path, sandbox: &Sandbox) -> anyhow::Result<(Proc, String)> {
+pub async fn http_server(
+    bin: &Path,
+    sandbox: &Sandbox,
+    env: &[(&str, String)],
+) -> anyhow::Result<(Proc, String)> {
     let mut cmd = Command::new(bin);
+    cmd.env("ZMCP_DATA_DIR", data_dir());
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
     cmd.args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
         .env("ZEBRUNNER_URL", &sandbox.url)
         .env("ZEBRUNNER_LOGIN", &sandbox.login)
@@ -107,6 +115,11 @@ pub async fn http_server(bin: &Path, sandbox: &Sandbox) -> anyhow::Result<(Proc,
         .map(|l| l.trim_start_matches("mcp listening on ").to_string())
         .context("no url")?;
     Ok((proc, url))
+}
+
+/// A scratch data directory for the servers' audit databases.
+pub fn data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("zmcp-bench-{}", std::process::id()))
 }
 
 /// Resident set size of a process, in KiB (Linux `/proc`).

@@ -12,7 +12,7 @@ use crate::procs;
 
 pub async fn run(bin: &Path) -> anyhow::Result<()> {
     let sandbox = procs::sandbox(bin, "large").await?;
-    let (_server, url) = procs::http_server(bin, &sandbox).await?;
+    let (_server, url) = procs::http_server(bin, &sandbox, &[]).await?;
     let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await?;
     let http = reqwest::Client::new();
     let log = format!("{}/__sandbox/requests", sandbox.url);
