@@ -1,4 +1,4 @@
-//! The backend suite on the real PostgreSQL server (`ZMCP_TEST_POSTGRES_URL`, default
+//! The backend suite on the real PostgreSQL server (`ZEBRUNNER_MCP_TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`), each test in its own schema.
 
 mod common;

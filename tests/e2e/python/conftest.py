@@ -24,7 +24,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TARGET_DIR = REPO_ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
-BINARY = Path(os.environ.get("ZMCP_BIN", TARGET_DIR / "debug" / "zebrunner-mcp"))
+BINARY = Path(os.environ.get("ZEBRUNNER_MCP_BIN", TARGET_DIR / "debug" / "zebrunner-mcp"))
 
 
 @dataclass

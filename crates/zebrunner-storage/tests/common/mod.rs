@@ -49,14 +49,14 @@ pub const POSTGRES_DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test"
 
 /// Run `body` with the URL of a fresh PostgreSQL schema (dropped afterwards, even when the
 /// body panics). Without a reachable server the test fails, unless
-/// `ZMCP_SKIP_POSTGRES_TESTS=1`, in which case it says it was skipped and passes.
+/// `ZEBRUNNER_MCP_SKIP_POSTGRES_TESTS=1`, in which case it says it was skipped and passes.
 pub async fn with_postgres<F, Fut>(test: &str, body: F)
 where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let base =
-        std::env::var("ZMCP_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_DEFAULT_URL.into());
+        std::env::var("ZEBRUNNER_MCP_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_DEFAULT_URL.into());
     // A plain connection first: it fails fast and says why (a pool only says "timed out").
     let probe = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -74,16 +74,16 @@ where
                 .expect("PostgreSQL answered once but not twice")
         }
         Err(error) => {
-            if std::env::var("ZMCP_SKIP_POSTGRES_TESTS").as_deref() == Ok("1") {
+            if std::env::var("ZEBRUNNER_MCP_SKIP_POSTGRES_TESTS").as_deref() == Ok("1") {
                 eprintln!(
                     "SKIPPED {test}: PostgreSQL is not reachable at {base} ({error}) and \
-                     ZMCP_SKIP_POSTGRES_TESTS=1 is set"
+                     ZEBRUNNER_MCP_SKIP_POSTGRES_TESTS=1 is set"
                 );
                 return;
             }
             panic!(
                 "PostgreSQL is required at {base} (start it with: pg_ctlcluster 15 main start; \
-                 or set ZMCP_TEST_POSTGRES_URL, or ZMCP_SKIP_POSTGRES_TESTS=1 to skip): {error}"
+                 or set ZEBRUNNER_MCP_TEST_POSTGRES_URL, or ZEBRUNNER_MCP_SKIP_POSTGRES_TESTS=1 to skip): {error}"
             );
         }
     };

@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
-/** The zebrunner-mcp binary under test (override with ZMCP_BIN; honours CARGO_TARGET_DIR). */
+/** The zebrunner-mcp binary under test (override with ZEBRUNNER_MCP_BIN; honours CARGO_TARGET_DIR). */
 export function binaryPath() {
   const targetDir = resolve(REPO_ROOT, process.env.CARGO_TARGET_DIR ?? 'target');
-  const bin = process.env.ZMCP_BIN ?? resolve(targetDir, 'debug/zebrunner-mcp');
+  const bin = process.env.ZEBRUNNER_MCP_BIN ?? resolve(targetDir, 'debug/zebrunner-mcp');
   if (!existsSync(bin)) {
     throw new Error(`zebrunner-mcp binary not found at ${bin}; run cargo build -p zebrunner-mcp`);
   }
