@@ -55,8 +55,8 @@ where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let base =
-        std::env::var("ZEBRUNNER_MCP_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_DEFAULT_URL.into());
+    let base = std::env::var("ZEBRUNNER_MCP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| POSTGRES_DEFAULT_URL.into());
     // A plain connection first: it fails fast and says why (a pool only says "timed out").
     let probe = tokio::time::timeout(
         std::time::Duration::from_secs(5),

@@ -199,27 +199,39 @@ impl Guard {
         Ok(request)
     }
 
-    /// Run an admitted request and keep session bindings up to date.
+    /// Run an admitted request and keep session bindings up to date. Opening
+    /// and closing a session are authorization decisions of their own and
+    /// leave audit records (tool calls leave theirs in the handler).
     async fn run(&self, request: Request, next: Next) -> Response {
-        let user = request
-            .extensions()
-            .get::<Caller>()
-            .and_then(|c| c.user_key().map(str::to_string));
+        let started = Instant::now();
+        let caller = request.extensions().get::<Caller>().cloned();
         let session = session_id(&request);
         let deleting = request.method() == Method::DELETE;
         let response = next.run(request).await;
-        if let Some(user) = user {
-            match (&session, response.headers().get(SESSION_HEADER)) {
-                (None, Some(issued)) => {
-                    if let Ok(issued) = issued.to_str() {
-                        self.sessions.bind(issued, &user);
-                    }
-                }
-                (Some(session), _) if deleting && response.status().is_success() => {
-                    self.sessions.forget(session)
-                }
-                _ => {}
+        let Some(caller) = caller.filter(|c| c.identity.is_some()) else {
+            return response;
+        };
+        let Some(user) = caller.user_key().map(str::to_string) else {
+            return response;
+        };
+        let event = match (&session, response.headers().get(SESSION_HEADER)) {
+            (None, Some(issued)) => issued.to_str().ok().map(|issued| {
+                self.sessions.bind(issued, &user);
+                (
+                    "session_opened",
+                    "MCP session opened and bound to this user",
+                )
+            }),
+            (Some(session), _) if deleting && response.status().is_success() => {
+                self.sessions.forget(session);
+                Some(("session_closed", "MCP session closed by its user"))
             }
+            _ => None,
+        };
+        if let Some((event, detail)) = event {
+            let record =
+                audit::decision(Some(&caller), Outcome::Ok, event, detail, started.elapsed());
+            self.audit.record(&record).await.ok();
         }
         response
     }
