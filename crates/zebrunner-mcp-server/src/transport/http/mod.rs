@@ -15,7 +15,7 @@ mod sessions;
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use axum::{Json, Router, middleware, routing::get};
+use axum::{Json, Router, middleware, routing::get, serve::ListenerExt};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
@@ -196,7 +196,14 @@ impl HttpServer {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
-        axum::serve(self.listener, self.app)
+        // Responses stream as SSE events: without TCP_NODELAY a small event
+        // that follows another waits for the client's delayed ACK (~40 ms).
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, self.app)
             .with_graceful_shutdown(async move {
                 signal.await;
                 shutdown.cancel();
