@@ -5,13 +5,16 @@
 //! * [`cases`]: test cases (Public API) and their TCM-internal executions,
 //!   changes, automation states, priorities and fields layout;
 //! * [`settings`]: result statuses and configuration groups (Public API);
-//! * [`reporting`]: launches, milestones, launch tests (page paging).
+//! * [`reporting`]: launches (list, details, attempts), milestones, launch
+//!   tests (page paging);
+//! * [`runs`]: TCM test runs and the cases in them (Public API).
 //!
 //! This module also holds the envelope decoders shared by all of them.
 
 pub mod cases;
 pub mod projects;
 pub mod reporting;
+pub mod runs;
 pub mod settings;
 pub mod suites;
 

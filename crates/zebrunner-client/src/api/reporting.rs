@@ -1,13 +1,15 @@
 //! Reporting API (internal, Bearer, `projectId`, page paging): launches,
-//! milestones and the tests of a launch.
+//! one launch and its attempts, milestones and the tests of a launch.
 
 use futures::Stream;
 
 use crate::client::ZebrunnerClient;
 use crate::error::Error;
-use crate::models::{LaunchQuery, LaunchSummary, LaunchTest, Milestone};
+use crate::models::{Launch, LaunchAttempt, LaunchQuery, LaunchSummary, LaunchTest, Milestone};
 use crate::paging::{Page, PageRequest, page_stream, parse_page};
 use crate::transport::Call;
+
+use super::{decode_items, decode_single};
 
 /// Page size the streams below request.
 pub const REPORTING_PAGE_SIZE: u32 = 50;
@@ -53,6 +55,34 @@ impl ZebrunnerClient {
             let query = query.clone();
             async move { self.launches_page(project_id, &query, req).await }
         })
+    }
+
+    /// One launch in full: counts, environment, platform, labels, artifacts.
+    pub async fn launch(&self, project_id: i64, launch_id: i64) -> Result<Launch, Error> {
+        let call = Call::internal(reporting(["launches".to_owned(), launch_id.to_string()]))
+            .query("projectId", project_id)
+            .what(format!("launch {launch_id} in project id {project_id}"))
+            .project(format!("id {project_id}"));
+        self.inner.transport.fetch(call, decode_single).await
+    }
+
+    /// The attempts of a launch: the first run and each rerun.
+    pub async fn launch_attempts(
+        &self,
+        project_id: i64,
+        launch_id: i64,
+    ) -> Result<Vec<LaunchAttempt>, Error> {
+        let call = Call::internal(reporting([
+            "launches".to_owned(),
+            launch_id.to_string(),
+            "attempts".to_owned(),
+        ]))
+        .query("projectId", project_id)
+        .what(format!(
+            "attempts of launch {launch_id} in project id {project_id}"
+        ))
+        .project(format!("id {project_id}"));
+        self.inner.transport.fetch(call, decode_items).await
     }
 
     /// One page of milestones; `completed = None` lists all.

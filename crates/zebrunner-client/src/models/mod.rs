@@ -9,6 +9,7 @@ pub mod cases;
 pub mod common;
 pub mod projects;
 pub mod reporting;
+pub mod runs;
 pub mod settings;
 pub mod suites;
 
@@ -19,8 +20,11 @@ pub use cases::{
 pub use common::{Environment, NamedItem, UserRef};
 pub use projects::Project;
 pub use reporting::{
-    IssueReference, Label, LaunchQuery, LaunchSummary, LaunchTest, LaunchTestCaseRef, Milestone,
-    MilestoneRef,
+    IssueReference, Label, Launch, LaunchArtifact, LaunchAttempt, LaunchCiBuild, LaunchQuery,
+    LaunchSummary, LaunchTest, LaunchTestCaseRef, Milestone, MilestoneRef,
+};
+pub use runs::{
+    ExecutionSummary, RunCaseRef, RunCaseResult, RunConfiguration, RunIssue, TestRun, TestRunCase,
 };
 pub use settings::{ConfigurationGroup, FieldTab, FieldsLayout, LayoutField, ResultStatus};
 pub use suites::TestSuite;

@@ -52,11 +52,15 @@ pub struct LaunchSummary {
     #[serde(deserialize_with = "lenient::i64")]
     pub failed: i64,
     #[serde(deserialize_with = "lenient::i64")]
+    pub failed_as_known: i64,
+    #[serde(deserialize_with = "lenient::i64")]
     pub skipped: i64,
     #[serde(deserialize_with = "lenient::i64")]
     pub aborted: i64,
     #[serde(deserialize_with = "lenient::i64")]
     pub queued: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub in_progress: i64,
     #[serde(deserialize_with = "lenient::i64")]
     pub total: i64,
     #[serde(deserialize_with = "lenient::opt_i64")]
@@ -157,6 +161,104 @@ pub struct LaunchTest {
     #[serde(deserialize_with = "lenient::opt_i64")]
     pub test_sessions_count: Option<i64>,
     pub artifacts: Vec<Value>,
+}
+
+/// A launch in full (`/api/reporting/v1/launches/{id}`, R6).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Launch {
+    #[serde(deserialize_with = "lenient::i64")]
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub project_id: i64,
+    pub user: Option<crate::models::common::UserRef>,
+    pub milestone: Option<MilestoneRef>,
+    pub ci_build: Option<LaunchCiBuild>,
+    /// Epoch milliseconds.
+    #[serde(deserialize_with = "lenient::opt_i64")]
+    pub started_at: Option<i64>,
+    /// Epoch milliseconds.
+    #[serde(deserialize_with = "lenient::opt_i64")]
+    pub ended_at: Option<i64>,
+    /// Seconds.
+    #[serde(deserialize_with = "lenient::opt_i64")]
+    pub elapsed: Option<i64>,
+    pub framework: Option<String>,
+    pub environment: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub build: Option<String>,
+    pub locale: Option<String>,
+    pub platform: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub platform_version: Option<String>,
+    pub browser: Option<String>,
+    pub device: Option<String>,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub passed: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub passed_manually: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub failed: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub failed_as_known: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub skipped: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub blocked: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub in_progress: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub aborted: i64,
+    #[serde(deserialize_with = "lenient::bool")]
+    pub reviewed: bool,
+    pub labels: Vec<Label>,
+    pub artifacts: Vec<LaunchArtifact>,
+}
+
+/// The CI build behind a launch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LaunchCiBuild {
+    pub job_url: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub number: Option<String>,
+}
+
+/// A `{name, value}` artifact link of a launch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LaunchArtifact {
+    pub name: String,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub value: Option<String>,
+}
+
+/// One attempt of a launch (the first run and each rerun, R7).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LaunchAttempt {
+    #[serde(deserialize_with = "lenient::i64")]
+    pub id: i64,
+    pub started_by: Option<crate::models::common::UserRef>,
+    /// ISO 8601.
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub finish_passed: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub finish_passed_manually: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub finish_failed: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub finish_known_issue: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub finish_skipped: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub finish_blocked: i64,
+    #[serde(deserialize_with = "lenient::i64")]
+    pub finish_aborted: i64,
 }
 
 #[cfg(test)]
