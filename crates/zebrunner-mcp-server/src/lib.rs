@@ -13,6 +13,8 @@
 //! - [`credentials`]: where the Zebrunner client for a call comes from. Today
 //!   a shared service account; the per-user vault plugs in here.
 //! - [`handler`]: the MCP server: capabilities, instructions, tool routing.
+//! - [`resources`]: MCP resources (`zebrunner://projects` and per-project
+//!   templates) with project-key completion, served by the tools' code.
 //! - [`tools`]: one file per tool, plus shared pieces: output format and
 //!   rendering ([`tools::output`]), errors that tell the user what to do next
 //!   ([`tools::error`]), opaque cursors ([`tools::cursor`]), and the suite
@@ -27,6 +29,7 @@ pub mod config;
 pub mod credentials;
 pub mod handler;
 pub mod policy;
+pub mod resources;
 pub mod tools;
 pub mod transport;
 
