@@ -8,13 +8,15 @@ use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
     model::{
-        CacheScope, CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-        PaginatedRequestParams, ProtocolVersion, ResultType, ServerCapabilities, ServerConfig,
+        CacheScope, CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+        Implementation, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+        PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+        ResultType, ServerCapabilities, ServerConfig,
     },
     service::RequestContext,
 };
 use zebrunner_client::RequestLog;
-use zebrunner_storage::audit::{AuditLog, Outcome};
+use zebrunner_storage::audit::{AuditLog, AuditRecord, Outcome};
 
 use crate::{
     audit,
@@ -22,6 +24,7 @@ use crate::{
     config::SUPPORTED_PROTOCOL_VERSIONS,
     credentials::Credentials,
     policy::is_write,
+    resources,
     tools::{self, error::ErrorClassSlot},
 };
 
@@ -85,6 +88,13 @@ impl ZebrunnerMcp {
             .collect()
     }
 
+    /// Write an audit record of a read; a lost record is logged, not fatal.
+    pub(crate) async fn record_audit(&self, record: &AuditRecord) {
+        if let Err(error) = self.audit.record(record).await {
+            tracing::error!(tool = ?record.tool, %error, "audit record could not be written");
+        }
+    }
+
     /// The caller of this request: set by the HTTP guard, else the local one.
     fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
         context
@@ -98,12 +108,18 @@ impl ZebrunnerMcp {
 
 impl ServerHandler for ZebrunnerMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("zebrunner-mcp", env!("CARGO_PKG_VERSION"))
-                    .with_title("Zebrunner MCP"),
-            )
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_completions()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("zebrunner-mcp", env!("CARGO_PKG_VERSION"))
+                .with_title("Zebrunner MCP"),
+        )
+        .with_instructions(INSTRUCTIONS)
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
@@ -138,6 +154,53 @@ impl ServerHandler for ZebrunnerMcp {
             // The list depends on who asks.
             cache_scope: cacheable.then_some(CacheScope::Private),
         })
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let caller = self.caller(&context);
+        let mut result = ListResourcesResult::with_all_items(self.resources_for(&caller).await);
+        if cacheable(&context) {
+            // The list depends on who asks.
+            result = result.with_ttl_ms(0).with_cache_scope(CacheScope::Private);
+        }
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let mut result = ListResourceTemplatesResult::with_all_items(resources::templates());
+        if cacheable(&context) {
+            // The same templates for everyone; reads are still per caller.
+            result = result.with_ttl_ms(0).with_cache_scope(CacheScope::Public);
+        }
+        Ok(result)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let caller = self.caller(&context);
+        self.read_resource_as(&caller, &request.uri, cacheable(&context))
+            .await
+            .map(Into::into)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let caller = self.caller(&context);
+        self.complete_as(&caller, &request).await
     }
 
     async fn call_tool(
@@ -209,4 +272,11 @@ impl ServerHandler for ZebrunnerMcp {
         }
         outcome
     }
+}
+
+/// Whether the session's protocol carries cache hints (2026-07-28 and later).
+fn cacheable(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
 }

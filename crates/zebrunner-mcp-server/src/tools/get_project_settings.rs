@@ -206,7 +206,7 @@ impl ZebrunnerMcp {
         )
     }
 
-    async fn get_project_settings_impl(
+    pub(crate) async fn get_project_settings_impl(
         &self,
         grant: &Grant,
         a: &GetProjectSettingsArgs,

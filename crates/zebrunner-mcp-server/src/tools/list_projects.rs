@@ -81,7 +81,7 @@ impl ZebrunnerMcp {
         finish(args.format, self.list_projects_impl(&grant, &args).await)
     }
 
-    async fn list_projects_impl(
+    pub(crate) async fn list_projects_impl(
         &self,
         grant: &Grant,
         args: &ListProjectsArgs,

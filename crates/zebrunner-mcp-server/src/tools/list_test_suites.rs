@@ -160,7 +160,7 @@ impl ZebrunnerMcp {
         finish(args.format, self.list_test_suites_impl(&grant, &args).await)
     }
 
-    async fn list_test_suites_impl(
+    pub(crate) async fn list_test_suites_impl(
         &self,
         grant: &Grant,
         a: &ListTestSuitesArgs,
