@@ -32,8 +32,12 @@ const INSTRUCTIONS: &str = "Tools for Zebrunner test management. Start with list
 project keys. Test cases: search_test_cases (filters, cursor paging, count_only) then \
 get_test_case by key such as DEMO-12. Suites: list_test_suites (flat or tree) and \
 get_test_suite. Project vocabularies (automation states, priorities, result statuses, \
-configuration groups, custom fields): get_project_settings. Every tool accepts \
-format=markdown (default) or json.";
+configuration groups, custom fields): get_project_settings. Case history (executions across \
+runs and launches, change log with step diffs): get_test_case_history. TCM test runs: \
+list_test_runs then get_test_run (results per case). Automation: list_launches, get_launch, \
+list_launch_tests (failures, linked case keys, known issues). Milestones: list_milestones. \
+Lists are cut to a limit: when has_more is true, call again with next_cursor. Every tool \
+accepts format=markdown (default) or json.";
 
 /// The Zebrunner MCP server. Cheap to clone: one per MCP session.
 #[derive(Clone)]

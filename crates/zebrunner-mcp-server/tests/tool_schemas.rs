@@ -24,10 +24,17 @@ fn tool_list_is_the_documented_set() {
     assert_eq!(
         names,
         vec![
+            "get_launch",
             "get_project_settings",
             "get_test_case",
+            "get_test_case_history",
+            "get_test_run",
             "get_test_suite",
+            "list_launch_tests",
+            "list_launches",
+            "list_milestones",
             "list_projects",
+            "list_test_runs",
             "list_test_suites",
             "search_test_cases",
         ]

@@ -15,7 +15,21 @@ from mcp import Client, StdioServerParameters
 pytestmark = pytest.mark.anyio
 
 TOOLS = sorted(
-    ["list_projects", "get_test_case", "search_test_cases", "list_test_suites", "get_test_suite", "get_project_settings"]
+    [
+        "list_projects",
+        "get_test_case",
+        "search_test_cases",
+        "list_test_suites",
+        "get_test_suite",
+        "get_project_settings",
+        "list_test_runs",
+        "get_test_run",
+        "list_launches",
+        "get_launch",
+        "list_launch_tests",
+        "list_milestones",
+        "get_test_case_history",
+    ]
 )
 
 # (transport, Client mode, protocol version the connection must end up on)

@@ -5,22 +5,40 @@
 //! reports failures as `isError` results that say what to do next.
 
 pub mod args;
+pub mod case_history;
 pub mod cursor;
 pub mod error;
 pub mod hierarchy;
 pub mod output;
+pub mod progress;
+pub mod reporting;
+pub mod scan;
 
+mod get_launch;
 mod get_project_settings;
 mod get_test_case;
+mod get_test_case_history;
+mod get_test_run;
 mod get_test_suite;
+mod list_launch_tests;
+mod list_launches;
+mod list_milestones;
 mod list_projects;
+mod list_test_runs;
 mod list_test_suites;
 mod search_test_cases;
 
+pub use get_launch::{GetLaunchArgs, LaunchOutput};
 pub use get_project_settings::{GetProjectSettingsArgs, ProjectSettingsOutput};
 pub use get_test_case::{GetTestCaseArgs, TestCaseOutput};
+pub use get_test_case_history::{GetTestCaseHistoryArgs, TestCaseHistoryOutput};
+pub use get_test_run::{GetTestRunArgs, TestRunOutput};
 pub use get_test_suite::{GetTestSuiteArgs, TestSuiteOutput};
+pub use list_launch_tests::{LaunchTestsOutput, ListLaunchTestsArgs};
+pub use list_launches::{LaunchesOutput, ListLaunchesArgs};
+pub use list_milestones::{ListMilestonesArgs, MilestonesOutput};
 pub use list_projects::{ListProjectsArgs, ProjectsOutput};
+pub use list_test_runs::{ListTestRunsArgs, TestRunsOutput};
 pub use list_test_suites::{ListTestSuitesArgs, TestSuitesOutput};
 pub use search_test_cases::{SearchTestCasesArgs, SearchTestCasesOutput};
 
@@ -36,4 +54,11 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::list_test_suites_router()
         + ZebrunnerMcp::get_test_suite_router()
         + ZebrunnerMcp::get_project_settings_router()
+        + ZebrunnerMcp::list_launches_router()
+        + ZebrunnerMcp::get_launch_router()
+        + ZebrunnerMcp::list_launch_tests_router()
+        + ZebrunnerMcp::list_milestones_router()
+        + ZebrunnerMcp::list_test_runs_router()
+        + ZebrunnerMcp::get_test_run_router()
+        + ZebrunnerMcp::get_test_case_history_router()
 }

@@ -1,0 +1,115 @@
+//! Pieces shared by the run, launch and milestone tools: timestamps from
+//! epoch milliseconds, milestone lookup by name or id, status lists.
+
+use futures::TryStreamExt as _;
+use time::OffsetDateTime;
+use zebrunner_client::{Milestone, ZebrunnerClient};
+
+use super::{
+    args::{self, NameOrId},
+    error::ToolError,
+};
+
+/// Epoch milliseconds as an RFC 3339 instant.
+pub fn epoch_ms(ms: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .map(args::rfc3339)
+}
+
+/// Every milestone of a project (open and completed).
+pub async fn all_milestones(
+    client: &ZebrunnerClient,
+    project_id: i64,
+) -> Result<Vec<Milestone>, ToolError> {
+    Ok(client.milestones(project_id, None).try_collect().await?)
+}
+
+/// The milestone named (case-insensitive) or numbered by `wanted`.
+pub async fn resolve_milestone(
+    client: &ZebrunnerClient,
+    project_key: &str,
+    project_id: i64,
+    wanted: &NameOrId,
+) -> Result<Milestone, ToolError> {
+    let all = all_milestones(client, project_id).await?;
+    let found = all.iter().find(|m| match wanted {
+        NameOrId::Id(id) => m.id == *id,
+        NameOrId::Name(name) => {
+            m.name.trim().eq_ignore_ascii_case(name.trim())
+                || name.trim().parse::<i64>().is_ok_and(|id| id == m.id)
+        }
+    });
+    match found {
+        Some(m) => Ok(m.clone()),
+        None => {
+            let names: Vec<&str> = all.iter().map(|m| m.name.as_str()).collect();
+            Err(ToolError::invalid(format!(
+                "project {project_key} has no milestone {:?}; its milestones are: {} (list_milestones shows them)",
+                wanted.as_lookup(),
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+/// Upper-cased, trimmed, de-duplicated status names.
+pub fn statuses(raw: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = raw
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_ascii_uppercase().replace([' ', '-'], "_"))
+        .filter(|s| !s.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Check `limit` is within `1..=max`.
+pub fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize, ToolError> {
+    let limit = value.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit as usize)
+    } else {
+        Err(ToolError::invalid(format!(
+            "`limit` must be between 1 and {max}, got {limit}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_ms_is_rfc3339() {
+        assert_eq!(
+            epoch_ms(1_735_689_600_000).as_deref(),
+            Some("2025-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn statuses_are_normalised() {
+        assert_eq!(
+            statuses(&[
+                "failed, skipped".into(),
+                "in progress".into(),
+                "FAILED".into()
+            ]),
+            vec!["FAILED", "IN_PROGRESS", "SKIPPED"]
+        );
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        assert_eq!(limit(None, 25, 100).unwrap(), 25);
+        assert!(limit(Some(0), 25, 100).is_err());
+        assert!(limit(Some(101), 25, 100).is_err());
+    }
+}
