@@ -122,3 +122,44 @@ async fn launch_details_and_attempts() {
     let missing = client.launch(project_id, 424_242).await.unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn test_history_is_newest_first_and_bounded() {
+    let env = Env::start().await;
+    let client = env.client("alice");
+    let project_id = client.project("DEMO").await.unwrap().id;
+    let failed = client
+        .launch_tests_page(
+            project_id,
+            BIG_LAUNCH_ID,
+            zebrunner_client::PageRequest::new(1, 100),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|t| t.status == "FAILED")
+        .expect("launch 1041 has failures on its first page");
+
+    env.clear_requests().await;
+    let history = client
+        .launch_test_history(project_id, BIG_LAUNCH_ID, failed.id, 5)
+        .await
+        .unwrap();
+    assert!(!history.is_empty() && history.len() <= 5);
+    // The newest entry is the test itself, in this launch.
+    assert_eq!(history[0].test_id, failed.id);
+    assert_eq!(history[0].test_run_id, Some(BIG_LAUNCH_ID));
+    assert_eq!(history[0].status, "FAILED");
+    let starts: Vec<i64> = history.iter().filter_map(|h| h.start_time).collect();
+    assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let log = env.requests_to("/api/reporting").await;
+    assert_eq!(log.len(), 1, "one request");
+    assert!(log[0].query.as_deref().unwrap_or("").contains("limit=5"));
+
+    let missing = client
+        .launch_test_history(project_id, BIG_LAUNCH_ID, 1, 5)
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+}

@@ -5,7 +5,9 @@ use futures::Stream;
 
 use crate::client::ZebrunnerClient;
 use crate::error::Error;
-use crate::models::{Launch, LaunchAttempt, LaunchQuery, LaunchSummary, LaunchTest, Milestone};
+use crate::models::{
+    Launch, LaunchAttempt, LaunchQuery, LaunchSummary, LaunchTest, Milestone, TestHistoryItem,
+};
 use crate::paging::{Page, PageRequest, page_stream, parse_page};
 use crate::transport::Call;
 
@@ -80,6 +82,31 @@ impl ZebrunnerClient {
         .query("projectId", project_id)
         .what(format!(
             "attempts of launch {launch_id} in project id {project_id}"
+        ))
+        .project(format!("id {project_id}"));
+        self.inner.transport.fetch(call, decode_items).await
+    }
+
+    /// Up to `limit` (1–100) runs of a launch test across this and older
+    /// launches, newest first (one request).
+    pub async fn launch_test_history(
+        &self,
+        project_id: i64,
+        launch_id: i64,
+        test_id: i64,
+        limit: u32,
+    ) -> Result<Vec<TestHistoryItem>, Error> {
+        let call = Call::internal(reporting([
+            "launches".to_owned(),
+            launch_id.to_string(),
+            "tests".to_owned(),
+            test_id.to_string(),
+            "history".to_owned(),
+        ]))
+        .query("projectId", project_id)
+        .query("limit", limit.clamp(1, 100))
+        .what(format!(
+            "history of test {test_id} of launch {launch_id} in project id {project_id}"
         ))
         .project(format!("id {project_id}"));
         self.inner.transport.fetch(call, decode_items).await

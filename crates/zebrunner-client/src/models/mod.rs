@@ -21,7 +21,7 @@ pub use common::{Environment, NamedItem, UserRef};
 pub use projects::Project;
 pub use reporting::{
     IssueReference, Label, Launch, LaunchArtifact, LaunchAttempt, LaunchCiBuild, LaunchQuery,
-    LaunchSummary, LaunchTest, LaunchTestCaseRef, Milestone, MilestoneRef,
+    LaunchSummary, LaunchTest, LaunchTestCaseRef, Milestone, MilestoneRef, TestHistoryItem,
 };
 pub use runs::{
     ExecutionSummary, RunCaseRef, RunCaseResult, RunConfiguration, RunIssue, TestRun, TestRunCase,

@@ -94,6 +94,29 @@ pub struct Milestone {
     pub start_date: Option<String>,
 }
 
+/// One earlier run of a launch test (R10
+/// `/launches/{id}/tests/{testId}/history`): the same test in this and older
+/// launches, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TestHistoryItem {
+    #[serde(deserialize_with = "lenient::i64")]
+    pub test_id: i64,
+    pub status: String,
+    #[serde(deserialize_with = "lenient::bool")]
+    pub passed_manually: bool,
+    /// Duration in milliseconds.
+    #[serde(deserialize_with = "lenient::opt_i64")]
+    pub elapsed: Option<i64>,
+    pub issue_references: Vec<IssueReference>,
+    /// The launch this run belongs to.
+    #[serde(deserialize_with = "lenient::opt_i64")]
+    pub test_run_id: Option<i64>,
+    /// Epoch milliseconds.
+    #[serde(deserialize_with = "lenient::opt_i64")]
+    pub start_time: Option<i64>,
+}
+
 /// A link from a failed test to an issue tracker.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
