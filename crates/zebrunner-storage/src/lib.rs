@@ -1,6 +1,6 @@
 //! The storage layer of zebrunner-mcp: one embedded SQLite file by default, PostgreSQL when
-//! configured. Today it holds the audit log; the per-user credential vault and the
-//! write-confirmation tokens will live here too.
+//! configured. It holds the audit log and the write-confirmation tokens; the per-user
+//! credential vault will live here too.
 //!
 //! # Layout
 //!
@@ -11,11 +11,13 @@
 //! - [`audit`] — the audit record, its filter, the SQL that stores and queries it, the sinks
 //!   ([`audit::AuditLog`]: database, stdout, file), argument redaction, and the CSV / JSON lines /
 //!   table renderings used by `zebrunner-mcp audit`.
+//! - [`confirm`] — single-use write-confirmation tokens (hashes only), consumed atomically.
 //! - [`error`] — [`StorageError`].
 //!
 //! Every table and column is described in `docs/storage.md`.
 
 pub mod audit;
+pub mod confirm;
 pub mod error;
 pub mod migrate;
 pub mod storage;

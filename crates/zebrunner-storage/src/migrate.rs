@@ -23,10 +23,11 @@ pub struct Migration {
 pub const PG_MIGRATION_LOCK: i64 = 0x7a6d_6370_0000_0001;
 
 /// Every migration, oldest first. Never edit a released one: append a new version.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "audit_log",
-    sqlite: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "audit_log",
+        sqlite: r#"
         CREATE TABLE audit_log (
             id                 INTEGER PRIMARY KEY AUTOINCREMENT,
             at                 TEXT    NOT NULL,
@@ -48,7 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         CREATE INDEX audit_log_user_key ON audit_log (user_key, at);
         CREATE INDEX audit_log_tool ON audit_log (tool, at);
     "#,
-    postgres: r#"
+        postgres: r#"
         CREATE TABLE audit_log (
             id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             at                 TEXT COLLATE "C" NOT NULL,
@@ -70,7 +71,36 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         CREATE INDEX audit_log_user_key ON audit_log (user_key, at);
         CREATE INDEX audit_log_tool ON audit_log (tool, at);
     "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "confirmation_tokens",
+        sqlite: r#"
+            CREATE TABLE confirmation_tokens (
+                token_hash     TEXT    PRIMARY KEY,
+                user_key       TEXT    NOT NULL,
+                tool           TEXT    NOT NULL,
+                arguments_hash TEXT    NOT NULL,
+                created_at     INTEGER NOT NULL,
+                expires_at     INTEGER NOT NULL,
+                used           BOOLEAN NOT NULL DEFAULT FALSE
+            );
+            CREATE INDEX confirmation_tokens_expires_at ON confirmation_tokens (expires_at);
+        "#,
+        postgres: r#"
+            CREATE TABLE confirmation_tokens (
+                token_hash     TEXT    PRIMARY KEY,
+                user_key       TEXT    NOT NULL,
+                tool           TEXT    NOT NULL,
+                arguments_hash TEXT    NOT NULL,
+                created_at     BIGINT  NOT NULL,
+                expires_at     BIGINT  NOT NULL,
+                used           BOOLEAN NOT NULL DEFAULT FALSE
+            );
+            CREATE INDEX confirmation_tokens_expires_at ON confirmation_tokens (expires_at);
+        "#,
+    },
+];
 
 const CREATE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";

@@ -1,0 +1,212 @@
+//! The `confirmation_tokens` table: single-use tokens that confirm a previewed write.
+//!
+//! The server issues a token with a preview and stores only its SHA-256 hash, bound to the
+//! caller's user key, the tool and a hash of the exact arguments. A confirm consumes it with one
+//! conditional `UPDATE` (unused, unexpired, same user, tool and arguments), so of two replicas
+//! racing to confirm the same token exactly one wins. Hashing happens in the caller: this module
+//! stores and compares opaque strings. Times are Unix seconds.
+
+use sqlx::Row;
+
+use crate::StorageError;
+use crate::storage::{Pool, Storage};
+
+/// A token to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConfirmation {
+    /// Hex SHA-256 of the token; the token itself is never stored.
+    pub token_hash: String,
+    /// The caller's user key (`local` without identity).
+    pub user_key: String,
+    pub tool: String,
+    /// Hash of the canonical arguments the preview was made for.
+    pub arguments_hash: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; the token is refused from this instant on.
+    pub expires_at: i64,
+}
+
+/// What a confirm attempt should match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmAttempt<'a> {
+    pub token_hash: &'a str,
+    pub user_key: &'a str,
+    pub tool: &'a str,
+    pub arguments_hash: &'a str,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// The result of [`Storage::consume_confirmation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumed {
+    /// The token was valid and is now used: perform the write.
+    Ok,
+    /// No such token (never issued, or purged long after expiry).
+    Unknown,
+    /// Already used once.
+    AlreadyUsed,
+    /// Past its expiry.
+    Expired,
+    /// Issued to another user.
+    OtherUser,
+    /// Issued for another tool or other arguments.
+    DifferentArguments,
+}
+
+/// Tokens expired longer ago than this are deleted when new ones are issued.
+const PURGE_AFTER_SECS: i64 = 24 * 60 * 60;
+
+impl Storage {
+    /// Store a new token (and purge tokens long expired).
+    pub async fn issue_confirmation(&self, token: &NewConfirmation) -> Result<(), StorageError> {
+        let purge_before = token.created_at - PURGE_AFTER_SECS;
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query("DELETE FROM confirmation_tokens WHERE expires_at < ?")
+                    .bind(purge_before)
+                    .execute(pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, \
+                     created_at, expires_at, used) VALUES (?, ?, ?, ?, ?, ?, FALSE)",
+                )
+                .bind(&token.token_hash)
+                .bind(&token.user_key)
+                .bind(&token.tool)
+                .bind(&token.arguments_hash)
+                .bind(token.created_at)
+                .bind(token.expires_at)
+                .execute(pool)
+                .await?;
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query("DELETE FROM confirmation_tokens WHERE expires_at < $1")
+                    .bind(purge_before)
+                    .execute(pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, \
+                     created_at, expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, FALSE)",
+                )
+                .bind(&token.token_hash)
+                .bind(&token.user_key)
+                .bind(&token.tool)
+                .bind(&token.arguments_hash)
+                .bind(token.created_at)
+                .bind(token.expires_at)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Use a token: one atomic `UPDATE` marks it used only if it is unused, unexpired and bound
+    /// to this user, tool and arguments. When it does not match, says why (and leaves it as is).
+    pub async fn consume_confirmation(
+        &self,
+        attempt: &ConfirmAttempt<'_>,
+    ) -> Result<Consumed, StorageError> {
+        let a = attempt;
+        let (updated, row) = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let updated = sqlx::query(
+                    "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = ? \
+                     AND used = FALSE AND expires_at > ? AND user_key = ? AND tool = ? \
+                     AND arguments_hash = ?",
+                )
+                .bind(a.token_hash)
+                .bind(a.now)
+                .bind(a.user_key)
+                .bind(a.tool)
+                .bind(a.arguments_hash)
+                .execute(pool)
+                .await?
+                .rows_affected();
+                let row = if updated == 1 {
+                    None
+                } else {
+                    sqlx::query(
+                        "SELECT user_key, tool, arguments_hash, expires_at, used \
+                         FROM confirmation_tokens WHERE token_hash = ?",
+                    )
+                    .bind(a.token_hash)
+                    .fetch_optional(pool)
+                    .await?
+                    .map(|r| -> Result<Stored, sqlx::Error> {
+                        Ok(Stored {
+                            user_key: r.try_get("user_key")?,
+                            tool: r.try_get("tool")?,
+                            arguments_hash: r.try_get("arguments_hash")?,
+                            expires_at: r.try_get("expires_at")?,
+                            used: r.try_get("used")?,
+                        })
+                    })
+                    .transpose()?
+                };
+                (updated, row)
+            }
+            Pool::Postgres(pool) => {
+                let updated = sqlx::query(
+                    "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = $1 \
+                     AND used = FALSE AND expires_at > $2 AND user_key = $3 AND tool = $4 \
+                     AND arguments_hash = $5",
+                )
+                .bind(a.token_hash)
+                .bind(a.now)
+                .bind(a.user_key)
+                .bind(a.tool)
+                .bind(a.arguments_hash)
+                .execute(pool)
+                .await?
+                .rows_affected();
+                let row = if updated == 1 {
+                    None
+                } else {
+                    sqlx::query(
+                        "SELECT user_key, tool, arguments_hash, expires_at, used \
+                         FROM confirmation_tokens WHERE token_hash = $1",
+                    )
+                    .bind(a.token_hash)
+                    .fetch_optional(pool)
+                    .await?
+                    .map(|r| -> Result<Stored, sqlx::Error> {
+                        Ok(Stored {
+                            user_key: r.try_get("user_key")?,
+                            tool: r.try_get("tool")?,
+                            arguments_hash: r.try_get("arguments_hash")?,
+                            expires_at: r.try_get("expires_at")?,
+                            used: r.try_get("used")?,
+                        })
+                    })
+                    .transpose()?
+                };
+                (updated, row)
+            }
+        };
+        if updated == 1 {
+            return Ok(Consumed::Ok);
+        }
+        Ok(match row {
+            None => Consumed::Unknown,
+            Some(s) if s.user_key != a.user_key => Consumed::OtherUser,
+            Some(s) if s.used => Consumed::AlreadyUsed,
+            Some(s) if s.expires_at <= a.now => Consumed::Expired,
+            Some(s) if s.tool != a.tool || s.arguments_hash != a.arguments_hash => {
+                Consumed::DifferentArguments
+            }
+            // It matched a moment ago but another confirm took it first.
+            Some(_) => Consumed::AlreadyUsed,
+        })
+    }
+}
+
+struct Stored {
+    user_key: String,
+    tool: String,
+    arguments_hash: String,
+    expires_at: i64,
+    used: bool,
+}
