@@ -55,6 +55,7 @@ pub mod rql;
 mod transport;
 
 pub use api::reporting::REPORTING_PAGE_SIZE;
+pub use api::writes::{WriteMethod, WriteRequest};
 pub use auth::AuthIdentity;
 pub use client::ZebrunnerClient;
 pub use config::{ClientConfig, ZebrunnerUrl};

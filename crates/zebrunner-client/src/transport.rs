@@ -124,6 +124,11 @@ impl Call {
         self
     }
 
+    #[cfg(test)]
+    pub(crate) fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
     pub(crate) fn what(mut self, what: impl Into<String>) -> Self {
         self.what = what.into();
         self

@@ -7,7 +7,9 @@
 //! * [`settings`]: result statuses and configuration groups (Public API);
 //! * [`reporting`]: launches (list, details, attempts), milestones, launch
 //!   tests (page paging);
-//! * [`runs`]: TCM test runs and the cases in them (Public API).
+//! * [`runs`]: TCM test runs and the cases in them (Public API);
+//! * [`writes`]: suite, case and run writes (Public API), described first as
+//!   a [`writes::WriteRequest`] so the exact request can be previewed.
 //!
 //! This module also holds the envelope decoders shared by all of them.
 
@@ -17,6 +19,7 @@ pub mod reporting;
 pub mod runs;
 pub mod settings;
 pub mod suites;
+pub mod writes;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
