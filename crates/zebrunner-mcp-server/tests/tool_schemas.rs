@@ -24,6 +24,7 @@ fn tool_list_is_the_documented_set() {
     assert_eq!(
         names,
         vec![
+            "analyze_launch_failures",
             "get_launch",
             "get_project_settings",
             "get_test_case",

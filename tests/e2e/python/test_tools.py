@@ -29,6 +29,7 @@ TOOLS = sorted(
         "list_launch_tests",
         "list_milestones",
         "get_test_case_history",
+        "analyze_launch_failures",
     ]
 )
 

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod reporting;
 pub mod scan;
 
+mod analyze_launch_failures;
 mod get_launch;
 mod get_project_settings;
 mod get_test_case;
@@ -28,6 +29,7 @@ mod list_test_runs;
 mod list_test_suites;
 mod search_test_cases;
 
+pub use analyze_launch_failures::{AnalyzeLaunchFailuresArgs, LaunchFailuresOutput};
 pub use get_launch::{GetLaunchArgs, LaunchOutput};
 pub use get_project_settings::{GetProjectSettingsArgs, ProjectSettingsOutput};
 pub use get_test_case::{GetTestCaseArgs, TestCaseOutput};
@@ -61,4 +63,5 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::list_test_runs_router()
         + ZebrunnerMcp::get_test_run_router()
         + ZebrunnerMcp::get_test_case_history_router()
+        + ZebrunnerMcp::analyze_launch_failures_router()
 }

@@ -8,6 +8,7 @@ import { callOk, callTool, resultText } from './mcp.mjs';
 import { Oracle, SuiteTree, startSandbox } from './sandbox.mjs';
 
 export const TOOL_NAMES = [
+  'analyze_launch_failures',
   'get_launch',
   'get_project_settings',
   'get_test_case',

@@ -1,0 +1,131 @@
+// Analysis tools (computed by us from Zebrunner data), through the official
+// TypeScript SDK client over stdio, checked against the sandbox's own REST
+// answers: launch 1041's failures, known issues and test histories.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { callOk, callTool, connectStdio, resultText } from '../lib/mcp.mjs';
+import { clearRequestLog, requestLog } from '../lib/control.mjs';
+import { Oracle, startSandbox } from '../lib/sandbox.mjs';
+
+const BIG_LAUNCH = 1041;
+
+describe('analysis tools (stdio)', () => {
+  let sandbox;
+  let oracle;
+  let conn;
+  let client;
+  let projectId;
+  let restTests;
+
+  before(async () => {
+    sandbox = await startSandbox();
+    oracle = new Oracle(sandbox.url, sandbox.users.alice);
+    conn = await connectStdio(sandbox, sandbox.users.alice);
+    client = conn.client;
+    await client.listTools();
+    projectId = await oracle.projectId('DEMO');
+    restTests = [];
+    for (let page = 1; page < 100; page++) {
+      const body = await oracle.request(`/api/reporting/v1/launches/${BIG_LAUNCH}/tests`, {
+        auth: 'bearer',
+        params: { projectId, page, pageSize: 100 },
+      });
+      restTests.push(...body.items);
+      if (page >= body.totalPages) break;
+    }
+  });
+
+  after(async () => {
+    await conn?.close();
+    await sandbox?.stop();
+  });
+
+  test('analyze_launch_failures: groups, known issues and histories agree with REST', async () => {
+    assert.equal(restTests.length, 500, 'oracle: launch 1041 has 500 tests');
+    const failed = restTests.filter((t) => t.status === 'FAILED');
+    assert.ok(failed.length > 0, 'oracle: launch 1041 has failures');
+    await clearRequestLog(sandbox);
+    const out = await callOk(client, 'analyze_launch_failures', {
+      project_key: 'DEMO', launch_id: BIG_LAUNCH, limit: 50, tests_per_group: 100, format: 'json',
+    });
+    // Requests: 5 pages of 100 tests, one history request per failing test.
+    const log = (await requestLog(sandbox)).filter((r) => r.path.startsWith('/api/reporting'));
+    const pages = log.filter((r) => r.path === `/api/reporting/v1/launches/${BIG_LAUNCH}/tests`);
+    const histories = log.filter((r) => r.path.endsWith('/history'));
+    assert.equal(pages.length, 5);
+    assert.ok(pages.every((r) => r.query.includes('pageSize=100')));
+    assert.equal(histories.length, failed.length);
+    assert.equal(out.zebrunner_requests, 5 + failed.length);
+    assert.equal(out.summary.total_tests, 500);
+    assert.equal(out.summary.failed, failed.length);
+    assert.equal(out.groups.reduce((n, g) => n + g.count, 0), failed.length, 'group counts sum to the failed tests');
+    const distinctMessages = new Set(failed.map((t) => t.message));
+    assert.equal(out.summary.signatures, distinctMessages.size, 'one group per recurring message');
+    assert.equal(out.has_more, false);
+
+    const listed = out.groups.flatMap((g) => g.tests);
+    assert.deepEqual(listed.map((t) => t.id).sort(), failed.map((t) => t.id).sort());
+    const knownRest = failed.filter((t) => t.knownIssue).map((t) => t.id).sort();
+    assert.ok(knownRest.length > 0, 'oracle: known issues seeded');
+    assert.deepEqual(listed.filter((t) => t.known_issue).map((t) => t.id).sort(), knownRest);
+    assert.equal(out.summary.known_issue, knownRest.length);
+    const issues = new Set(out.groups.flatMap((g) => g.issues));
+    assert.ok(issues.has('JIRA SHOP-142') && issues.has('JIRA SHOP-157'), [...issues].join(', '));
+    // Every group's tests share its message in REST.
+    for (const g of out.groups) {
+      const messages = new Set(g.tests.map((t) => failed.find((f) => f.id === t.id).message));
+      assert.equal(messages.size, 1, `group ${g.signature} mixes messages`);
+    }
+    // TCM links are those REST gives.
+    for (const t of listed) {
+      const rest = failed.find((f) => f.id === t.id);
+      assert.deepEqual(t.test_case_keys, rest.testCases.map((c) => c.testCaseId));
+    }
+
+    // Categories, recomputed from R10 for each failing test.
+    let flaky = 0;
+    for (const t of listed) {
+      const body = await oracle.request(`/api/reporting/v1/launches/${BIG_LAUNCH}/tests/${t.id}/history`, {
+        auth: 'bearer', params: { projectId, limit: 10 },
+      });
+      const decided = body.items.map((h) => h.status).filter((s) => s === 'PASSED' || s === 'FAILED');
+      let flips = 0;
+      for (let i = 1; i < decided.length; i++) if (decided[i] !== decided[i - 1]) flips++;
+      assert.equal(t.flips, flips, `flips of test ${t.id}`);
+      const expected = t.known_issue ? 'known_issue' : flips >= 2 ? 'flaky' : decided[1] === 'FAILED' ? 'recurring' : 'new';
+      assert.equal(t.category, expected, `category of test ${t.id}`);
+      if (expected === 'flaky') flaky++;
+      const lastPass = body.items.slice(1).find((h) => h.status === 'PASSED');
+      assert.equal(t.last_pass?.launch_id ?? null, lastPass?.testRunId ?? null, `last pass of ${t.id}`);
+      if (lastPass) assert.equal(t.last_pass.duration_ms, lastPass.elapsed);
+    }
+    assert.equal(out.summary.flaky, flaky);
+
+  });
+
+  test('analyze_launch_failures: cursor over groups, no history, markdown', async () => {
+    const seen = [];
+    let cursor;
+    let total;
+    for (let i = 0; i < 10; i++) {
+      const out = await callOk(client, 'analyze_launch_failures', {
+        project_key: 'DEMO', launch_id: BIG_LAUNCH, limit: 2, history: false, cursor, format: 'json',
+      });
+      total = out.summary.signatures;
+      assert.ok(out.returned <= 2);
+      seen.push(...out.groups.map((g) => g.signature));
+      assert.ok(out.groups.every((g) => g.tests.every((t) => t.category === 'known_issue' || t.category === 'unchecked')));
+      if (!out.has_more) break;
+      cursor = out.next_cursor;
+    }
+    assert.equal(seen.length, total);
+    assert.equal(new Set(seen).size, total);
+
+    const md = resultText(await callTool(client, 'analyze_launch_failures', { project_key: 'DEMO', launch_id: BIG_LAUNCH }));
+    assert.match(md, /Launch 1041 \(DEMO\): \d+ of 500 tests failed in 5 signatures/);
+    assert.match(md, /\*\*Next:\*\*/);
+
+    const bad = await callTool(client, 'analyze_launch_failures', { project_key: 'DEMO', launch_id: 424242 });
+    assert.equal(bad.isError, true);
+  });
+});
