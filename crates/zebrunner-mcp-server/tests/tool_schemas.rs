@@ -25,6 +25,7 @@ fn tool_list_is_the_documented_set() {
         names,
         vec![
             "analyze_launch_failures",
+            "find_duplicate_test_cases",
             "get_launch",
             "get_project_settings",
             "get_test_case",

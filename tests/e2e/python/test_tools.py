@@ -30,6 +30,7 @@ TOOLS = sorted(
         "list_milestones",
         "get_test_case_history",
         "analyze_launch_failures",
+        "find_duplicate_test_cases",
     ]
 )
 

@@ -15,6 +15,7 @@ pub mod reporting;
 pub mod scan;
 
 mod analyze_launch_failures;
+mod find_duplicate_test_cases;
 mod get_launch;
 mod get_project_settings;
 mod get_test_case;
@@ -30,6 +31,7 @@ mod list_test_suites;
 mod search_test_cases;
 
 pub use analyze_launch_failures::{AnalyzeLaunchFailuresArgs, LaunchFailuresOutput};
+pub use find_duplicate_test_cases::{DuplicatesOutput, FindDuplicateTestCasesArgs};
 pub use get_launch::{GetLaunchArgs, LaunchOutput};
 pub use get_project_settings::{GetProjectSettingsArgs, ProjectSettingsOutput};
 pub use get_test_case::{GetTestCaseArgs, TestCaseOutput};
@@ -64,4 +66,5 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::get_test_run_router()
         + ZebrunnerMcp::get_test_case_history_router()
         + ZebrunnerMcp::analyze_launch_failures_router()
+        + ZebrunnerMcp::find_duplicate_test_cases_router()
 }

@@ -9,6 +9,7 @@ import { Oracle, SuiteTree, startSandbox } from './sandbox.mjs';
 
 export const TOOL_NAMES = [
   'analyze_launch_failures',
+  'find_duplicate_test_cases',
   'get_launch',
   'get_project_settings',
   'get_test_case',

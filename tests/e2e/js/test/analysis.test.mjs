@@ -129,3 +129,74 @@ describe('analysis tools (stdio)', () => {
     assert.equal(bad.isError, true);
   });
 });
+
+describe('find_duplicate_test_cases (stdio)', () => {
+  let sandbox;
+  let oracle;
+  let conn;
+  let client;
+
+  before(async () => {
+    sandbox = await startSandbox();
+    oracle = new Oracle(sandbox.url, sandbox.users.alice);
+    conn = await connectStdio(sandbox, sandbox.users.alice);
+    client = conn.client;
+    await client.listTools();
+  });
+
+  after(async () => {
+    await conn?.close();
+    await sandbox?.stop();
+  });
+
+  test('a near-identical pair made through REST is one cluster; other cases stay out', async () => {
+    const post = (path, body) => oracle.request(path, { method: 'POST', params: { projectKey: 'DEMO' }, body });
+    const suite = (await post('/api/public/v1/test-suites', { title: 'Duplicate check' })).data;
+    const child = (await post('/api/public/v1/test-suites', { title: 'Nested', parentSuiteId: suite.id })).data;
+    const steps = [
+      { action: 'Open the cart page with two items', expectedResult: 'Both items are listed with prices' },
+      { action: 'Apply the coupon SAVE10', expectedResult: 'The total drops by ten percent' },
+      { action: 'Press Checkout', expectedResult: 'The payment form opens' },
+    ];
+    const make = (title, s, suiteId = suite.id) =>
+      post('/api/public/v1/test-cases', { testSuite: { id: suiteId }, title, steps: s }).then((r) => r.data);
+    const a = await make('Coupon reduces the cart total', steps);
+    const b = await make('Coupon lowers the cart total', steps.map((x) => ({ ...x })), child.id);
+    const c = await make('Guest can browse the catalogue', [
+      { action: 'Open the home page as a guest', expectedResult: 'Featured products are shown' },
+      { action: 'Open a category', expectedResult: 'Its products are listed' },
+    ]);
+
+    await clearRequestLog(sandbox);
+    const out = await callOk(client, 'find_duplicate_test_cases', { project_key: 'DEMO', suite_id: suite.id, format: 'json' });
+    assert.equal(out.cases_compared, 3, 'suite and its sub-suite');
+    assert.equal(out.total_clusters, 1);
+    const [cluster] = out.clusters;
+    assert.deepEqual(cluster.members.map((m) => m.key).sort(), [a.key, b.key].sort());
+    assert.ok(!cluster.members.some((m) => m.key === c.key));
+    assert.ok(cluster.min_similarity >= 0.8 && cluster.min_similarity < 1, `similarity ${cluster.min_similarity}`);
+    assert.ok([a.key, b.key].includes(cluster.representative));
+    // One list page and one read per case.
+    const log = (await requestLog(sandbox)).filter((r) => r.path.startsWith('/api/public/v1/test-cases'));
+    assert.equal(log.filter((r) => r.path !== '/api/public/v1/test-cases').length, 3);
+    assert.equal(out.case_requests, log.length);
+
+    // At threshold 1.0 titles differ, so no cluster; without titles the steps are identical.
+    const strict = await callOk(client, 'find_duplicate_test_cases', { project_key: 'DEMO', suite_id: suite.id, threshold: 1.0, format: 'json' });
+    assert.equal(strict.total_clusters, 0);
+    const stepsOnly = await callOk(client, 'find_duplicate_test_cases', {
+      project_key: 'DEMO', suite_id: suite.id, threshold: 1.0, include_title: false, format: 'json',
+    });
+    assert.equal(stepsOnly.total_clusters, 1);
+    assert.equal(stepsOnly.clusters[0].min_similarity, 1);
+  });
+
+  test('bounded work: a project above max_cases is refused with advice; bad threshold refused', async () => {
+    const big = await callTool(client, 'find_duplicate_test_cases', { project_key: 'DEMO', max_cases: 50 });
+    assert.equal(big.isError, true);
+    assert.match(resultText(big), /more than 50 cases.*suite_id/s);
+    const bad = await callTool(client, 'find_duplicate_test_cases', { project_key: 'DEMO', threshold: 0.3 });
+    assert.equal(bad.isError, true);
+    assert.match(resultText(bad), /threshold/);
+  });
+});
