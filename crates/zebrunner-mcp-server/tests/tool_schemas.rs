@@ -38,6 +38,7 @@ fn tool_list_is_the_documented_set() {
             "list_projects",
             "list_test_runs",
             "list_test_suites",
+            "review_test_case",
             "search_test_cases",
         ]
     );

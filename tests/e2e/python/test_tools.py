@@ -31,6 +31,7 @@ TOOLS = sorted(
         "get_test_case_history",
         "analyze_launch_failures",
         "find_duplicate_test_cases",
+        "review_test_case",
     ]
 )
 

@@ -108,6 +108,14 @@ impl Config {
         }
         self.check_policy(&mut error);
         self.check_storage(&mut error);
+        if let Some(path) = &self.review_rules_file
+            && let Err(e) = crate::tools::review_test_case::ReviewRules::from_file(path)
+        {
+            error(
+                "review_rules_file",
+                format!("{e} (the format is in docs/review-rules.md)"),
+            );
+        }
         if self.max_body_bytes < 1024 {
             error(
                 "max_body_bytes",

@@ -93,6 +93,9 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// `sqlite:///path/file.db` or `postgres://...`; default SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// Review rules for `review_test_case` (TOML, see docs/review-rules.md);
+    /// default the built-in rules.
+    pub review_rules_file: Option<PathBuf>,
     /// Who is calling.
     pub identity: IdentityMode,
     /// Which Zebrunner credentials serve a call.
@@ -118,6 +121,7 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             data_dir: None,
             database_url: None,
+            review_rules_file: None,
             identity: IdentityMode::None,
             credentials: CredentialsMode::ServiceAccount,
             read_only: false,

@@ -12,6 +12,7 @@ pub mod hierarchy;
 pub mod output;
 pub mod progress;
 pub mod reporting;
+pub mod review_test_case;
 pub mod scan;
 
 mod analyze_launch_failures;
@@ -32,6 +33,7 @@ mod search_test_cases;
 
 pub use analyze_launch_failures::{AnalyzeLaunchFailuresArgs, LaunchFailuresOutput};
 pub use find_duplicate_test_cases::{DuplicatesOutput, FindDuplicateTestCasesArgs};
+pub use review_test_case::{ReviewOutput, ReviewTestCaseArgs};
 pub use get_launch::{GetLaunchArgs, LaunchOutput};
 pub use get_project_settings::{GetProjectSettingsArgs, ProjectSettingsOutput};
 pub use get_test_case::{GetTestCaseArgs, TestCaseOutput};
@@ -67,4 +69,5 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::get_test_case_history_router()
         + ZebrunnerMcp::analyze_launch_failures_router()
         + ZebrunnerMcp::find_duplicate_test_cases_router()
+        + ZebrunnerMcp::review_test_case_router()
 }

@@ -13,6 +13,11 @@ use crate::{cli::ServeArgs, settings::ZebrunnerSettings};
 pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let config = setup::load_config(config_file, args.overrides())?;
     setup::refuse_errors(&config)?;
+    if let Some(path) = &config.review_rules_file {
+        let rules = zebrunner_mcp_server::tools::review_test_case::ReviewRules::from_file(path)
+            .map_err(|e| anyhow::anyhow!("review_rules_file: {e}"))?;
+        zebrunner_mcp_server::tools::review_test_case::install_rules(rules);
+    }
     let settings = ZebrunnerSettings::from_env()?;
     let mut client_config =
         ClientConfig::new(parse_url(&settings.url)?, settings.login, settings.token);

@@ -22,6 +22,7 @@ export const TOOL_NAMES = [
   'list_projects',
   'list_test_runs',
   'list_test_suites',
+  'review_test_case',
   'search_test_cases',
 ];
 

@@ -6,6 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import { callOk, callTool, connectStdio, resultText } from '../lib/mcp.mjs';
 import { clearRequestLog, requestLog } from '../lib/control.mjs';
 import { Oracle, startSandbox } from '../lib/sandbox.mjs';
+import { runCli } from '../lib/identity.mjs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const BIG_LAUNCH = 1041;
 
@@ -198,5 +202,87 @@ describe('find_duplicate_test_cases (stdio)', () => {
     const bad = await callTool(client, 'find_duplicate_test_cases', { project_key: 'DEMO', threshold: 0.3 });
     assert.equal(bad.isError, true);
     assert.match(resultText(bad), /threshold/);
+  });
+});
+
+describe('review_test_case (stdio)', () => {
+  let sandbox;
+  let oracle;
+  let conn;
+  let custom;
+  let dir;
+
+  before(async () => {
+    sandbox = await startSandbox();
+    oracle = new Oracle(sandbox.url, sandbox.users.alice);
+    conn = await connectStdio(sandbox, sandbox.users.alice);
+    await conn.client.listTools();
+    dir = mkdtempSync(join(tmpdir(), 'zmcp-review-'));
+    writeFileSync(join(dir, 'rules.toml'), 'require_preconditions = false\nmax_steps = 1\ndisabled = ["title_vague"]\n[severity]\nstep_count = "critical"\n');
+    writeFileSync(join(dir, 'bad.toml'), 'disabled = ["no_such_rule"]\n');
+    writeFileSync(join(dir, 'server.toml'), `review_rules_file = ${JSON.stringify(join(dir, 'rules.toml'))}\n`);
+    custom = await connectStdio(sandbox, sandbox.users.alice, ['--config', join(dir, 'server.toml')]);
+  });
+
+  after(async () => {
+    await conn?.close();
+    await custom?.close();
+    await sandbox?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a deliberately poor case made through REST gets issues by severity with rewrites', async () => {
+    const suites = await oracle.publicItems('/api/public/v1/test-suites', 'DEMO');
+    const poor = (await oracle.request('/api/public/v1/test-cases', {
+      method: 'POST', params: { projectKey: 'DEMO' },
+      body: {
+        testSuite: { id: suites[0].id },
+        title: 'test',
+        steps: [
+          { action: 'Log in and then open the cart', expectedResult: 'It works properly' },
+          { action: 'Pay as in the previous test', expectedResult: '' },
+          { action: '', expectedResult: 'Order shown' },
+        ],
+      },
+    })).data;
+    const rest = (await oracle.request(`/api/public/v1/test-cases/key:${poor.key}`, { params: { projectKey: 'DEMO' } })).data;
+    assert.equal(rest.title, 'test', 'oracle: the poor case is stored as sent');
+
+    const out = await callOk(conn.client, 'review_test_case', { key: poor.key, format: 'json' });
+    const rules = out.issues.map((i) => i.rule);
+    for (const r of ['title_length', 'preconditions_missing', 'step_missing_action', 'step_missing_expected', 'step_compound', 'vague_words', 'independence']) {
+      assert.ok(rules.includes(r), `${r} missing from ${rules}`);
+    }
+    const order = { critical: 0, major: 1, minor: 2 };
+    assert.deepEqual(out.issues.map((i) => order[i.severity]), [...out.issues.map((i) => order[i.severity])].sort());
+    assert.equal(out.issues.find((i) => i.rule === 'step_compound').suggestion, 'Split it: 1.1 Log in / 1.2 Open the cart');
+    assert.match(out.issues.find((i) => i.rule === 'title_length').suggestion, /^Rename to "Log in and then open the cart: order shown"$/);
+    assert.equal(out.issues.find((i) => i.rule === 'step_missing_expected').location, 'steps[2].expectedResult');
+    assert.equal(out.automation_ready, false);
+    assert.ok(out.score < 50 && out.rating === 'poor', `${out.score} ${out.rating}`);
+    assert.equal(out.counts.major, out.issues.filter((i) => i.severity === 'major').length);
+    assert.equal(out.custom_rules, false);
+
+    // The same case under the rules file: preconditions not required, step_count critical.
+    const withRules = await callOk(custom.client, 'review_test_case', { key: poor.key, format: 'json' });
+    assert.equal(withRules.custom_rules, true);
+    const hit = withRules.issues.map((i) => i.rule);
+    assert.ok(!hit.includes('preconditions_missing') && !hit.includes('title_vague'), hit.join(','));
+    assert.equal(withRules.issues.find((i) => i.rule === 'step_count')?.severity, 'critical');
+
+    const md = resultText(await callTool(conn.client, 'review_test_case', { key: poor.key }));
+    assert.match(md, new RegExp(`Review of ${poor.key} "test": \\d+/100 \\(poor\\)`));
+    const missing = await callTool(conn.client, 'review_test_case', { key: 'DEMO-999999' });
+    assert.equal(missing.isError, true);
+  });
+
+  test('an invalid rules file fails config check and start-up with a clear message', async () => {
+    const env = { ZMCP_REVIEW_RULES_FILE: join(dir, 'bad.toml') };
+    const check = await runCli(['config', 'check'], env);
+    assert.notEqual(check.code, 0);
+    assert.match(check.stdout + check.stderr, /review_rules_file: .*bad\.toml: unknown rule id "no_such_rule"/);
+    const serve = await runCli(['serve', '--transport', 'stdio', '--skip-credential-check'], env);
+    assert.notEqual(serve.code, 0);
+    assert.match(serve.stderr, /review_rules_file/);
   });
 });
