@@ -106,7 +106,7 @@ export function defineToolSuite(label, open) {
         assert.ok('format' in (tool.inputSchema.properties ?? {}), `${tool.name}: no format argument`);
       }
       const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
-      for (const name of TOOL_NAMES.filter((n) => !['list_projects', 'get_test_case', 'get_test_case_history'].includes(n))) {
+      for (const name of TOOL_NAMES.filter((n) => !['list_projects', 'get_test_case', 'get_test_case_history', 'review_test_case'].includes(n))) {
         assert.ok(byName[name].inputSchema.required?.includes('project_key'), `${name}: project_key not required`);
       }
       assert.ok(byName.get_test_suite.inputSchema.required?.includes('suite_id'), 'get_test_suite: suite_id not required');
