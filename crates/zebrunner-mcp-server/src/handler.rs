@@ -22,10 +22,12 @@ use crate::{
     audit,
     caller::Caller,
     config::SUPPORTED_PROTOCOL_VERSIONS,
+    confirm::Confirmations,
     credentials::Credentials,
     policy::is_write,
     resources,
     tools::{self, error::ErrorClassSlot},
+    toolsets::{self, Toolsets},
 };
 
 const INSTRUCTIONS: &str = "Tools for Zebrunner test management. Start with list_projects to learn \
@@ -47,6 +49,10 @@ pub struct ZebrunnerMcp {
     audit: AuditLog,
     /// The caller when the transport supplies none (stdio).
     local_caller: Caller,
+    /// Write confirmation tokens (in the server's storage).
+    confirmations: Confirmations,
+    /// Toolsets offered; a request header may narrow them.
+    toolsets: Toolsets,
 }
 
 impl ZebrunnerMcp {
@@ -57,7 +63,43 @@ impl ZebrunnerMcp {
             tool_router: tools::router(),
             audit: AuditLog::disabled(),
             local_caller: Caller::local("stdio", false),
+            confirmations: Confirmations::default(),
+            toolsets: Toolsets::all(),
         }
+    }
+
+    /// The database holding confirmation tokens (shared by replicas).
+    /// Without it, a private in-memory SQLite is used.
+    pub fn with_storage(mut self, storage: zebrunner_storage::Storage) -> Self {
+        self.confirmations = Confirmations::with_storage(storage, self.confirmations.ttl());
+        self
+    }
+
+    /// How long a write preview's confirmation token stays valid.
+    pub fn with_confirmation_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.confirmations = self.confirmations.with_ttl(ttl);
+        self
+    }
+
+    /// The toolsets offered (default all).
+    pub fn with_toolsets(mut self, toolsets: Toolsets) -> Self {
+        self.toolsets = toolsets;
+        self
+    }
+
+    pub(crate) fn confirmations(&self) -> &Confirmations {
+        &self.confirmations
+    }
+
+    /// The toolsets of this request: the configured ones, narrowed by the
+    /// `X-Zebrunner-Toolsets` header when present.
+    fn toolsets_for(&self, context: &RequestContext<RoleServer>) -> Toolsets {
+        let header = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.headers.get(toolsets::HEADER))
+            .map(|v| v.to_str().unwrap_or(""));
+        self.toolsets.narrowed_by(header)
     }
 
     /// Where audit records go.
@@ -140,6 +182,7 @@ impl ServerHandler for ZebrunnerMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let caller = self.caller(&context);
+        let toolsets = self.toolsets_for(&context);
         let cacheable = context
             .protocol_version()
             .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
@@ -147,7 +190,7 @@ impl ServerHandler for ZebrunnerMcp {
             .tool_router
             .list_all()
             .into_iter()
-            .filter(|t| caller.grant.may_use(t))
+            .filter(|t| caller.grant.may_use(t) && toolsets.enables(&t.name))
             .collect();
         Ok(ListToolsResult {
             result_type: Some(ResultType::COMPLETE),
@@ -216,10 +259,11 @@ impl ServerHandler for ZebrunnerMcp {
         let caller = self.caller(&context);
         let name = request.name.to_string();
         let arguments = request.arguments.clone();
+        let toolsets = self.toolsets_for(&context);
         let visible = self
             .tool_router
             .get(&name)
-            .is_some_and(|tool| caller.grant.may_use(tool));
+            .is_some_and(|tool| caller.grant.may_use(tool) && toolsets.enables(&name));
         if !visible {
             // A hidden tool is refused exactly like one that does not exist.
             let record = audit::tool_call(
@@ -236,6 +280,7 @@ impl ServerHandler for ZebrunnerMcp {
         }
         let write = self.tool_router.get(&name).is_some_and(is_write);
         context.extensions.insert(caller.grant.clone());
+        context.extensions.insert(caller.clone());
         let log = RequestLog::new();
         let class = ErrorClassSlot::default();
         let call = self

@@ -10,6 +10,9 @@
 //!
 //! - [`config`]: typed server options (transport, HTTP limits, allowed hosts
 //!   and origins, protocol versions).
+//! - [`confirm`]: write confirmation tokens (preview, then confirm with a
+//!   single-use token kept hashed in storage).
+//! - [`toolsets`]: named tool groups, configured and narrowed per request.
 //! - [`credentials`]: where the Zebrunner client for a call comes from. Today
 //!   a shared service account; the per-user vault plugs in here.
 //! - [`handler`]: the MCP server: capabilities, instructions, tool routing.
@@ -26,11 +29,13 @@
 pub mod audit;
 pub mod caller;
 pub mod config;
+pub mod confirm;
 pub mod credentials;
 pub mod handler;
 pub mod policy;
 pub mod resources;
 pub mod tools;
+pub mod toolsets;
 pub mod transport;
 
 pub use caller::Caller;

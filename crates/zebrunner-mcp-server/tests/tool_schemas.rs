@@ -24,7 +24,11 @@ fn tool_list_is_the_documented_set() {
     assert_eq!(
         names,
         vec![
+            "add_test_cases_to_run",
             "analyze_launch_failures",
+            "create_test_case",
+            "create_test_run",
+            "create_test_suite",
             "find_duplicate_test_cases",
             "get_launch",
             "get_project_settings",
@@ -38,20 +42,61 @@ fn tool_list_is_the_documented_set() {
             "list_projects",
             "list_test_runs",
             "list_test_suites",
+            "record_test_results",
             "review_test_case",
             "search_test_cases",
+            "update_test_case",
+            "update_test_run",
+            "update_test_suite",
         ]
     );
 }
 
+/// The write tools, with whether each is idempotent and destructive.
+const WRITES: [(&str, bool, bool); 8] = [
+    ("create_test_suite", false, false),
+    ("update_test_suite", true, false),
+    ("create_test_case", false, false),
+    ("update_test_case", true, false),
+    ("create_test_run", false, false),
+    ("update_test_run", true, false),
+    ("add_test_cases_to_run", false, false),
+    ("record_test_results", false, true),
+];
+
 #[test]
-fn every_tool_is_read_only_and_has_an_output_schema() {
+fn annotations_per_tool_and_an_output_schema() {
     for tool in server().tool_definitions() {
         let annotations = tool.annotations.as_ref().expect("annotations");
-        assert_eq!(annotations.read_only_hint, Some(true), "{}", tool.name);
-        assert_eq!(annotations.destructive_hint, Some(false), "{}", tool.name);
-        assert_eq!(annotations.idempotent_hint, Some(true), "{}", tool.name);
+        let write = WRITES.iter().find(|(n, _, _)| *n == tool.name);
+        let (read_only, idempotent, destructive) = match write {
+            Some((_, idempotent, destructive)) => (false, *idempotent, *destructive),
+            None => (true, true, false),
+        };
+        assert_eq!(annotations.read_only_hint, Some(read_only), "{}", tool.name);
+        assert_eq!(
+            annotations.destructive_hint,
+            Some(destructive),
+            "{}",
+            tool.name
+        );
+        assert_eq!(
+            annotations.idempotent_hint,
+            Some(idempotent),
+            "{}",
+            tool.name
+        );
         assert_eq!(annotations.open_world_hint, Some(false), "{}", tool.name);
+        if write.is_some() {
+            let input = serde_json::to_value(&tool.input_schema).expect("schema");
+            for control in ["dry_run", "confirm", "confirmation_token"] {
+                assert!(
+                    input.pointer(&format!("/properties/{control}")).is_some(),
+                    "{} has no {control} argument",
+                    tool.name
+                );
+            }
+        }
         assert!(
             tool.output_schema.is_some(),
             "{} has no outputSchema",

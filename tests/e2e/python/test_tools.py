@@ -14,6 +14,18 @@ from mcp import Client, StdioServerParameters
 
 pytestmark = pytest.mark.anyio
 
+# Write tools: (idempotent, destructive); all are not read-only and not open-world.
+WRITE_TOOLS = {
+    "create_test_suite": (False, False),
+    "update_test_suite": (True, False),
+    "create_test_case": (False, False),
+    "update_test_case": (True, False),
+    "create_test_run": (False, False),
+    "update_test_run": (True, False),
+    "add_test_cases_to_run": (False, False),
+    "record_test_results": (False, True),
+}
+
 TOOLS = sorted(
     [
         "list_projects",
@@ -32,6 +44,7 @@ TOOLS = sorted(
         "analyze_launch_failures",
         "find_duplicate_test_cases",
         "review_test_case",
+        *WRITE_TOOLS,
     ]
 )
 
@@ -107,7 +120,12 @@ async def test_tools_list(connect):
         assert tool.output_schema and tool.output_schema["type"] == "object", tool.name
         a = tool.annotations
         assert a is not None, tool.name
-        assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == (True, False, True, False), tool.name
+        if tool.name in WRITE_TOOLS:
+            idempotent, destructive = WRITE_TOOLS[tool.name]
+            expected = (False, destructive, idempotent, False)
+        else:
+            expected = (True, False, True, False)
+        assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == expected, tool.name
 
 
 async def test_list_projects(connect, oracle):

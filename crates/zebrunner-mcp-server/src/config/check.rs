@@ -108,6 +108,7 @@ impl Config {
         }
         self.check_policy(&mut error);
         self.check_storage(&mut error);
+        self.check_writes(&mut error);
         if let Some(path) = &self.review_rules_file
             && let Err(e) = crate::tools::review_test_case::ReviewRules::from_file(path)
         {
@@ -241,6 +242,34 @@ impl Config {
             error(
                 "policy",
                 "group rules need caller identities; set identity = \"oidc\" or remove them".into(),
+            );
+        }
+    }
+
+    fn check_writes(&self, error: &mut impl FnMut(&'static str, String)) {
+        let names = crate::toolsets::Toolset::ALL.map(crate::toolsets::Toolset::name);
+        match crate::toolsets::Toolsets::parse(&self.toolsets) {
+            Err(unknown) => error(
+                "toolsets",
+                format!(
+                    "unknown toolset(s) {}; the toolsets are {}",
+                    unknown.join(", "),
+                    names.join(", ")
+                ),
+            ),
+            Ok(set) if set == crate::toolsets::Toolsets::none() => error(
+                "toolsets",
+                format!(
+                    "no toolset is enabled, so no tool would be offered; list some of {}",
+                    names.join(", ")
+                ),
+            ),
+            Ok(_) => {}
+        }
+        if self.confirmation_ttl_secs == 0 {
+            error(
+                "confirmation_ttl_secs",
+                "must be at least 1 second (default 600)".into(),
             );
         }
     }

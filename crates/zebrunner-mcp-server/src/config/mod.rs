@@ -102,6 +102,13 @@ pub struct Config {
     pub credentials: CredentialsMode,
     /// Refuse every write, whoever asks.
     pub read_only: bool,
+    /// Tool groups offered: `cases`, `suites`, `runs`, `launches`, `analysis`,
+    /// `writes` (default all). A request may narrow them further with the
+    /// `X-Zebrunner-Toolsets` header, never widen them.
+    #[serde(deserialize_with = "comma_list")]
+    pub toolsets: Vec<String>,
+    /// Seconds a write preview's confirmation token stays valid (default 600).
+    pub confirmation_ttl_secs: u64,
     /// Start without proving the Zebrunner credentials.
     pub skip_credential_check: bool,
     pub zebrunner: ZebrunnerConfig,
@@ -125,6 +132,10 @@ impl Default for Config {
             identity: IdentityMode::None,
             credentials: CredentialsMode::ServiceAccount,
             read_only: false,
+            toolsets: crate::toolsets::Toolset::ALL
+                .map(|t| t.name().to_string())
+                .to_vec(),
+            confirmation_ttl_secs: 600,
             skip_credential_check: false,
             zebrunner: ZebrunnerConfig::default(),
             oidc: OidcConfig::default(),
@@ -264,6 +275,16 @@ fn env_key(key: &str) -> String {
 }
 
 impl Config {
+    /// The configured toolsets (all when the setting is invalid; `problems` reports it).
+    pub fn toolsets(&self) -> crate::toolsets::Toolsets {
+        crate::toolsets::Toolsets::parse(&self.toolsets).unwrap_or_default()
+    }
+
+    /// How long a write preview's confirmation token stays valid.
+    pub fn confirmation_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.confirmation_ttl_secs.max(1))
+    }
+
     /// The layered sources: defaults, the TOML file, `ZMCP_*` variables.
     /// Merge command-line overrides on top before extracting.
     pub fn figment(file: Option<&std::path::Path>) -> Figment {
@@ -373,6 +394,34 @@ mod tests {
             assert_eq!(config.policy.project_access[0].projects, vec!["DEMO"]);
             assert_eq!(config.listen.port(), 9000);
             assert_eq!(config.oidc.algorithms, vec!["RS256"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn toolsets_from_the_environment_and_their_problems() {
+        Jail::expect_with(|jail| {
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert!(config.toolsets().is_all());
+            assert_eq!(config.confirmation_ttl_secs, 600);
+            jail.set_env("ZMCP_TOOLSETS", "cases, runs");
+            jail.set_env("ZMCP_CONFIRMATION_TTL_SECS", "2");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.toolsets().to_string(), "cases,runs");
+            assert_eq!(config.confirmation_ttl().as_secs(), 2);
+            assert!(config.problems().iter().all(|p| p.setting != "toolsets"));
+            jail.set_env("ZMCP_TOOLSETS", "cases,reports");
+            jail.set_env("ZMCP_CONFIRMATION_TTL_SECS", "0");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            let problems = config.problems();
+            let toolsets = problems.iter().find(|p| p.setting == "toolsets").unwrap();
+            assert_eq!(toolsets.severity, Severity::Error);
+            assert!(toolsets.message.contains("reports"), "{toolsets}");
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.setting == "confirmation_ttl_secs")
+            );
             Ok(())
         });
     }

@@ -43,6 +43,9 @@ pub enum ToolError {
     Zebrunner(ClientError),
     /// The access policy does not allow this caller to do it.
     Denied(String),
+    /// A write's confirmation token was refused (used, expired, another
+    /// user's or other arguments'); nothing was written.
+    Confirmation(String),
 }
 
 impl From<ClientError> for ToolError {
@@ -68,6 +71,7 @@ impl ToolError {
             ToolError::Denied(reason) => {
                 format!("Not allowed: {reason}. Ask your administrator if you need more access.")
             }
+            ToolError::Confirmation(reason) => format!("Not written: {reason}."),
         }
     }
 
@@ -76,6 +80,7 @@ impl ToolError {
         match self {
             ToolError::InvalidArgument(_) => "invalid_argument",
             ToolError::Denied(_) => "denied",
+            ToolError::Confirmation(_) => "confirmation_refused",
             ToolError::Zebrunner(error) => match error.kind() {
                 ErrorKind::Unauthorized => "zebrunner_unauthorized",
                 ErrorKind::Forbidden => "zebrunner_forbidden",

@@ -14,8 +14,13 @@ pub mod progress;
 pub mod reporting;
 pub mod review_test_case;
 pub mod scan;
+pub mod write;
 
+mod add_test_cases_to_run;
 mod analyze_launch_failures;
+mod create_test_case;
+mod create_test_run;
+mod create_test_suite;
 mod find_duplicate_test_cases;
 mod get_launch;
 mod get_project_settings;
@@ -29,11 +34,18 @@ mod list_milestones;
 mod list_projects;
 mod list_test_runs;
 mod list_test_suites;
+mod record_test_results;
 mod search_test_cases;
+mod update_test_case;
+mod update_test_run;
+mod update_test_suite;
 
+pub use add_test_cases_to_run::AddTestCasesToRunArgs;
 pub use analyze_launch_failures::{AnalyzeLaunchFailuresArgs, LaunchFailuresOutput};
+pub use create_test_case::CreateTestCaseArgs;
+pub use create_test_run::CreateTestRunArgs;
+pub use create_test_suite::CreateTestSuiteArgs;
 pub use find_duplicate_test_cases::{DuplicatesOutput, FindDuplicateTestCasesArgs};
-pub use review_test_case::{ReviewOutput, ReviewTestCaseArgs};
 pub use get_launch::{GetLaunchArgs, LaunchOutput};
 pub use get_project_settings::{GetProjectSettingsArgs, ProjectSettingsOutput};
 pub use get_test_case::{GetTestCaseArgs, TestCaseOutput};
@@ -46,7 +58,13 @@ pub use list_milestones::{ListMilestonesArgs, MilestonesOutput};
 pub use list_projects::{ListProjectsArgs, ProjectsOutput};
 pub use list_test_runs::{ListTestRunsArgs, TestRunsOutput};
 pub use list_test_suites::{ListTestSuitesArgs, TestSuitesOutput};
+pub use record_test_results::RecordTestResultsArgs;
+pub use review_test_case::{ReviewOutput, ReviewTestCaseArgs};
 pub use search_test_cases::{SearchTestCasesArgs, SearchTestCasesOutput};
+pub use update_test_case::UpdateTestCaseArgs;
+pub use update_test_run::UpdateTestRunArgs;
+pub use update_test_suite::UpdateTestSuiteArgs;
+pub use write::WriteOutput;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
@@ -70,4 +88,12 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::analyze_launch_failures_router()
         + ZebrunnerMcp::find_duplicate_test_cases_router()
         + ZebrunnerMcp::review_test_case_router()
+        + ZebrunnerMcp::create_test_suite_router()
+        + ZebrunnerMcp::update_test_suite_router()
+        + ZebrunnerMcp::create_test_case_router()
+        + ZebrunnerMcp::update_test_case_router()
+        + ZebrunnerMcp::create_test_run_router()
+        + ZebrunnerMcp::update_test_run_router()
+        + ZebrunnerMcp::add_test_cases_to_run_router()
+        + ZebrunnerMcp::record_test_results_router()
 }

@@ -24,7 +24,12 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
     client_config.requests_per_second = config.zebrunner.requests_per_second;
     let client = connect(client_config, !config.skip_credential_check).await?;
     let audit = setup::audit_log(&config).await?;
-    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client)).with_audit(audit.clone());
+    let tokens = setup::token_storage(&config, &audit).await?;
+    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client))
+        .with_audit(audit.clone())
+        .with_confirmation_ttl(config.confirmation_ttl())
+        .with_storage(tokens)
+        .with_toolsets(config.toolsets());
     match config.transport {
         Transport::Stdio => {
             let server = server.with_local_caller(Caller::local("stdio", config.read_only));

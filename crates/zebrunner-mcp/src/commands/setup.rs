@@ -57,6 +57,27 @@ pub fn database_url(config: &Config) -> anyhow::Result<String> {
     Ok(Storage::default_sqlite_url(&dir))
 }
 
+/// The configured database, opened and migrated.
+pub async fn storage(config: &Config) -> anyhow::Result<Storage> {
+    let url = database_url(config)?;
+    Storage::connect(&url)
+        .await
+        .with_context(|| format!("could not open the database ({})", redact_url(&url)))
+}
+
+/// The database for write confirmation tokens: the audit sink's when the
+/// audit log goes to the database, otherwise the configured one, opened now.
+pub async fn token_storage(config: &Config, audit: &AuditLog) -> anyhow::Result<Storage> {
+    let shared = audit.sinks().iter().find_map(|sink| match sink {
+        AuditSink::Database(storage) => Some(storage.clone()),
+        _ => None,
+    });
+    match shared {
+        Some(storage) => Ok(storage),
+        None => storage(config).await,
+    }
+}
+
 /// The audit log with every configured sink.
 pub async fn audit_log(config: &Config) -> anyhow::Result<AuditLog> {
     let mut sinks = Vec::new();

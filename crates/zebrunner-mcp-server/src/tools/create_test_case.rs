@@ -1,0 +1,217 @@
+//! `create_test_case`: a new TCM test case in a suite, as a draft unless
+//! `draft: false` is given; previewed first, written only with the token.
+
+use std::collections::BTreeMap;
+
+use rmcp::{
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use zebrunner_client::{WriteMethod, WriteRequest};
+
+use super::{
+    args::{self, NameOrId},
+    create_test_suite::title,
+    error::ToolError,
+    output::{Format, finish},
+    write::{Control, Plan, WriteOutput, arguments_of, reference},
+};
+use crate::{caller::Caller, handler::ZebrunnerMcp};
+
+/// One step of a test case.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepArg {
+    /// What to do.
+    pub action: String,
+    /// What should happen.
+    #[serde(default)]
+    pub expected_result: String,
+}
+
+/// The fields a case write may set; shared by create and update.
+#[derive(Debug, Default)]
+pub struct CaseFields {
+    /// Description (up to 5000 characters).
+    pub description: Option<String>,
+    /// Priority by name (e.g. "High") or id (see get_project_settings).
+    pub priority: Option<NameOrId>,
+    /// Automation state by name (e.g. "Automated") or id.
+    pub automation_state: Option<NameOrId>,
+    pub deprecated: Option<bool>,
+    /// Pre-conditions (up to 2000 characters).
+    pub pre_conditions: Option<String>,
+    /// Post-conditions (up to 2000 characters).
+    pub post_conditions: Option<String>,
+    /// Steps, in order; on update they replace all current steps.
+    pub steps: Option<Vec<StepArg>>,
+    /// Custom fields by system name; on update merged into the current ones.
+    pub custom_fields: Option<BTreeMap<String, Value>>,
+}
+
+impl CaseFields {
+    /// The Zebrunner body fields these arguments set.
+    pub(crate) fn body(&self, body: &mut Map<String, Value>) -> Result<(), ToolError> {
+        let long = |name: &str, text: &Option<String>, max: usize| match text {
+            Some(t) if t.chars().count() > max => Err(ToolError::invalid(format!(
+                "`{name}` is longer than {max} characters"
+            ))),
+            _ => Ok(()),
+        };
+        long("description", &self.description, 5000)?;
+        long("pre_conditions", &self.pre_conditions, 2000)?;
+        long("post_conditions", &self.post_conditions, 2000)?;
+        let mut set = |k: &str, v: Value| {
+            body.insert(k.to_string(), v);
+        };
+        if let Some(d) = &self.description {
+            set("description", json!(d));
+        }
+        if let Some(p) = &self.priority {
+            set("priority", reference(p));
+        }
+        if let Some(s) = &self.automation_state {
+            set("automationState", reference(s));
+        }
+        if let Some(d) = self.deprecated {
+            set("deprecated", json!(d));
+        }
+        if let Some(p) = &self.pre_conditions {
+            set("preConditions", json!(p));
+        }
+        if let Some(p) = &self.post_conditions {
+            set("postConditions", json!(p));
+        }
+        if let Some(steps) = &self.steps {
+            set(
+                "steps",
+                Value::Array(
+                    steps
+                        .iter()
+                        .map(|s| json!({"action": s.action, "expectedResult": s.expected_result}))
+                        .collect(),
+                ),
+            );
+        }
+        if let Some(fields) = &self.custom_fields {
+            set("customField", json!(fields));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTestCaseArgs {
+    /// Project key, e.g. DEMO.
+    pub project_key: String,
+    /// Suite the case goes into (see list_test_suites).
+    pub suite_id: i64,
+    /// Title (1-255 characters).
+    pub title: String,
+    /// Create as a draft (default true: new cases are drafts until reviewed).
+    pub draft: Option<bool>,
+    /// Description (up to 5000 characters).
+    pub description: Option<String>,
+    /// Priority by name (e.g. "High") or id (see get_project_settings).
+    pub priority: Option<NameOrId>,
+    /// Automation state by name (e.g. "Automated") or id.
+    pub automation_state: Option<NameOrId>,
+    pub deprecated: Option<bool>,
+    /// Pre-conditions (up to 2000 characters).
+    pub pre_conditions: Option<String>,
+    /// Post-conditions (up to 2000 characters).
+    pub post_conditions: Option<String>,
+    /// Steps, in order; on update they replace all current steps.
+    pub steps: Option<Vec<StepArg>>,
+    /// Custom fields by system name; on update merged into the current ones.
+    pub custom_fields: Option<BTreeMap<String, Value>>,
+    /// Only show the request; no token, nothing written.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// true to perform the write previewed earlier, with `confirmation_token`.
+    #[serde(default)]
+    pub confirm: bool,
+    /// The token of the preview (with `confirm: true`).
+    pub confirmation_token: Option<String>,
+    /// Output format of the text content.
+    #[serde(default)]
+    pub format: Format,
+}
+
+#[tool_router(router = create_test_case_router, vis = "pub(crate)")]
+impl ZebrunnerMcp {
+    #[tool(
+        name = "create_test_case",
+        description = "Create a TCM test case in a suite: title, description, priority and automation state (name or id), pre/post-conditions, steps, custom fields. New cases are drafts unless `draft: false`. The first call returns a preview (exact request) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token creates it. `dry_run: true` only shows the request.",
+        output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
+        annotations(title = "Create test case", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    pub async fn create_test_case(
+        &self,
+        Extension(caller): Extension<Caller>,
+        Parameters(args): Parameters<CreateTestCaseArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        finish(
+            args.format,
+            self.create_test_case_impl(&caller, &args).await,
+        )
+    }
+
+    async fn create_test_case_impl(
+        &self,
+        caller: &Caller,
+        a: &CreateTestCaseArgs,
+    ) -> Result<WriteOutput, ToolError> {
+        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let title = title(&a.title)?;
+        // The suite must exist: a typo would otherwise fail only at confirm.
+        self.client().test_suite(&project, a.suite_id).await?;
+        let mut body = Map::new();
+        body.insert("testSuite".into(), json!({ "id": a.suite_id }));
+        body.insert("title".into(), json!(title));
+        body.insert("draft".into(), json!(a.draft.unwrap_or(true)));
+        CaseFields {
+            description: a.description.clone(),
+            priority: a.priority.clone(),
+            automation_state: a.automation_state.clone(),
+            deprecated: a.deprecated,
+            pre_conditions: a.pre_conditions.clone(),
+            post_conditions: a.post_conditions.clone(),
+            steps: a.steps.clone(),
+            custom_fields: a.custom_fields.clone(),
+        }
+        .body(&mut body)?;
+        let plan = Plan {
+            request: WriteRequest::new(
+                WriteMethod::Post,
+                &project,
+                ["test-cases"],
+                format!("a new test case in project {project}"),
+            )
+            .body(Value::Object(body)),
+            diff: None,
+            summary: format!(
+                "Create test case \"{title}\" in suite {} of {project}{}.",
+                a.suite_id,
+                if a.draft.unwrap_or(true) {
+                    " as a draft"
+                } else {
+                    ""
+                }
+            ),
+        };
+        let control = Control {
+            dry_run: a.dry_run,
+            confirm: a.confirm,
+            confirmation_token: a.confirmation_token.clone(),
+        };
+        self.write_flow(caller, "create_test_case", &arguments_of(a), control, plan)
+            .await
+    }
+}

@@ -1,0 +1,156 @@
+//! `create_test_run`: a new, empty TCM test run (title, description,
+//! milestone, environment, configurations); previewed first, written only
+//! with the token. Cases are added with add_test_cases_to_run.
+
+use rmcp::{
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use zebrunner_client::{WriteMethod, WriteRequest};
+
+use super::{
+    args::{self, NameOrId},
+    create_test_suite::title,
+    error::ToolError,
+    output::{Format, finish},
+    write::{Control, Plan, WriteOutput, arguments_of, reference},
+};
+use crate::{caller::Caller, handler::ZebrunnerMcp};
+
+/// One configuration of a run, e.g. group "Browser", option "Chrome".
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigurationArg {
+    /// Configuration group by name or id (see get_project_settings).
+    pub group: NameOrId,
+    /// Option of that group by name or id.
+    pub option: NameOrId,
+}
+
+/// The run fields shared by create and update.
+#[derive(Debug, Default)]
+pub struct RunFields<'a> {
+    pub description: Option<&'a String>,
+    pub milestone: Option<&'a NameOrId>,
+    pub environment: Option<&'a String>,
+    pub configurations: Option<&'a Vec<ConfigurationArg>>,
+}
+
+impl RunFields<'_> {
+    pub(crate) fn body(&self, body: &mut Map<String, Value>) -> Result<(), ToolError> {
+        if let Some(d) = self.description {
+            if d.chars().count() > 10_000 {
+                return Err(ToolError::invalid(
+                    "`description` is longer than 10000 characters",
+                ));
+            }
+            body.insert("description".into(), json!(d));
+        }
+        if let Some(m) = self.milestone {
+            body.insert("milestone".into(), reference(m));
+        }
+        if let Some(e) = self.environment {
+            body.insert("environment".into(), json!({ "key": e.trim() }));
+        }
+        if let Some(c) = self.configurations {
+            if c.len() > 100 {
+                return Err(ToolError::invalid("at most 100 `configurations`"));
+            }
+            body.insert(
+                "configurations".into(),
+                Value::Array(
+                    c.iter()
+                        .map(|c| json!({"group": reference(&c.group), "option": reference(&c.option)}))
+                        .collect(),
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTestRunArgs {
+    /// Project key, e.g. DEMO.
+    pub project_key: String,
+    /// Run title (1-255 characters).
+    pub title: String,
+    /// Description (up to 10000 characters).
+    pub description: Option<String>,
+    /// Milestone by name or id (see list_milestones).
+    pub milestone: Option<NameOrId>,
+    /// Environment key.
+    pub environment: Option<String>,
+    /// Configurations (group and option, by name or id).
+    pub configurations: Option<Vec<ConfigurationArg>>,
+    /// Only show the request; no token, nothing written.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// true to perform the write previewed earlier, with `confirmation_token`.
+    #[serde(default)]
+    pub confirm: bool,
+    /// The token of the preview (with `confirm: true`).
+    pub confirmation_token: Option<String>,
+    /// Output format of the text content.
+    #[serde(default)]
+    pub format: Format,
+}
+
+#[tool_router(router = create_test_run_router, vis = "pub(crate)")]
+impl ZebrunnerMcp {
+    #[tool(
+        name = "create_test_run",
+        description = "Create an empty TCM test run: title, description, milestone (name or id), environment key, configurations. Add cases afterwards with add_test_cases_to_run. The first call returns a preview (exact request) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token creates it. `dry_run: true` only shows the request.",
+        output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
+        annotations(title = "Create test run", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    pub async fn create_test_run(
+        &self,
+        Extension(caller): Extension<Caller>,
+        Parameters(args): Parameters<CreateTestRunArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        finish(args.format, self.create_test_run_impl(&caller, &args).await)
+    }
+
+    async fn create_test_run_impl(
+        &self,
+        caller: &Caller,
+        a: &CreateTestRunArgs,
+    ) -> Result<WriteOutput, ToolError> {
+        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let title = title(&a.title)?;
+        let mut body = Map::new();
+        body.insert("title".into(), json!(title));
+        RunFields {
+            description: a.description.as_ref(),
+            milestone: a.milestone.as_ref(),
+            environment: a.environment.as_ref(),
+            configurations: a.configurations.as_ref(),
+        }
+        .body(&mut body)?;
+        let plan = Plan {
+            request: WriteRequest::new(
+                WriteMethod::Post,
+                &project,
+                ["test-runs"],
+                format!("a new test run in project {project}"),
+            )
+            .body(Value::Object(body)),
+            diff: None,
+            summary: format!("Create test run \"{title}\" in {project} (no test cases yet)."),
+        };
+        let control = Control {
+            dry_run: a.dry_run,
+            confirm: a.confirm,
+            confirmation_token: a.confirmation_token.clone(),
+        };
+        self.write_flow(caller, "create_test_run", &arguments_of(a), control, plan)
+            .await
+    }
+}

@@ -1,0 +1,115 @@
+//! `create_test_suite`: a new TCM suite (root or nested), previewed first,
+//! written only with the preview's confirmation token.
+
+use rmcp::{
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use zebrunner_client::{WriteMethod, WriteRequest};
+
+use super::{
+    args,
+    error::ToolError,
+    output::{Format, finish},
+    write::{Control, Plan, WriteOutput, arguments_of},
+};
+use crate::{caller::Caller, handler::ZebrunnerMcp};
+
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTestSuiteArgs {
+    /// Project key, e.g. DEMO.
+    pub project_key: String,
+    /// Suite title (1-255 characters).
+    pub title: String,
+    /// Suite description.
+    pub description: Option<String>,
+    /// Parent suite id; omit for a root suite (see list_test_suites).
+    pub parent_suite_id: Option<i64>,
+    /// Only show the request; no token, nothing written.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// true to perform the write previewed earlier, with `confirmation_token`.
+    #[serde(default)]
+    pub confirm: bool,
+    /// The token of the preview (with `confirm: true`).
+    pub confirmation_token: Option<String>,
+    /// Output format of the text content.
+    #[serde(default)]
+    pub format: Format,
+}
+
+/// Check a title as Zebrunner will (1-255 characters after trimming).
+pub(crate) fn title(raw: &str) -> Result<String, ToolError> {
+    let t = raw.trim();
+    if t.is_empty() || t.chars().count() > 255 {
+        return Err(ToolError::invalid(
+            "`title` must be 1-255 characters (not blank)",
+        ));
+    }
+    Ok(t.to_string())
+}
+
+#[tool_router(router = create_test_suite_router, vis = "pub(crate)")]
+impl ZebrunnerMcp {
+    #[tool(
+        name = "create_test_suite",
+        description = "Create a TCM test suite (root, or under `parent_suite_id`). Safe by construction: the first call returns a preview (the exact request) and a single-use `confirmation_token` (10 minutes); only a second call with the same arguments plus `confirm: true` and that token creates the suite. `dry_run: true` only shows the request.",
+        output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
+        annotations(title = "Create test suite", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    pub async fn create_test_suite(
+        &self,
+        Extension(caller): Extension<Caller>,
+        Parameters(args): Parameters<CreateTestSuiteArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        finish(
+            args.format,
+            self.create_test_suite_impl(&caller, &args).await,
+        )
+    }
+
+    async fn create_test_suite_impl(
+        &self,
+        caller: &Caller,
+        a: &CreateTestSuiteArgs,
+    ) -> Result<WriteOutput, ToolError> {
+        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let title = title(&a.title)?;
+        let mut body = json!({ "title": title });
+        if let Some(d) = &a.description {
+            body["description"] = json!(d);
+        }
+        if let Some(parent) = a.parent_suite_id {
+            // The parent must exist: a typo would otherwise fail only at confirm.
+            self.client().test_suite(&project, parent).await?;
+            body["parentSuiteId"] = json!(parent);
+        }
+        let plan = Plan {
+            request: WriteRequest::new(
+                WriteMethod::Post,
+                &project,
+                ["test-suites"],
+                format!("a new suite in project {project}"),
+            )
+            .body(body),
+            diff: None,
+            summary: match a.parent_suite_id {
+                Some(p) => format!("Create suite \"{title}\" under suite {p} in {project}."),
+                None => format!("Create root suite \"{title}\" in {project}."),
+            },
+        };
+        let control = Control {
+            dry_run: a.dry_run,
+            confirm: a.confirm,
+            confirmation_token: a.confirmation_token.clone(),
+        };
+        self.write_flow(caller, "create_test_suite", &arguments_of(a), control, plan)
+            .await
+    }
+}

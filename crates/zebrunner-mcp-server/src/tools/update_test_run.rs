@@ -1,0 +1,123 @@
+//! `update_test_run`: change the given fields of an open TCM test run
+//! (PATCH; configurations replace all); the preview diffs them against the
+//! current run.
+
+use rmcp::{
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use zebrunner_client::{WriteMethod, WriteRequest};
+
+use super::{
+    args::{self, NameOrId},
+    create_test_run::{ConfigurationArg, RunFields},
+    create_test_suite::title,
+    error::ToolError,
+    output::{Format, finish},
+    write::{Control, Plan, WriteOutput, arguments_of, diff_fields},
+};
+use crate::{caller::Caller, handler::ZebrunnerMcp};
+
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTestRunArgs {
+    /// Project key, e.g. DEMO.
+    pub project_key: String,
+    /// The run to change (see list_test_runs).
+    pub run_id: i64,
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// Milestone by name or id.
+    pub milestone: Option<NameOrId>,
+    /// Environment key.
+    pub environment: Option<String>,
+    /// Configurations; replace all current ones.
+    pub configurations: Option<Vec<ConfigurationArg>>,
+    /// Only show the request; no token, nothing written.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// true to perform the write previewed earlier, with `confirmation_token`.
+    #[serde(default)]
+    pub confirm: bool,
+    /// The token of the preview (with `confirm: true`).
+    pub confirmation_token: Option<String>,
+    /// Output format of the text content.
+    #[serde(default)]
+    pub format: Format,
+}
+
+#[tool_router(router = update_test_run_router, vis = "pub(crate)")]
+impl ZebrunnerMcp {
+    #[tool(
+        name = "update_test_run",
+        description = "Change an open TCM test run: only the given fields (title, description, milestone, environment, configurations (replace all)). The first call returns a preview (exact PATCH and a field-by-field diff against the current run) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token writes. `dry_run: true` only shows the request.",
+        output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
+        annotations(title = "Update test run", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    pub async fn update_test_run(
+        &self,
+        Extension(caller): Extension<Caller>,
+        Parameters(args): Parameters<UpdateTestRunArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        finish(args.format, self.update_test_run_impl(&caller, &args).await)
+    }
+
+    async fn update_test_run_impl(
+        &self,
+        caller: &Caller,
+        a: &UpdateTestRunArgs,
+    ) -> Result<WriteOutput, ToolError> {
+        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let mut body = Map::new();
+        if let Some(t) = &a.title {
+            body.insert("title".into(), json!(title(t)?));
+        }
+        RunFields {
+            description: a.description.as_ref(),
+            milestone: a.milestone.as_ref(),
+            environment: a.environment.as_ref(),
+            configurations: a.configurations.as_ref(),
+        }
+        .body(&mut body)?;
+        if body.is_empty() {
+            return Err(ToolError::invalid(
+                "nothing to change: give at least one of title, description, milestone, environment, configurations",
+            ));
+        }
+        let segments = vec!["test-runs".to_string(), a.run_id.to_string()];
+        let what = format!("test run {} in project {project}", a.run_id);
+        let current = self
+            .client()
+            .public_resource(&project, segments.clone(), what.clone())
+            .await?;
+        if current.get("closed").and_then(Value::as_bool) == Some(true) {
+            return Err(ToolError::invalid(format!(
+                "test run {} is closed; Zebrunner does not change closed runs (reopen it in Zebrunner first)",
+                a.run_id
+            )));
+        }
+        let body = Value::Object(body);
+        let plan = Plan {
+            diff: Some(diff_fields(&current, &body)),
+            request: WriteRequest::new(WriteMethod::Patch, &project, segments, what).body(body),
+            summary: format!(
+                "Change test run {} in {project}; fields not listed stay as they are.",
+                a.run_id
+            ),
+        };
+        let control = Control {
+            dry_run: a.dry_run,
+            confirm: a.confirm,
+            confirmation_token: a.confirmation_token.clone(),
+        };
+        self.write_flow(caller, "update_test_run", &arguments_of(a), control, plan)
+            .await
+    }
+}

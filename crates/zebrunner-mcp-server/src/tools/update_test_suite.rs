@@ -1,0 +1,140 @@
+//! `update_test_suite`: change a suite's title, description or parent.
+//! Zebrunner replaces the whole suite (PUT); fields not given keep their
+//! current values, read first, so nothing is cleared by omission.
+
+use rmcp::{
+    ErrorData as McpError,
+    handler::server::{tool::Extension, wrapper::Parameters},
+    model::CallToolResult,
+    tool, tool_router,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use zebrunner_client::{WriteMethod, WriteRequest};
+
+use super::{
+    args,
+    create_test_suite::title,
+    error::ToolError,
+    output::{Format, finish},
+    write::{Control, Plan, WriteOutput, arguments_of, diff_fields},
+};
+use crate::{caller::Caller, handler::ZebrunnerMcp};
+
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTestSuiteArgs {
+    /// Project key, e.g. DEMO.
+    pub project_key: String,
+    /// The suite to change.
+    pub suite_id: i64,
+    /// New title; omitted keeps the current one.
+    pub title: Option<String>,
+    /// New description ("" clears it); omitted keeps the current one.
+    pub description: Option<String>,
+    /// Move under this suite; omitted keeps the current parent.
+    pub parent_suite_id: Option<i64>,
+    /// true moves the suite to the root (excludes `parent_suite_id`).
+    #[serde(default)]
+    pub move_to_root: bool,
+    /// Only show the request; no token, nothing written.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// true to perform the write previewed earlier, with `confirmation_token`.
+    #[serde(default)]
+    pub confirm: bool,
+    /// The token of the preview (with `confirm: true`).
+    pub confirmation_token: Option<String>,
+    /// Output format of the text content.
+    #[serde(default)]
+    pub format: Format,
+}
+
+#[tool_router(router = update_test_suite_router, vis = "pub(crate)")]
+impl ZebrunnerMcp {
+    #[tool(
+        name = "update_test_suite",
+        description = "Change a TCM test suite's title, description or parent (`move_to_root` for the root). Fields not given keep their values. The first call returns a preview (exact request and a field-by-field diff against the current suite) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token writes. `dry_run: true` only shows the request.",
+        output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
+        annotations(title = "Update test suite", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    pub async fn update_test_suite(
+        &self,
+        Extension(caller): Extension<Caller>,
+        Parameters(args): Parameters<UpdateTestSuiteArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        finish(
+            args.format,
+            self.update_test_suite_impl(&caller, &args).await,
+        )
+    }
+
+    async fn update_test_suite_impl(
+        &self,
+        caller: &Caller,
+        a: &UpdateTestSuiteArgs,
+    ) -> Result<WriteOutput, ToolError> {
+        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        if a.move_to_root && a.parent_suite_id.is_some() {
+            return Err(ToolError::invalid(
+                "give either `parent_suite_id` or `move_to_root`, not both",
+            ));
+        }
+        if a.parent_suite_id == Some(a.suite_id) {
+            return Err(ToolError::invalid("a suite cannot be its own parent"));
+        }
+        let segments = vec!["test-suites".to_string(), a.suite_id.to_string()];
+        let current = self
+            .client()
+            .public_resource(
+                &project,
+                segments.clone(),
+                format!("test suite {} in project {project}", a.suite_id),
+            )
+            .await?;
+        let title = match &a.title {
+            Some(t) => title(t)?,
+            None => current
+                .get("title")
+                .or_else(|| current.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let description = match &a.description {
+            Some(d) => json!(d),
+            None => current.get("description").cloned().unwrap_or(Value::Null),
+        };
+        let parent = if a.move_to_root {
+            Value::Null
+        } else if let Some(p) = a.parent_suite_id {
+            self.client().test_suite(&project, p).await?;
+            json!(p)
+        } else {
+            current.get("parentSuiteId").cloned().unwrap_or(Value::Null)
+        };
+        let body = json!({ "title": title, "description": description, "parentSuiteId": parent });
+        let plan = Plan {
+            diff: Some(diff_fields(&current, &body)),
+            request: WriteRequest::new(
+                WriteMethod::Put,
+                &project,
+                segments,
+                format!("test suite {} in project {project}", a.suite_id),
+            )
+            .body(body),
+            summary: format!(
+                "Replace suite {} in {project} (full replacement; unchanged fields are sent as they are).",
+                a.suite_id
+            ),
+        };
+        let control = Control {
+            dry_run: a.dry_run,
+            confirm: a.confirm,
+            confirmation_token: a.confirmation_token.clone(),
+        };
+        self.write_flow(caller, "update_test_suite", &arguments_of(a), control, plan)
+            .await
+    }
+}

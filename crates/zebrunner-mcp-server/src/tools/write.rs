@@ -1,0 +1,347 @@
+//! What every write tool shares: the preview → confirm protocol, the
+//! answer (the exact request, a field-by-field diff against the current
+//! state, the token) and diff rendering.
+//!
+//! 1. A call without `confirm` returns a **preview** and a single-use
+//!    `confirmation_token` (see [`crate::confirm`]); nothing is written.
+//! 2. The same call with `confirm: true` and that token performs the write.
+//! 3. `dry_run: true` shows the request and the diff without any token.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+use zebrunner_client::WriteRequest;
+
+use super::{
+    error::ToolError,
+    output::{ToolOutput, cell, truncate},
+};
+use crate::{caller::Caller, confirm::LOCAL_USER, handler::ZebrunnerMcp};
+
+/// The protocol arguments every write tool takes.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    pub dry_run: bool,
+    pub confirm: bool,
+    pub confirmation_token: Option<String>,
+}
+
+/// What a write tool prepared: the request and what it changes.
+pub struct Plan {
+    pub request: WriteRequest,
+    /// Changes against the current state; `None` when nothing exists yet.
+    pub diff: Option<Vec<Change>>,
+    /// One line saying what the write does.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Only shown; no token, nothing written.
+    DryRun,
+    /// Shown with a confirmation token; nothing written yet.
+    Preview,
+    /// Performed.
+    Written,
+}
+
+/// The request exactly as sent to Zebrunner.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RequestView {
+    /// POST, PUT or PATCH.
+    pub method: String,
+    /// Path and query, e.g. `/api/public/v1/test-suites?projectKey=DEMO`.
+    pub path: String,
+    /// JSON body; null when there is none.
+    pub body: Option<Value>,
+}
+
+/// One field of the current state and what the write makes of it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Change {
+    pub field: String,
+    /// Current value (null when absent).
+    pub before: Value,
+    /// Value after the write.
+    pub after: Value,
+    /// Whether the write changes this field.
+    pub changed: bool,
+}
+
+/// The answer of every write tool.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WriteOutput {
+    pub tool: String,
+    pub stage: Stage,
+    pub summary: String,
+    pub request: RequestView,
+    /// Field-by-field changes against the current state; null for creations.
+    pub diff: Option<Vec<Change>>,
+    /// Single-use token to pass with `confirm: true` (previews only).
+    pub confirmation_token: Option<String>,
+    /// When the token expires (RFC 3339 UTC).
+    pub expires_at: Option<String>,
+    /// Zebrunner's answer to the write (written only; null for 204).
+    pub result: Option<Value>,
+    /// What to do next.
+    pub next_step: String,
+}
+
+fn short(value: &Value) -> String {
+    match value {
+        Value::Null => "—".into(),
+        Value::String(s) => truncate(s, 120),
+        other => truncate(&other.to_string(), 120),
+    }
+}
+
+impl ToolOutput for WriteOutput {
+    fn markdown(&self) -> String {
+        let title = match self.stage {
+            Stage::DryRun => "Dry run (nothing written, no token)",
+            Stage::Preview => "Preview (nothing written yet)",
+            Stage::Written => "Written",
+        };
+        let mut md = format!("## {}: {title}\n\n{}\n\n", self.tool, self.summary);
+        md.push_str(&format!(
+            "**Request:** `{} {}`\n",
+            self.request.method, self.request.path
+        ));
+        if let Some(body) = &self.request.body {
+            md.push_str(&format!(
+                "\n```json\n{}\n```\n",
+                serde_json::to_string_pretty(body).unwrap_or_default()
+            ));
+        }
+        if let Some(diff) = &self.diff {
+            md.push_str("\n| Field | Now | After | Changes |\n|---|---|---|---|\n");
+            for c in diff {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    cell(&c.field),
+                    cell(&short(&c.before)),
+                    cell(&short(&c.after)),
+                    if c.changed { "yes" } else { "no" }
+                ));
+            }
+        }
+        if let Some(token) = &self.confirmation_token {
+            md.push_str(&format!(
+                "\n**confirmation_token:** `{token}` (single use, expires {})\n",
+                self.expires_at.as_deref().unwrap_or("soon")
+            ));
+        }
+        if let Some(result) = &self.result {
+            md.push_str(&format!(
+                "\n**Zebrunner answered:**\n```json\n{}\n```\n",
+                truncate(
+                    &serde_json::to_string_pretty(result).unwrap_or_default(),
+                    4000
+                )
+            ));
+        }
+        md.push_str(&format!("\n{}\n", self.next_step));
+        md
+    }
+}
+
+/// Whether `current` already is what `wanted` asks for: objects match on the
+/// keys `wanted` names (`{name: "High"}` matches `{id: 2, name: "High"}`),
+/// arrays element by element, a missing value like null.
+pub fn matches(current: &Value, wanted: &Value) -> bool {
+    match (current, wanted) {
+        (Value::Object(c), Value::Object(w)) => w
+            .iter()
+            .all(|(k, v)| matches(c.get(k).unwrap_or(&Value::Null), v)),
+        (Value::Array(c), Value::Array(w)) => {
+            c.len() == w.len() && c.iter().zip(w).all(|(c, w)| matches(c, w))
+        }
+        (Value::Null, Value::String(s)) | (Value::String(s), Value::Null) => s.is_empty(),
+        (Value::Null, Value::Array(a)) | (Value::Array(a), Value::Null) => a.is_empty(),
+        (c, w) => c == w,
+    }
+}
+
+/// The changes a body makes to `current`: one row per body field, with the
+/// current value of the same field.
+pub fn diff_fields(current: &Value, body: &Value) -> Vec<Change> {
+    let Value::Object(fields) = body else {
+        return Vec::new();
+    };
+    let mut keys: Vec<&String> = fields.keys().collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|key| {
+            let before = current.get(key).cloned().unwrap_or(Value::Null);
+            let after = fields[key].clone();
+            Change {
+                field: key.clone(),
+                changed: !matches(&before, &after),
+                before,
+                after,
+            }
+        })
+        .collect()
+}
+
+impl ZebrunnerMcp {
+    /// Run the preview → confirm protocol for one write.
+    pub(crate) async fn write_flow(
+        &self,
+        caller: &Caller,
+        tool: &str,
+        arguments: &Value,
+        control: Control,
+        plan: Plan,
+    ) -> Result<WriteOutput, ToolError> {
+        if !caller.grant.may_write() {
+            return Err(ToolError::Denied(
+                "this server or your access policy is read-only".into(),
+            ));
+        }
+        if control.dry_run && control.confirm {
+            return Err(ToolError::invalid(
+                "`dry_run` and `confirm` exclude each other: dry_run only shows the request",
+            ));
+        }
+        let user = caller.user_key().unwrap_or(LOCAL_USER);
+        let request = RequestView {
+            method: plan.request.method.as_str().to_string(),
+            path: plan.request.path(),
+            body: plan.request.body.clone(),
+        };
+        let mut out = WriteOutput {
+            tool: tool.to_string(),
+            stage: Stage::DryRun,
+            summary: plan.summary,
+            request,
+            diff: plan.diff,
+            confirmation_token: None,
+            expires_at: None,
+            result: None,
+            next_step: String::new(),
+        };
+        if control.confirm {
+            let token = control
+                .confirmation_token
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| {
+                    ToolError::invalid(format!(
+                        "`confirm: true` needs the `confirmation_token` of a preview; call {tool} without `confirm` first"
+                    ))
+                })?;
+            self.confirmations()
+                .consume(token, user, tool, arguments)
+                .await?;
+            let result = self.client().write(&plan.request).await?;
+            out.stage = Stage::Written;
+            out.result = (!result.is_null()).then_some(result);
+            out.next_step =
+                "Done. The token is used up; a further change needs a new preview.".into();
+        } else if control.dry_run {
+            out.next_step = format!(
+                "Nothing was written. Call {tool} without `dry_run` to get a preview with a confirmation token."
+            );
+        } else {
+            let issued = self.confirmations().issue(user, tool, arguments).await?;
+            out.stage = Stage::Preview;
+            out.next_step = format!(
+                "Nothing was written yet. Show this to the user; if they agree, call {tool} again with the same arguments plus `confirm: true` and `confirmation_token: \"{}\"` before {}.",
+                issued.token, issued.expires_at
+            );
+            out.confirmation_token = Some(issued.token);
+            out.expires_at = Some(issued.expires_at);
+        }
+        Ok(out)
+    }
+}
+
+/// A `{id}` or `{name}` reference as Zebrunner's bodies take them.
+pub fn reference(value: &super::args::NameOrId) -> Value {
+    match value {
+        super::args::NameOrId::Id(id) => serde_json::json!({ "id": id }),
+        super::args::NameOrId::Name(name) => serde_json::json!({ "name": name.trim() }),
+    }
+}
+
+/// The arguments as JSON, for binding a token to them.
+pub fn arguments_of<T: Serialize>(args: &T) -> Value {
+    serde_json::to_value(args).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn partial_references_match_full_objects() {
+        assert!(matches(
+            &json!({"id": 2, "name": "High"}),
+            &json!({"name": "High"})
+        ));
+        assert!(!matches(
+            &json!({"id": 2, "name": "High"}),
+            &json!({"name": "Low"})
+        ));
+        assert!(matches(&Value::Null, &json!("")));
+        assert!(matches(&json!([]), &Value::Null));
+        assert!(!matches(&json!([1]), &json!([1, 2])));
+    }
+
+    #[test]
+    fn diff_lists_every_body_field_with_its_current_value() {
+        let current =
+            json!({"title": "Old", "description": "same", "priority": {"id": 1, "name": "High"}});
+        let body = json!({"title": "New", "description": "same", "priority": {"name": "High"}, "draft": true});
+        let diff = diff_fields(&current, &body);
+        let fields: Vec<(&str, bool)> =
+            diff.iter().map(|c| (c.field.as_str(), c.changed)).collect();
+        assert_eq!(
+            fields,
+            [
+                ("description", false),
+                ("draft", true),
+                ("priority", false),
+                ("title", true)
+            ]
+        );
+        assert_eq!(diff[3].before, json!("Old"));
+        assert_eq!(diff[3].after, json!("New"));
+        assert_eq!(diff[1].before, Value::Null);
+    }
+
+    #[test]
+    fn markdown_shows_request_diff_and_token() {
+        let out = WriteOutput {
+            tool: "update_test_suite".into(),
+            stage: Stage::Preview,
+            summary: "Rename suite 3".into(),
+            request: RequestView {
+                method: "PUT".into(),
+                path: "/api/public/v1/test-suites/3?projectKey=DEMO".into(),
+                body: Some(json!({"title": "New"})),
+            },
+            diff: Some(vec![Change {
+                field: "title".into(),
+                before: json!("Old|x"),
+                after: json!("New"),
+                changed: true,
+            }]),
+            confirmation_token: Some("abc".into()),
+            expires_at: Some("2026-01-01T00:10:00Z".into()),
+            result: None,
+            next_step: "confirm".into(),
+        };
+        let md = out.markdown();
+        assert!(
+            md.contains("`PUT /api/public/v1/test-suites/3?projectKey=DEMO`"),
+            "{md}"
+        );
+        assert!(md.contains("| title | Old\\|x | New | yes |"), "{md}");
+        assert!(md.contains("**confirmation_token:** `abc`"), "{md}");
+        assert!(md.contains("Preview (nothing written yet)"), "{md}");
+    }
+}
