@@ -7,8 +7,24 @@ import { after, before, describe, test } from 'node:test';
 import { callOk, callTool, resultText } from './mcp.mjs';
 import { Oracle, SuiteTree, startSandbox } from './sandbox.mjs';
 
+/** Write tools and their annotations (readOnlyHint false; openWorldHint false). */
+export const WRITE_TOOLS = {
+  create_test_suite: { idempotentHint: false, destructiveHint: false },
+  update_test_suite: { idempotentHint: true, destructiveHint: false },
+  create_test_case: { idempotentHint: false, destructiveHint: false },
+  update_test_case: { idempotentHint: true, destructiveHint: false },
+  create_test_run: { idempotentHint: false, destructiveHint: false },
+  update_test_run: { idempotentHint: true, destructiveHint: false },
+  add_test_cases_to_run: { idempotentHint: false, destructiveHint: false },
+  record_test_results: { idempotentHint: false, destructiveHint: true },
+};
+
 export const TOOL_NAMES = [
+  'add_test_cases_to_run',
   'analyze_launch_failures',
+  'create_test_case',
+  'create_test_run',
+  'create_test_suite',
   'find_duplicate_test_cases',
   'get_launch',
   'get_project_settings',
@@ -22,8 +38,12 @@ export const TOOL_NAMES = [
   'list_projects',
   'list_test_runs',
   'list_test_suites',
+  'record_test_results',
   'review_test_case',
   'search_test_cases',
+  'update_test_case',
+  'update_test_run',
+  'update_test_suite',
 ];
 
 const keyNumber = (key) => Number(key.split('-').pop());
@@ -92,21 +112,22 @@ export function defineToolSuite(label, open) {
       assert.ok(client.getServerVersion()?.name, 'server reports no name');
     });
 
-    test('tools/list has exactly the documented tools, each with schemas and read-only annotations', () => {
+    test('tools/list has exactly the documented tools, each with schemas and its annotations', () => {
       assert.deepEqual(tools.map((t) => t.name).sort(), TOOL_NAMES);
       for (const tool of tools) {
         assert.ok(tool.description?.length > 20, `${tool.name}: description too short`);
         assert.equal(tool.inputSchema?.type, 'object', `${tool.name}: inputSchema.type`);
         assert.equal(tool.outputSchema?.type, 'object', `${tool.name}: outputSchema.type`);
         assert.ok(Object.keys(tool.outputSchema.properties ?? {}).length > 0, `${tool.name}: outputSchema has no properties`);
-        assert.equal(tool.annotations?.readOnlyHint, true, `${tool.name}: readOnlyHint`);
-        assert.equal(tool.annotations?.destructiveHint, false, `${tool.name}: destructiveHint`);
-        assert.equal(tool.annotations?.idempotentHint, true, `${tool.name}: idempotentHint`);
+        const write = WRITE_TOOLS[tool.name];
+        assert.equal(tool.annotations?.readOnlyHint, !write, `${tool.name}: readOnlyHint`);
+        assert.equal(tool.annotations?.destructiveHint, write?.destructiveHint ?? false, `${tool.name}: destructiveHint`);
+        assert.equal(tool.annotations?.idempotentHint, write?.idempotentHint ?? true, `${tool.name}: idempotentHint`);
         assert.equal(tool.annotations?.openWorldHint, false, `${tool.name}: openWorldHint`);
         assert.ok('format' in (tool.inputSchema.properties ?? {}), `${tool.name}: no format argument`);
       }
       const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
-      for (const name of TOOL_NAMES.filter((n) => !['list_projects', 'get_test_case', 'get_test_case_history', 'review_test_case'].includes(n))) {
+      for (const name of TOOL_NAMES.filter((n) => !['list_projects', 'get_test_case', 'get_test_case_history', 'review_test_case', 'update_test_case'].includes(n))) {
         assert.ok(byName[name].inputSchema.required?.includes('project_key'), `${name}: project_key not required`);
       }
       assert.ok(byName.get_test_suite.inputSchema.required?.includes('suite_id'), 'get_test_suite: suite_id not required');
