@@ -15,7 +15,7 @@ import {
   findKey, flatValues, freePort, jsonLines, leakedSecrets, mcpPost, parseChallenge, readTree, runCli, startOidcServer, tempDir,
 } from '../lib/identity.mjs';
 import { callTool, withTimeout } from '../lib/mcp.mjs';
-import { CLIENTS, READ_SCOPE, USERS, decodeJwt, startOkta } from '../lib/okta.mjs';
+import { CLIENTS, READ_SCOPE, USERS, WRITE_SCOPE, decodeJwt, startOkta } from '../lib/okta.mjs';
 import { initializeBody, responseFor } from '../lib/raw.mjs';
 import { Oracle, startSandbox } from '../lib/sandbox.mjs';
 import { TOOL_NAMES } from '../lib/tool-suite.mjs';
@@ -367,6 +367,33 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
     assert.notEqual(responseFor(bobDemo, 3).result?.isError, true, bobDemo.body.slice(0, 300));
     const mallory = await stateless(tok.mallory, 4, 'tools/list');
     assert.equal(mallory.status, 403);
+  });
+
+  test('a write tool needs the write scope: step-up 403, then a preview with it', async () => {
+    const call = (token, id) => mcpPost(server.url, {
+      token,
+      headers: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'create_test_suite' },
+      body: {
+        jsonrpc: '2.0', id, method: 'tools/call',
+        params: {
+          name: 'create_test_suite', arguments: { project_key: 'DEMO', title: 'Scoped suite' },
+          _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw-e2e', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} },
+        },
+      },
+    });
+    const readOnly = await call(tok.alice, 1);
+    assert.equal(readOnly.status, 403, readOnly.body);
+    const ch = parseChallenge(readOnly.headers['www-authenticate']);
+    assert.equal(ch.params.error, 'insufficient_scope');
+    assert.ok((ch.params.scope ?? '').split(' ').includes(WRITE_SCOPE), `scope: ${ch.params.scope}`);
+    const writer = (await okta.authorizationCode({ login: 'alice', scope: `openid email profile ${READ_SCOPE} ${WRITE_SCOPE}` })).access_token;
+    secrets.push(writer);
+    const ok = await call(writer, 2);
+    assert.equal(ok.status, 200, ok.body);
+    const result = responseFor(ok, 2).result;
+    assert.notEqual(result?.isError, true, ok.body.slice(0, 300));
+    assert.equal(result.structuredContent.stage, 'preview');
+    assert.match(result.structuredContent.confirmation_token, /^[0-9a-f]{64}$/);
   });
 
   test('service client svc (client credentials, listed in ZMCP_OIDC_SERVICE_CLIENTS) is authenticated (not 401)', async () => {
