@@ -12,8 +12,11 @@
 //! - [`issuer`]: an in-process OpenID issuer and the tokens it signs.
 //! - [`requests`]: Zebrunner requests made by one tool call, from the
 //!   sandbox's request log.
+//! - [`analysis`]: issue 3: requests and wall time of `analyze_launch_failures`
+//!   and `get_test_case_history`.
 //! - [`stats`]: medians and percentiles.
 
+mod analysis;
 mod cold_start;
 mod issuer;
 mod load;
@@ -56,6 +59,13 @@ enum What {
     },
     /// Zebrunner requests made by search_test_cases count_only on 5,000 cases.
     SearchRequests,
+    /// Issue 3: requests and wall time of analyze_launch_failures (launch
+    /// 1041, 500 tests) and get_test_case_history (DEMO-1, 120 executions).
+    Analysis {
+        /// Calls per tool (the first with cold client caches).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Everything above.
     All,
 }
@@ -76,11 +86,13 @@ async fn main() -> anyhow::Result<()> {
             identity,
         } => load::run(&cli.bin, &clients, Duration::from_secs(seconds), &identity).await?,
         What::SearchRequests => requests::run(&cli.bin).await?,
+        What::Analysis { runs } => analysis::run(&cli.bin, runs).await?,
         What::All => {
             cold_start::run(&cli.bin, 20).await?;
             let both = [load::IdentityMode::None, load::IdentityMode::Oidc];
             load::run(&cli.bin, &[1, 32], Duration::from_secs(10), &both).await?;
             requests::run(&cli.bin).await?;
+            analysis::run(&cli.bin, 5).await?;
         }
     }
     Ok(())
