@@ -159,6 +159,7 @@ impl ServerHandler for ZebrunnerMcp {
                 .enable_tools()
                 .enable_resources()
                 .enable_completions()
+                .enable_prompts()
                 .build(),
         )
         .with_server_info(
@@ -248,6 +249,34 @@ impl ServerHandler for ZebrunnerMcp {
     ) -> Result<CompleteResult, McpError> {
         let caller = self.caller(&context);
         self.complete_as(&caller, &request).await
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, McpError> {
+        Ok(rmcp::model::ListPromptsResult::with_all_items(
+            crate::prompts::list(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: rmcp::model::GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, McpError> {
+        // Prompts name only the tools this caller is offered.
+        let caller = self.caller(&context);
+        let toolsets = self.toolsets_for(&context);
+        let tools: Vec<String> = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| caller.grant.may_use(t) && toolsets.enables(&t.name))
+            .map(|t| t.name.to_string())
+            .collect();
+        crate::prompts::get(&request.name, request.arguments.as_ref(), &tools).map(Into::into)
     }
 
     async fn call_tool(

@@ -16,6 +16,8 @@
 //! - [`credentials`]: where the Zebrunner client for a call comes from. Today
 //!   a shared service account; the per-user vault plugs in here.
 //! - [`handler`]: the MCP server: capabilities, instructions, tool routing.
+//! - [`prompts`]: MCP prompts, short orchestrations naming this server's
+//!   tools for common QA jobs.
 //! - [`resources`]: MCP resources (`zebrunner://projects` and per-project
 //!   templates) with project-key completion, served by the tools' code.
 //! - [`tools`]: one file per tool, plus shared pieces: output format and
@@ -33,6 +35,7 @@ pub mod confirm;
 pub mod credentials;
 pub mod handler;
 pub mod policy;
+pub mod prompts;
 pub mod resources;
 pub mod tools;
 pub mod toolsets;

@@ -26,6 +26,7 @@ fn tool_list_is_the_documented_set() {
         vec![
             "add_test_cases_to_run",
             "analyze_launch_failures",
+            "coverage_report",
             "create_test_case",
             "create_test_run",
             "create_test_suite",
@@ -42,6 +43,7 @@ fn tool_list_is_the_documented_set() {
             "list_projects",
             "list_test_runs",
             "list_test_suites",
+            "pass_rate_report",
             "record_test_results",
             "review_test_case",
             "search_test_cases",

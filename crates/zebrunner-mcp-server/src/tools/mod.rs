@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod case_history;
+pub mod chart;
 pub mod cursor;
 pub mod error;
 pub mod hierarchy;
@@ -18,6 +19,7 @@ pub mod write;
 
 mod add_test_cases_to_run;
 mod analyze_launch_failures;
+mod coverage_report;
 mod create_test_case;
 mod create_test_run;
 mod create_test_suite;
@@ -34,6 +36,7 @@ mod list_milestones;
 mod list_projects;
 mod list_test_runs;
 mod list_test_suites;
+mod pass_rate_report;
 mod record_test_results;
 mod search_test_cases;
 mod update_test_case;
@@ -42,6 +45,7 @@ mod update_test_suite;
 
 pub use add_test_cases_to_run::AddTestCasesToRunArgs;
 pub use analyze_launch_failures::{AnalyzeLaunchFailuresArgs, LaunchFailuresOutput};
+pub use coverage_report::{CoverageOutput, CoverageReportArgs};
 pub use create_test_case::CreateTestCaseArgs;
 pub use create_test_run::CreateTestRunArgs;
 pub use create_test_suite::CreateTestSuiteArgs;
@@ -58,6 +62,7 @@ pub use list_milestones::{ListMilestonesArgs, MilestonesOutput};
 pub use list_projects::{ListProjectsArgs, ProjectsOutput};
 pub use list_test_runs::{ListTestRunsArgs, TestRunsOutput};
 pub use list_test_suites::{ListTestSuitesArgs, TestSuitesOutput};
+pub use pass_rate_report::{PassRateOutput, PassRateReportArgs};
 pub use record_test_results::RecordTestResultsArgs;
 pub use review_test_case::{ReviewOutput, ReviewTestCaseArgs};
 pub use search_test_cases::{SearchTestCasesArgs, SearchTestCasesOutput};
@@ -85,6 +90,8 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::list_test_runs_router()
         + ZebrunnerMcp::get_test_run_router()
         + ZebrunnerMcp::get_test_case_history_router()
+        + ZebrunnerMcp::coverage_report_router()
+        + ZebrunnerMcp::pass_rate_report_router()
         + ZebrunnerMcp::analyze_launch_failures_router()
         + ZebrunnerMcp::find_duplicate_test_cases_router()
         + ZebrunnerMcp::review_test_case_router()

@@ -32,8 +32,17 @@ pub fn finish<T: ToolOutput>(
     format: Format,
     outcome: Result<T, ToolError>,
 ) -> Result<CallToolResult, McpError> {
-    let output = match outcome {
-        Ok(output) => output,
+    finish_with_content(format, outcome.map(|output| (output, Vec::new())))
+}
+
+/// Like [`finish`], with extra content blocks (an image, say) placed after
+/// the text block.
+pub fn finish_with_content<T: ToolOutput>(
+    format: Format,
+    outcome: Result<(T, Vec<ContentBlock>), ToolError>,
+) -> Result<CallToolResult, McpError> {
+    let (output, extra) = match outcome {
+        Ok(done) => done,
         Err(error) => return Ok(error.into_result()),
     };
     let structured = serde_json::to_value(&output).map_err(|e| {
@@ -45,7 +54,9 @@ pub fn finish<T: ToolOutput>(
             McpError::internal_error(format!("could not serialise the result: {e}"), None)
         })?,
     };
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    let mut content = vec![ContentBlock::text(text)];
+    content.extend(extra);
+    let mut result = CallToolResult::success(content);
     result.structured_content = Some(structured);
     Ok(result)
 }

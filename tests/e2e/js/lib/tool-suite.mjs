@@ -22,6 +22,7 @@ export const WRITE_TOOLS = {
 export const TOOL_NAMES = [
   'add_test_cases_to_run',
   'analyze_launch_failures',
+  'coverage_report',
   'create_test_case',
   'create_test_run',
   'create_test_suite',
@@ -38,6 +39,7 @@ export const TOOL_NAMES = [
   'list_projects',
   'list_test_runs',
   'list_test_suites',
+  'pass_rate_report',
   'record_test_results',
   'review_test_case',
   'search_test_cases',

@@ -1,0 +1,301 @@
+//! Small PNG bar charts for the report tools, drawn in Rust.
+//!
+//! Shapes are drawn with `plotters` on an in-memory RGB bitmap and encoded
+//! with `png`. Labels use the 5x7 pixel font below, so no system font
+//! library (fontconfig, freetype) and no font file is needed.
+
+use base64::Engine as _;
+use plotters::prelude::*;
+use rmcp::model::ContentBlock;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::error::ToolError;
+
+pub const WIDTH: u32 = 800;
+pub const HEIGHT: u32 = 400;
+/// Bars drawn at most; the text lists every group.
+pub const MAX_BARS: usize = 30;
+
+/// Whether a report also returns a chart image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Chart {
+    /// Text only (default).
+    #[default]
+    None,
+    /// Also a PNG bar chart (800x400) as an MCP image content block.
+    Png,
+}
+
+/// One bar: a label and a percentage (0-100).
+pub struct Bar {
+    pub label: String,
+    pub percent: f64,
+}
+
+/// A percentage bar chart as PNG bytes.
+pub fn percent_bars(title: &str, bars: &[Bar]) -> Result<Vec<u8>, ToolError> {
+    let (w, h) = (WIDTH, HEIGHT);
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    draw(&mut rgb, title, bars).map_err(|e| {
+        ToolError::Zebrunner(zebrunner_client::Error::Other(format!(
+            "the chart could not be drawn ({e}); call again with chart=none"
+        )))
+    })?;
+    encode_png(&rgb, w, h)
+}
+
+/// A chart as an MCP image content block.
+pub fn image_block(png: &[u8]) -> ContentBlock {
+    ContentBlock::image(
+        base64::engine::general_purpose::STANDARD.encode(png),
+        "image/png",
+    )
+}
+
+fn draw(rgb: &mut [u8], title: &str, bars: &[Bar]) -> Result<(), String> {
+    let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let ink = RGBColor(40, 40, 40);
+    let grid = RGBColor(220, 220, 220);
+    let (left, right, top, bottom) = (50i32, WIDTH as i32 - 20, 40i32, HEIGHT as i32 - 40);
+    text(
+        &root,
+        10,
+        10,
+        2,
+        ink,
+        &cut(title, (WIDTH as usize - 20) / 12),
+    )?;
+    let plot_h = (bottom - top) as f64;
+    for pct in [0, 25, 50, 75, 100] {
+        let y = bottom - (plot_h * f64::from(pct) / 100.0).round() as i32;
+        root.draw(&PathElement::new(vec![(left, y), (right, y)], grid))
+            .map_err(|e| e.to_string())?;
+        let label = format!("{pct}%");
+        text(
+            &root,
+            left - 6 - 6 * label.len() as i32,
+            y - 3,
+            1,
+            ink,
+            &label,
+        )?;
+    }
+    root.draw(&PathElement::new(vec![(left, top), (left, bottom)], ink))
+        .map_err(|e| e.to_string())?;
+    root.draw(&PathElement::new(
+        vec![(left, bottom), (right, bottom)],
+        ink,
+    ))
+    .map_err(|e| e.to_string())?;
+    let shown = &bars[..bars.len().min(MAX_BARS)];
+    if shown.is_empty() {
+        text(&root, left + 20, top + 20, 2, ink, "NO DATA")?;
+        return root.present().map_err(|e| e.to_string());
+    }
+    let slot = f64::from(right - left) / shown.len() as f64;
+    let bar_w = (slot * 0.7).max(2.0);
+    for (i, bar) in shown.iter().enumerate() {
+        let pct = bar.percent.clamp(0.0, 100.0);
+        let x0 = left + (slot * i as f64 + (slot - bar_w) / 2.0).round() as i32;
+        let x1 = x0 + bar_w.round() as i32;
+        let y0 = bottom - (plot_h * pct / 100.0).round() as i32;
+        let colour = if pct >= 90.0 {
+            RGBColor(46, 160, 67)
+        } else if pct >= 75.0 {
+            RGBColor(230, 160, 30)
+        } else {
+            RGBColor(210, 60, 50)
+        };
+        root.draw(&Rectangle::new([(x0, y0), (x1, bottom)], colour.filled()))
+            .map_err(|e| e.to_string())?;
+        let value = format!("{pct:.0}%");
+        let cx = (x0 + x1) / 2;
+        if (6 * value.len()) as f64 <= slot {
+            text(&root, cx - 3 * value.len() as i32, y0 - 10, 1, ink, &value)?;
+        }
+        let max_chars = ((slot / 6.0).floor() as usize).max(1);
+        let label = cut(&bar.label, max_chars);
+        let lx = cx - 3 * label.chars().count() as i32;
+        let row = if shown.len() > 12 && i % 2 == 1 {
+            14
+        } else {
+            6
+        };
+        text(&root, lx, bottom + row, 1, ink, &label)?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Keep at most `max` characters, marking a cut with `.`.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('.');
+    s
+}
+
+/// Write `s` with the pixel font; each glyph cell is 6x8 pixels times `scale`.
+fn text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    x: i32,
+    y: i32,
+    scale: i32,
+    colour: RGBColor,
+    s: &str,
+) -> Result<(), String> {
+    for (i, ch) in s.chars().enumerate() {
+        let rows = glyph(ch);
+        let gx = x + i as i32 * 6 * scale;
+        for (r, bits) in rows.iter().enumerate() {
+            for c in 0..5 {
+                if bits & (0b10000 >> c) != 0 {
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            area.draw_pixel(
+                                (gx + c * scale + dx, y + r as i32 * scale + dy),
+                                &colour,
+                            )
+                            .map_err(|e| e.to_string())?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A 5x7 glyph, one row per byte (low 5 bits, leftmost pixel first).
+/// Lower-case letters are drawn as capitals; unknown characters as `?`.
+fn glyph(ch: char) -> [u8; 7] {
+    match ch.to_ascii_uppercase() {
+        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
+        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
+        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
+        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
+        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
+        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
+        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
+        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
+        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
+        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
+        'A' => [0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
+        'B' => [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
+        'C' => [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E],
+        'D' => [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C],
+        'E' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F],
+        'F' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
+        'G' => [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F],
+        'H' => [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
+        'I' => [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E],
+        'J' => [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
+        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
+        'L' => [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
+        'M' => [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11],
+        'N' => [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11],
+        'O' => [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
+        'P' => [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10],
+        'Q' => [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D],
+        'R' => [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
+        'S' => [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E],
+        'T' => [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
+        'U' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
+        'V' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
+        'W' => [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A],
+        'X' => [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11],
+        'Y' => [0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04],
+        'Z' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
+        ' ' => [0; 7],
+        '.' => [0, 0, 0, 0, 0, 0x0C, 0x0C],
+        ',' => [0, 0, 0, 0, 0x0C, 0x04, 0x08],
+        '%' => [0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03],
+        '-' => [0, 0, 0, 0x1F, 0, 0, 0],
+        '+' => [0, 0x04, 0x04, 0x1F, 0x04, 0x04, 0],
+        '_' => [0, 0, 0, 0, 0, 0, 0x1F],
+        '/' => [0, 0x01, 0x02, 0x04, 0x08, 0x10, 0],
+        ':' => [0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0],
+        '(' => [0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02],
+        ')' => [0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08],
+        '>' => [0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08],
+        '#' => [0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A],
+        _ => [0x0E, 0x11, 0x01, 0x02, 0x04, 0, 0x04],
+    }
+}
+
+fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, ToolError> {
+    let mut out = Vec::new();
+    let fail = |e: png::EncodingError| {
+        ToolError::Zebrunner(zebrunner_client::Error::Other(format!(
+            "the chart could not be encoded ({e}); call again with chart=none"
+        )))
+    };
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(fail)?;
+        writer.write_image_data(rgb).map_err(fail)?;
+        writer.finish().map_err(fail)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Decode a PNG: (width, height, RGB pixels). Panics unless it is one.
+    pub(crate) fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+        let mut reader = decoder.read_info().expect("PNG header");
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).expect("PNG frame");
+        buf.truncate(info.buffer_size());
+        (info.width, info.height, buf)
+    }
+
+    #[test]
+    fn bars_make_a_decodable_png_of_the_announced_size() {
+        let bars = vec![
+            Bar {
+                label: "Login".into(),
+                percent: 95.0,
+            },
+            Bar {
+                label: "Checkout > Payments".into(),
+                percent: 40.0,
+            },
+        ];
+        let png = percent_bars("Coverage DEMO", &bars).unwrap();
+        let (w, h, pixels) = decode(&png);
+        assert_eq!((w, h), (WIDTH, HEIGHT));
+        // Green (>= 90 %) and red (< 75 %) bars are really drawn.
+        let has = |rgb: [u8; 3]| pixels.chunks(3).any(|p| p == rgb);
+        assert!(has([46, 160, 67]));
+        assert!(has([210, 60, 50]));
+        assert!(
+            png.len() < 100_000,
+            "charts stay small: {} bytes",
+            png.len()
+        );
+    }
+
+    #[test]
+    fn empty_charts_still_render() {
+        let (w, h, _) = decode(&percent_bars("Nothing", &[]).unwrap());
+        assert_eq!((w, h), (WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn glyphs_fall_back_to_a_question_mark() {
+        assert_eq!(glyph('é'), glyph('?'));
+        assert_eq!(glyph('a'), glyph('A'));
+        assert_ne!(glyph('1'), glyph('7'));
+    }
+}
