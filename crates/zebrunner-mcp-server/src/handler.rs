@@ -38,8 +38,13 @@ configuration groups, custom fields): get_project_settings. Case history (execut
 runs and launches, change log with step diffs): get_test_case_history. TCM test runs: \
 list_test_runs then get_test_run (results per case). Automation: list_launches, get_launch, \
 list_launch_tests (failures, linked case keys, known issues). Milestones: list_milestones. \
-Lists are cut to a limit: when has_more is true, call again with next_cursor. Every tool \
-accepts format=markdown (default) or json.";
+Analysis: analyze_launch_failures (triage a launch), find_duplicate_test_cases, \
+review_test_case, coverage_report and pass_rate_report (chart=png adds an image). Writes \
+(create_/update_test_suite, create_/update_test_case, create_/update_test_run, \
+add_test_cases_to_run, record_test_results) first return a preview and a confirmation_token; \
+repeat the call with confirm=true and that token to perform the write (dry_run shows the \
+request only). Lists are cut to a limit: when has_more is true, call again with next_cursor. \
+Every tool accepts format=markdown (default) or json.";
 
 /// The Zebrunner MCP server. Cheap to clone: one per MCP session.
 #[derive(Clone)]

@@ -140,9 +140,8 @@ fn about_page(resource: &str, oauth: bool) -> axum::response::Html<String> {
          <body><h1>Zebrunner MCP {version}</h1>\
          <p>An MCP server for Zebrunner test management. Add it to your AI assistant as a \
          Streamable HTTP server with the URL <code>{resource}</code>.</p><p>{auth}</p>\
-         <p>Tools: list_projects, get_test_case, search_test_cases, list_test_suites, \
-         get_test_suite, get_project_settings, get_test_case_history, list_test_runs, \
-         get_test_run, list_launches, get_launch, list_launch_tests, list_milestones.</p></body></html>",
+         <p>Tools for test cases, suites, test runs, launches, milestones, failure analysis, \
+         reports and safe writes (preview, then confirm); see <code>tools/list</code>.</p></body></html>",
         version = env!("CARGO_PKG_VERSION"),
         resource = html_escape(resource),
     ))
