@@ -1,8 +1,13 @@
 //! The MCP server itself: what it announces at `initialize`, which tools a
-//! caller sees, and how a tool call is run: policy check, the tool (with the
-//! caller's grant), then the audit record, written before the answer leaves.
+//! caller sees, and how a call runs. Every tool call and resource read goes
+//! the same way: the caller (from the transport), the visible-tools check,
+//! the credential source's client for that caller, the tool with an explicit
+//! [`CallContext`], then one record through the [`Observer`], written before
+//! the answer leaves.
 
-use std::{borrow::Cow, time::Instant};
+use std::{borrow::Cow, panic::AssertUnwindSafe, time::Instant};
+
+use futures::FutureExt;
 
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
@@ -15,19 +20,20 @@ use rmcp::{
     },
     service::RequestContext,
 };
-use zebrunner_client::RequestLog;
-use zebrunner_storage::audit::{AuditLog, AuditRecord, Outcome};
+use zebrunner_storage::audit::{AuditLog, Outcome};
 
 use crate::{
     audit,
     caller::Caller,
     config::SUPPORTED_PROTOCOL_VERSIONS,
     confirm::Confirmations,
+    context::CallContext,
     credentials::Credentials,
+    observe::{Durability, Observer},
     policy::is_write,
     resources,
-    tools::{self, error::ErrorClassSlot},
-    toolsets::{self, Toolsets},
+    tools::{self, cursor::CursorKey, error::ToolError},
+    toolsets::{ToolsetNarrowing, Toolsets},
 };
 
 const INSTRUCTIONS: &str = "Tools for Zebrunner test management. Start with list_projects to learn \
@@ -51,13 +57,15 @@ Every tool accepts format=markdown (default) or json.";
 pub struct ZebrunnerMcp {
     credentials: Credentials,
     tool_router: ToolRouter<ZebrunnerMcp>,
-    audit: AuditLog,
+    observer: Observer,
     /// The caller when the transport supplies none (stdio).
     local_caller: Caller,
     /// Write confirmation tokens (in the server's storage).
     confirmations: Confirmations,
-    /// Toolsets offered; a request header may narrow them.
+    /// Toolsets offered; a request may narrow them.
     toolsets: Toolsets,
+    /// Signs pagination cursors.
+    cursors: CursorKey,
 }
 
 impl ZebrunnerMcp {
@@ -66,10 +74,11 @@ impl ZebrunnerMcp {
         Self {
             credentials,
             tool_router: tools::router(),
-            audit: AuditLog::disabled(),
+            observer: Observer::disabled(),
             local_caller: Caller::local("stdio", false),
             confirmations: Confirmations::default(),
             toolsets: Toolsets::all(),
+            cursors: CursorKey::random(),
         }
     }
 
@@ -92,24 +101,15 @@ impl ZebrunnerMcp {
         self
     }
 
-    pub(crate) fn confirmations(&self) -> &Confirmations {
-        &self.confirmations
-    }
-
-    /// The toolsets of this request: the configured ones, narrowed by the
-    /// `X-Zebrunner-Toolsets` header when present.
-    fn toolsets_for(&self, context: &RequestContext<RoleServer>) -> Toolsets {
-        let header = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|parts| parts.headers.get(toolsets::HEADER))
-            .map(|v| v.to_str().unwrap_or(""));
-        self.toolsets.narrowed_by(header)
+    /// The key that signs cursors; replicas sharing a database share it.
+    pub fn with_cursor_key(mut self, key: CursorKey) -> Self {
+        self.cursors = key;
+        self
     }
 
     /// Where audit records go.
     pub fn with_audit(mut self, audit: AuditLog) -> Self {
-        self.audit = audit;
+        self.observer = Observer::new(audit);
         self
     }
 
@@ -119,9 +119,12 @@ impl ZebrunnerMcp {
         self
     }
 
-    /// The Zebrunner client serving the current call.
-    pub(crate) fn client(&self) -> &zebrunner_client::ZebrunnerClient {
-        self.credentials.client()
+    pub(crate) fn confirmations(&self) -> &Confirmations {
+        &self.confirmations
+    }
+
+    pub fn observer(&self) -> &Observer {
+        &self.observer
     }
 
     /// Every tool definition, whoever asks.
@@ -139,21 +142,60 @@ impl ZebrunnerMcp {
             .collect()
     }
 
-    /// Write an audit record of a read; a lost record is logged, not fatal.
-    pub(crate) async fn record_audit(&self, record: &AuditRecord) {
-        if let Err(error) = self.audit.record(record).await {
-            tracing::error!(tool = ?record.tool, %error, "audit record could not be written");
-        }
-    }
-
-    /// The caller of this request: set by the HTTP guard, else the local one.
-    fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
-        context
-            .extensions
-            .get::<http::request::Parts>()
+    /// Who is asking and which toolsets they are offered: the caller the
+    /// HTTP guard attached (else the local one), and the configured toolsets
+    /// narrowed by what the transport parsed from the request.
+    fn scope(&self, context: &RequestContext<RoleServer>) -> (Caller, Toolsets) {
+        let parts = context.extensions.get::<http::request::Parts>();
+        let caller = parts
             .and_then(|parts| parts.extensions.get::<Caller>())
             .cloned()
-            .unwrap_or_else(|| self.local_caller.clone())
+            .unwrap_or_else(|| self.local_caller.clone());
+        let narrowing = parts.and_then(|parts| parts.extensions.get::<ToolsetNarrowing>());
+        let toolsets = match narrowing {
+            Some(narrowing) => self.toolsets.narrowed(*narrowing),
+            None => self.toolsets,
+        };
+        (caller, toolsets)
+    }
+
+    /// The one decision of what a caller sees: the tools their grant and
+    /// toolsets offer. `tools/list`, `tools/call`, prompts and completion all
+    /// ask here.
+    pub(crate) fn visible_tools(
+        &self,
+        caller: &Caller,
+        toolsets: Toolsets,
+    ) -> Vec<rmcp::model::Tool> {
+        self.tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| caller.grant.may_use(t) && toolsets.enables(&t.name))
+            .collect()
+    }
+
+    fn visible_tool(
+        &self,
+        caller: &Caller,
+        toolsets: Toolsets,
+        name: &str,
+    ) -> Option<rmcp::model::Tool> {
+        self.tool_router
+            .get(name)
+            .filter(|t| caller.grant.may_use(t) && toolsets.enables(&t.name))
+            .cloned()
+    }
+
+    /// The context of one call: the credential source's client for this
+    /// caller and a fresh correlation id.
+    pub(crate) async fn context_for(&self, caller: &Caller) -> Result<CallContext, ToolError> {
+        let (client, errors) = self.credentials.client_for(caller).await?;
+        Ok(CallContext::new(
+            caller.clone(),
+            client,
+            errors,
+            self.cursors.clone(),
+        ))
     }
 }
 
@@ -187,17 +229,9 @@ impl ServerHandler for ZebrunnerMcp {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let caller = self.caller(&context);
-        let toolsets = self.toolsets_for(&context);
-        let cacheable = context
-            .protocol_version()
-            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
-        let tools = self
-            .tool_router
-            .list_all()
-            .into_iter()
-            .filter(|t| caller.grant.may_use(t) && toolsets.enables(&t.name))
-            .collect();
+        let (caller, toolsets) = self.scope(&context);
+        let cacheable = cacheable(&context);
+        let tools = self.visible_tools(&caller, toolsets);
         Ok(ListToolsResult {
             result_type: Some(ResultType::COMPLETE),
             tools,
@@ -214,7 +248,7 @@ impl ServerHandler for ZebrunnerMcp {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let caller = self.caller(&context);
+        let (caller, _) = self.scope(&context);
         let mut result = ListResourcesResult::with_all_items(self.resources_for(&caller).await);
         if cacheable(&context) {
             // The list depends on who asks.
@@ -241,7 +275,7 @@ impl ServerHandler for ZebrunnerMcp {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let caller = self.caller(&context);
+        let (caller, _) = self.scope(&context);
         self.read_resource_as(&caller, &request.uri, cacheable(&context))
             .await
             .map(Into::into)
@@ -252,7 +286,7 @@ impl ServerHandler for ZebrunnerMcp {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        let caller = self.caller(&context);
+        let (caller, _) = self.scope(&context);
         self.complete_as(&caller, &request).await
     }
 
@@ -272,13 +306,10 @@ impl ServerHandler for ZebrunnerMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetPromptResponse, McpError> {
         // Prompts name only the tools this caller is offered.
-        let caller = self.caller(&context);
-        let toolsets = self.toolsets_for(&context);
+        let (caller, toolsets) = self.scope(&context);
         let tools: Vec<String> = self
-            .tool_router
-            .list_all()
+            .visible_tools(&caller, toolsets)
             .into_iter()
-            .filter(|t| caller.grant.may_use(t) && toolsets.enables(&t.name))
             .map(|t| t.name.to_string())
             .collect();
         crate::prompts::get(&request.name, request.arguments.as_ref(), &tools).map(Into::into)
@@ -290,40 +321,69 @@ impl ServerHandler for ZebrunnerMcp {
         mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let started = Instant::now();
-        let caller = self.caller(&context);
-        let name = request.name.to_string();
+        let (caller, toolsets) = self.scope(&context);
         let arguments = request.arguments.clone();
-        let toolsets = self.toolsets_for(&context);
-        let visible = self
-            .tool_router
-            .get(&name)
-            .is_some_and(|tool| caller.grant.may_use(tool) && toolsets.enables(&name));
-        if !visible {
+        let Some(tool) = self.visible_tool(&caller, toolsets, &request.name) else {
             // A hidden tool is refused exactly like one that does not exist.
             let record = audit::tool_call(
                 &caller,
-                &name,
+                &audit::correlation_id(),
+                audit::CalledTool::Unknown(&request.name),
                 arguments.as_ref(),
                 Vec::new(),
                 Outcome::Denied,
                 Some("tool_not_available"),
                 started.elapsed(),
             );
-            self.audit.record(&record).await.ok();
+            let _ = self.observer.record(&record, Durability::BestEffort).await;
             return Err(McpError::invalid_params("tool not found", None));
-        }
-        let write = self.tool_router.get(&name).is_some_and(is_write);
-        context.extensions.insert(caller.grant.clone());
-        context.extensions.insert(caller.clone());
-        let log = RequestLog::new();
-        let class = ErrorClassSlot::default();
+        };
+        let durability = if is_write(&tool) {
+            Durability::Required
+        } else {
+            Durability::BestEffort
+        };
+        let cx = match self.context_for(&caller).await {
+            Ok(cx) => cx,
+            Err(error) => {
+                let record = audit::tool_call(
+                    &caller,
+                    &audit::correlation_id(),
+                    audit::CalledTool::Known(&tool),
+                    arguments.as_ref(),
+                    Vec::new(),
+                    Outcome::Error,
+                    Some(error.class()),
+                    started.elapsed(),
+                );
+                let _ = self.observer.record(&record, Durability::BestEffort).await;
+                return Ok(ToolError::into_result(error.message()).into());
+            }
+        };
+        context.extensions.insert(cx.clone());
         let call = self
             .tool_router
             .call(ToolCallContext::new(self, request, context));
-        let outcome = class.scope(log.scope(call)).await;
+        // A panic inside a tool (a bug) must end as an answer and a record,
+        // never as a response that never completes.
+        let outcome = match cx
+            .requests
+            .scope(AssertUnwindSafe(call).catch_unwind())
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::error!(correlation_id = %cx.correlation_id, tool = %tool.name, "tool panicked");
+                let error = ToolError::Internal(format!(
+                    "the server failed while running {}; nothing more is known to the caller",
+                    tool.name
+                ));
+                Ok(ToolError::into_result(cx.render_error(&error)).into())
+            }
+        };
         let (audit_outcome, error_class) = match &outcome {
             Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
-                let class = class.get().unwrap_or("tool_error");
+                let class = cx.failure().unwrap_or("tool_error");
                 let outcome = if class == "denied" {
                     Outcome::Denied
                 } else {
@@ -335,23 +395,25 @@ impl ServerHandler for ZebrunnerMcp {
             Err(_) => (Outcome::Error, Some("invalid_request")),
         };
         let record = audit::tool_call(
-            &caller,
-            &name,
+            &cx.caller,
+            &cx.correlation_id,
+            audit::CalledTool::Known(&tool),
             arguments.as_ref(),
-            log.entries(),
+            cx.requests.entries(),
             audit_outcome,
             error_class,
             started.elapsed(),
         );
-        if let Err(error) = self.audit.record(&record).await {
-            tracing::error!(tool = %name, %error, "audit record could not be written");
-            if write {
-                // A write whose record is lost must not look successful.
-                return Err(McpError::internal_error(
-                    "the audit log could not record this call; nothing was reported as done",
-                    None,
-                ));
-            }
+        if self.observer.record(&record, durability).await.is_err() {
+            // A write whose record is lost must not look successful.
+            return Err(McpError::internal_error(
+                format!(
+                    "the audit log could not record this call, so it is reported as failed \
+                     (reference {}); tell the administrator",
+                    cx.correlation_id
+                ),
+                None,
+            ));
         }
         outcome
     }

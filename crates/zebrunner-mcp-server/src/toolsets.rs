@@ -137,19 +137,10 @@ impl Toolsets {
         }
     }
 
-    /// This set narrowed by a request header (`cases,runs`): only toolsets
-    /// in both stay. Unknown names are ignored; the header never widens.
-    pub fn narrowed_by(self, header: Option<&str>) -> Self {
-        match header {
-            None => self,
-            Some(h) => {
-                let wanted = h
-                    .split(',')
-                    .filter_map(Toolset::parse)
-                    .fold(0, |acc, t| acc | t.bit());
-                Toolsets(self.0 & wanted)
-            }
-        }
+    /// This set narrowed by what a request asked for: only toolsets in both
+    /// stay, so a request never widens what is configured.
+    pub fn narrowed(self, narrowing: ToolsetNarrowing) -> Self {
+        Toolsets(self.0 & (narrowing.0).0)
     }
 
     /// Whether `tool` is offered. A tool missing from [`TOOLSETS`] is
@@ -182,6 +173,25 @@ impl fmt::Display for Toolsets {
 /// The request header that narrows the toolsets of one request.
 pub const HEADER: &str = "x-zebrunner-toolsets";
 
+/// The toolsets one request asked for, parsed by the HTTP transport from
+/// [`HEADER`] and handed to the handler in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolsetNarrowing(Toolsets);
+
+impl ToolsetNarrowing {
+    /// Parse a header value (`cases,runs`). Unknown names are ignored and a
+    /// value that is not text narrows to nothing: the header can only take
+    /// tools away.
+    pub fn parse(value: Option<&str>) -> Self {
+        let wanted = value
+            .unwrap_or("")
+            .split(',')
+            .filter_map(Toolset::parse)
+            .fold(0, |acc, t| acc | t.bit());
+        ToolsetNarrowing(Toolsets(wanted))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,17 +214,21 @@ mod tests {
     #[test]
     fn headers_only_narrow() {
         let configured = Toolsets::parse(&["cases", "runs"]).unwrap();
+        let narrow = |h| ToolsetNarrowing::parse(Some(h));
         assert_eq!(
             configured
-                .narrowed_by(Some("runs,writes,launches"))
+                .narrowed(narrow("runs,writes,launches"))
                 .to_string(),
             "runs"
         );
-        assert_eq!(configured.narrowed_by(None), configured);
-        assert_eq!(configured.narrowed_by(Some("nothing")), Toolsets::none());
+        assert_eq!(configured.narrowed(narrow("nothing")), Toolsets::none());
+        assert_eq!(
+            configured.narrowed(ToolsetNarrowing::parse(None)),
+            Toolsets::none()
+        );
         assert_eq!(
             Toolsets::all()
-                .narrowed_by(Some(" cases , writes "))
+                .narrowed(narrow(" cases , writes "))
                 .to_string(),
             "cases,writes"
         );

@@ -4,11 +4,7 @@
 use futures::TryStreamExt;
 use serde::Serialize;
 
-use crate::{
-    handler::ZebrunnerMcp,
-    policy::Grant,
-    tools::{args, error::ToolError},
-};
+use crate::{context::CallContext, handler::ZebrunnerMcp, tools::error::ToolError};
 
 #[derive(Debug, Serialize)]
 pub struct MilestonesResource {
@@ -30,11 +26,11 @@ pub struct MilestoneItem {
 impl ZebrunnerMcp {
     pub(crate) async fn milestones_resource(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         key: &str,
     ) -> Result<MilestonesResource, ToolError> {
-        let project = args::allowed_project(grant, key)?;
-        let client = self.client();
+        let project = cx.allowed_project(key)?;
+        let client = &cx.client;
         let project_id = client.project_id(&project).await?;
         let milestones: Vec<MilestoneItem> = client
             .milestones(project_id, None)

@@ -28,10 +28,17 @@ use rmcp::{
     },
 };
 use serde_json::{Map, Value, json};
-use zebrunner_client::{ErrorKind, RequestLog};
+use zebrunner_client::ErrorKind;
 use zebrunner_storage::audit::Outcome;
 
-use crate::{audit, caller::Caller, handler::ZebrunnerMcp, policy::Grant, tools::error::ToolError};
+use crate::{
+    audit::{self, CalledTool},
+    caller::Caller,
+    context::CallContext,
+    handler::ZebrunnerMcp,
+    observe::Durability,
+    tools::error::ToolError,
+};
 
 pub use uri::{Family, PROJECTS_URI, ResourceUri};
 
@@ -76,9 +83,8 @@ fn concrete_entry(key: &str, family: Family) -> Resource {
 
 /// The MCP error for a failed read, carrying the same advice as a tool's
 /// `isError` result.
-pub fn mcp_error(uri: &str, error: &ToolError) -> McpError {
+pub fn mcp_error(uri: &str, error: &ToolError, message: String) -> McpError {
     let data = Some(json!({ "uri": uri, "class": error.class() }));
-    let message = error.message();
     // Not an exhaustive match: a failure kind added later is an internal error.
     if let ToolError::Zebrunner(e) = error {
         return match e.kind() {
@@ -108,18 +114,22 @@ fn unknown_uri(uri: &str) -> McpError {
 }
 
 impl ZebrunnerMcp {
-    /// The JSON contents of a parsed resource, for this grant.
-    async fn resource_value(&self, grant: &Grant, uri: &ResourceUri) -> Result<Value, ToolError> {
+    /// The JSON contents of a parsed resource, for this caller.
+    async fn resource_value(
+        &self,
+        cx: &CallContext,
+        uri: &ResourceUri,
+    ) -> Result<Value, ToolError> {
         match uri {
-            ResourceUri::Projects => to_value(&self.projects_resource(grant).await?),
+            ResourceUri::Projects => to_value(&self.projects_resource(cx).await?),
             ResourceUri::Project { key, family } => match family {
-                Family::Suites => self.suites_resource(grant, key).await,
-                Family::Milestones => to_value(&self.milestones_resource(grant, key).await?),
+                Family::Suites => self.suites_resource(cx, key).await,
+                Family::Milestones => to_value(&self.milestones_resource(cx, key).await?),
                 other => {
                     let section = settings::section(*other).ok_or_else(|| {
                         ToolError::invalid(format!("no settings section for {}", other.segment()))
                     })?;
-                    to_value(&self.settings_resource(grant, key, section).await?)
+                    to_value(&self.settings_resource(cx, key, section).await?)
                 }
             },
         }
@@ -135,17 +145,21 @@ impl ZebrunnerMcp {
     ) -> Result<ReadResourceResult, McpError> {
         let started = Instant::now();
         let Some(parsed) = ResourceUri::parse(raw_uri) else {
-            let arguments = Map::from_iter([("uri".to_string(), json!(raw_uri))]);
+            // The URI itself is the caller's text: recorded only as a name.
             let record = audit::tool_call(
                 caller,
-                "resource:unknown",
-                Some(&arguments),
+                &audit::correlation_id(),
+                CalledTool::Unknown(raw_uri),
+                None,
                 Vec::new(),
                 Outcome::Error,
                 Some("resource_not_found"),
                 started.elapsed(),
             );
-            self.record_audit(&record).await;
+            let _ = self
+                .observer()
+                .record(&record, Durability::BestEffort)
+                .await;
             return Err(unknown_uri(raw_uri));
         };
         let arguments: Map<String, Value> = parsed
@@ -153,30 +167,51 @@ impl ZebrunnerMcp {
             .map(|k| ("project_key".to_string(), json!(k)))
             .into_iter()
             .collect();
-        let log = RequestLog::new();
-        let outcome = log
-            .scope(self.resource_value(&caller.grant, &parsed))
-            .await
-            .and_then(|value| {
-                serde_json::to_string(&value)
-                    .map_err(|e| ToolError::invalid(format!("could not serialise: {e}")))
-            });
+        let name = format!("resource:{}", parsed.template());
+        let (outcome, cx) = match self.context_for(caller).await {
+            Ok(cx) => {
+                let outcome = cx
+                    .requests
+                    .scope(self.resource_value(&cx, &parsed))
+                    .await
+                    .and_then(|value| {
+                        serde_json::to_string(&value)
+                            .map_err(|e| ToolError::Internal(format!("could not serialise: {e}")))
+                    });
+                (outcome, Some(cx))
+            }
+            Err(error) => (Err(error), None),
+        };
         let (audit_outcome, class) = match &outcome {
             Ok(_) => (Outcome::Ok, None),
             Err(ToolError::Denied(_)) => (Outcome::Denied, Some("denied")),
             Err(e) => (Outcome::Error, Some(e.class())),
         };
+        let correlation_id = cx
+            .as_ref()
+            .map_or_else(audit::correlation_id, |cx| cx.correlation_id.clone());
         let record = audit::tool_call(
             caller,
-            &format!("resource:{}", parsed.template()),
+            &correlation_id,
+            CalledTool::Resource(&name),
             Some(&arguments),
-            log.entries(),
+            cx.as_ref()
+                .map(|cx| cx.requests.entries())
+                .unwrap_or_default(),
             audit_outcome,
             class,
             started.elapsed(),
         );
-        self.record_audit(&record).await;
-        let text = outcome.map_err(|e| mcp_error(raw_uri, &e))?;
+        let _ = self
+            .observer()
+            .record(&record, Durability::BestEffort)
+            .await;
+        let text = outcome.map_err(|e| {
+            let message = cx
+                .as_ref()
+                .map_or_else(|| e.message(), |cx| cx.render_error(&e));
+            mcp_error(raw_uri, &e, message)
+        })?;
         let mut result = ReadResourceResult::new(vec![
             ResourceContents::text(text, raw_uri).with_mime_type(JSON),
         ]);
@@ -193,7 +228,11 @@ impl ZebrunnerMcp {
     /// resource (whose read then reports the problem).
     pub(crate) async fn resources_for(&self, caller: &Caller) -> Vec<Resource> {
         let mut resources = vec![projects_entry()];
-        match self.allowed_project_keys(&caller.grant).await {
+        let keys = match self.context_for(caller).await {
+            Ok(cx) => self.allowed_project_keys(&cx).await,
+            Err(error) => Err(error),
+        };
+        match keys {
             Ok(keys) if keys.len() <= CONCRETE_LIST_MAX_PROJECTS => {
                 for key in &keys {
                     resources.extend(Family::ALL.into_iter().map(|f| concrete_entry(key, f)));
@@ -233,10 +272,14 @@ impl ZebrunnerMcp {
                 None,
             ));
         }
-        let keys = self
-            .allowed_project_keys(&caller.grant)
+        let cx = self
+            .context_for(caller)
             .await
-            .map_err(|e| mcp_error(template, &e))?;
+            .map_err(|e| mcp_error(template, &e, e.message()))?;
+        let keys = self
+            .allowed_project_keys(&cx)
+            .await
+            .map_err(|e| mcp_error(template, &e, cx.render_error(&e)))?;
         let matches = projects::complete_keys(&keys, &request.argument.value);
         let total = matches.len();
         let values: Vec<String> = matches

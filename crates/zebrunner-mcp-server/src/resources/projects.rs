@@ -3,27 +3,27 @@
 //! caller's grant left out). Also the source of project-key completion.
 
 use crate::{
+    context::CallContext,
     handler::ZebrunnerMcp,
-    policy::Grant,
     tools::{ListProjectsArgs, ProjectsOutput, error::ToolError},
 };
 
 impl ZebrunnerMcp {
     pub(crate) async fn projects_resource(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
     ) -> Result<ProjectsOutput, ToolError> {
-        self.list_projects_impl(grant, &ListProjectsArgs::default())
+        self.list_projects_impl(cx, &ListProjectsArgs::default())
             .await
     }
 
     /// Keys of the projects the caller may use, sorted.
     pub(crate) async fn allowed_project_keys(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
     ) -> Result<Vec<String>, ToolError> {
         let mut keys: Vec<String> = self
-            .projects_resource(grant)
+            .projects_resource(cx)
             .await?
             .projects
             .into_iter()

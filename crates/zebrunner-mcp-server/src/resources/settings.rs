@@ -3,8 +3,8 @@
 //! `get_project_settings` tool's answer for that one section.
 
 use crate::{
+    context::CallContext,
     handler::ZebrunnerMcp,
-    policy::Grant,
     tools::{GetProjectSettingsArgs, ProjectSettingsOutput, error::ToolError},
 };
 
@@ -36,12 +36,12 @@ impl ZebrunnerMcp {
     /// `{"project_key": .., "<section>": [..]}`; only the asked section is set.
     pub(crate) async fn settings_resource(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         key: &str,
         section: &str,
     ) -> Result<ProjectSettingsOutput, ToolError> {
         let args = args_for(key, section)?;
-        self.get_project_settings_impl(grant, &args).await
+        self.get_project_settings_impl(cx, &args).await
     }
 }
 

@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::{
+    context::CallContext,
     handler::ZebrunnerMcp,
-    policy::Grant,
     tools::{ListTestSuitesArgs, error::ToolError},
 };
 
@@ -17,7 +17,7 @@ const PAGE: usize = 200;
 impl ZebrunnerMcp {
     pub(crate) async fn suites_resource(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         key: &str,
     ) -> Result<Value, ToolError> {
         let mut args = ListTestSuitesArgs {
@@ -27,7 +27,7 @@ impl ZebrunnerMcp {
         };
         let mut suites = Vec::new();
         loop {
-            let page = self.list_test_suites_impl(grant, &args).await?;
+            let page = self.list_test_suites_impl(cx, &args).await?;
             suites.extend(page.suites.unwrap_or_default());
             match page.next_cursor {
                 Some(next) => args.cursor = Some(next),

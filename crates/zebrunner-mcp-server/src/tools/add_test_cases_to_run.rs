@@ -21,7 +21,7 @@ use super::{
     output::{Format, finish},
     write::{Change, Control, Plan, WriteOutput, arguments_of},
 };
-use crate::{caller::Caller, handler::ZebrunnerMcp};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 /// Which cases of a suite are added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -81,21 +81,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn add_test_cases_to_run(
         &self,
-        Extension(caller): Extension<Caller>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<AddTestCasesToRunArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.add_test_cases_to_run_impl(&caller, &args).await,
+            self.add_test_cases_to_run_impl(&cx, &args).await,
         )
     }
 
     async fn add_test_cases_to_run_impl(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         a: &AddTestCasesToRunArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let project = cx.allowed_project(&a.project_key)?;
         if a.test_case_keys.is_empty() && a.suites.is_empty() && !a.all_project_test_cases {
             return Err(ToolError::invalid(
                 "say which cases to add: `test_case_keys`, `suites` or `all_project_test_cases: true`",
@@ -113,15 +114,15 @@ impl ZebrunnerMcp {
                 keys.push(key);
             }
         }
-        let run = self.client().test_run(&project, a.run_id).await?;
+        let run = cx.client.test_run(&project, a.run_id).await?;
         if run.closed {
             return Err(ToolError::invalid(format!(
                 "test run {} is closed; Zebrunner adds no cases to closed runs",
                 a.run_id
             )));
         }
-        let in_run: BTreeSet<String> = self
-            .client()
+        let in_run: BTreeSet<String> = cx
+            .client
             .test_run_cases(&project, a.run_id)
             .await?
             .into_iter()
@@ -202,13 +203,7 @@ impl ZebrunnerMcp {
             confirm: a.confirm,
             confirmation_token: a.confirmation_token.clone(),
         };
-        self.write_flow(
-            caller,
-            "add_test_cases_to_run",
-            &arguments_of(a),
-            control,
-            plan,
-        )
-        .await
+        self.write_flow(cx, "add_test_cases_to_run", &arguments_of(a), control, plan)
+            .await
     }
 }

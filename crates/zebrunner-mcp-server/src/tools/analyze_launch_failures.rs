@@ -26,14 +26,14 @@ use std::sync::LazyLock;
 use zebrunner_client::{LaunchTest, PageRequest, TestHistoryItem};
 
 use super::{
-    args, cursor,
+    cursor,
     cursor::OffsetCursor,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
     progress::Progress,
     reporting::{self, epoch_ms},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 const ZEBRUNNER_PAGE: u32 = 100;
 const HISTORY_CONCURRENCY: usize = 4;
@@ -447,26 +447,27 @@ impl ZebrunnerMcp {
     )]
     pub async fn analyze_launch_failures(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<AnalyzeLaunchFailuresArgs>,
     ) -> Result<CallToolResult, McpError> {
         let mut progress = Progress::new(context);
         finish(
+            &cx,
             args.format,
-            self.analyze_launch_failures_impl(&grant, &args, &mut progress)
+            self.analyze_launch_failures_impl(&cx, &args, &mut progress)
                 .await,
         )
     }
 
     async fn analyze_launch_failures_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &AnalyzeLaunchFailuresArgs,
         progress: &mut Progress,
     ) -> Result<LaunchFailuresOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let limit = reporting::limit(a.limit, 10, 50)?;
         let per_group = a.tests_per_group.unwrap_or(5);
         if per_group > 100 {
@@ -494,7 +495,7 @@ impl ZebrunnerMcp {
             max_calls,
             per_group,
         ));
-        let offset = OffsetCursor::resume(a.cursor.as_deref(), &fingerprint)?;
+        let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
         let project_id = client.project_id(&project).await?;
         let launch_id = a.launch_id;
 
@@ -656,7 +657,7 @@ impl ZebrunnerMcp {
             returned: page.len(),
             has_more,
             next_cursor: has_more.then(|| {
-                cursor::encode(&OffsetCursor {
+                cx.cursors.encode(&OffsetCursor {
                     q: fingerprint.clone(),
                     o: offset + limit,
                 })

@@ -19,14 +19,13 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::{TestCase, TokenPageRequest};
 
 use super::{
-    args,
     chart::{self, Bar, Chart},
     error::ToolError,
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish_with_content, truncate},
     progress::Progress,
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 const ZEBRUNNER_PAGE: u32 = 100;
 const NO_SUITE: &str = "(no suite)";
@@ -292,13 +291,13 @@ impl ZebrunnerMcp {
     )]
     pub async fn coverage_report(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<CoverageReportArgs>,
     ) -> Result<CallToolResult, McpError> {
         let mut progress = Progress::new(context);
         let outcome = self
-            .coverage_report_impl(&grant, &args, &mut progress)
+            .coverage_report_impl(&cx, &args, &mut progress)
             .await
             .and_then(|output| {
                 let extra = match args.chart {
@@ -307,17 +306,17 @@ impl ZebrunnerMcp {
                 };
                 Ok((output, extra))
             });
-        finish_with_content(args.format, outcome)
+        finish_with_content(&cx, args.format, outcome)
     }
 
     async fn coverage_report_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &CoverageReportArgs,
         progress: &mut Progress,
     ) -> Result<CoverageOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let depth = a.depth.unwrap_or(1);
         if !(1..=10).contains(&depth) {
             return Err(ToolError::invalid(format!(

@@ -15,13 +15,13 @@ use serde_json::{Map, Value, json};
 use zebrunner_client::{WriteMethod, WriteRequest};
 
 use super::{
-    args::{self, NameOrId},
+    args::NameOrId,
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
     write::{Control, Plan, WriteOutput, arguments_of, reference},
 };
-use crate::{caller::Caller, handler::ZebrunnerMcp};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 /// One step of a test case.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -154,24 +154,25 @@ impl ZebrunnerMcp {
     )]
     pub async fn create_test_case(
         &self,
-        Extension(caller): Extension<Caller>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<CreateTestCaseArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.create_test_case_impl(&caller, &args).await,
+            self.create_test_case_impl(&cx, &args).await,
         )
     }
 
     async fn create_test_case_impl(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         a: &CreateTestCaseArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let project = cx.allowed_project(&a.project_key)?;
         let title = title(&a.title)?;
         // The suite must exist: a typo would otherwise fail only at confirm.
-        self.client().test_suite(&project, a.suite_id).await?;
+        cx.client.test_suite(&project, a.suite_id).await?;
         let mut body = Map::new();
         body.insert("testSuite".into(), json!({ "id": a.suite_id }));
         body.insert("title".into(), json!(title));
@@ -211,7 +212,7 @@ impl ZebrunnerMcp {
             confirm: a.confirm,
             confirmation_token: a.confirmation_token.clone(),
         };
-        self.write_flow(caller, "create_test_case", &arguments_of(a), control, plan)
+        self.write_flow(cx, "create_test_case", &arguments_of(a), control, plan)
             .await
     }
 }

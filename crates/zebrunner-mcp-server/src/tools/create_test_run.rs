@@ -14,13 +14,13 @@ use serde_json::{Map, Value, json};
 use zebrunner_client::{WriteMethod, WriteRequest};
 
 use super::{
-    args::{self, NameOrId},
+    args::NameOrId,
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
     write::{Control, Plan, WriteOutput, arguments_of, reference},
 };
-use crate::{caller::Caller, handler::ZebrunnerMcp};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 /// One configuration of a run, e.g. group "Browser", option "Chrome".
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -112,18 +112,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn create_test_run(
         &self,
-        Extension(caller): Extension<Caller>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<CreateTestRunArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.create_test_run_impl(&caller, &args).await)
+        finish(
+            &cx,
+            args.format,
+            self.create_test_run_impl(&cx, &args).await,
+        )
     }
 
     async fn create_test_run_impl(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         a: &CreateTestRunArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let project = cx.allowed_project(&a.project_key)?;
         let title = title(&a.title)?;
         let mut body = Map::new();
         body.insert("title".into(), json!(title));
@@ -150,7 +154,7 @@ impl ZebrunnerMcp {
             confirm: a.confirm,
             confirmation_token: a.confirmation_token.clone(),
         };
-        self.write_flow(caller, "create_test_run", &arguments_of(a), control, plan)
+        self.write_flow(cx, "create_test_run", &arguments_of(a), control, plan)
             .await
     }
 }

@@ -13,12 +13,11 @@ use serde_json::json;
 use zebrunner_client::{WriteMethod, WriteRequest};
 
 use super::{
-    args,
     error::ToolError,
     output::{Format, finish},
     write::{Control, Plan, WriteOutput, arguments_of},
 };
-use crate::{caller::Caller, handler::ZebrunnerMcp};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,21 +64,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn create_test_suite(
         &self,
-        Extension(caller): Extension<Caller>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<CreateTestSuiteArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.create_test_suite_impl(&caller, &args).await,
+            self.create_test_suite_impl(&cx, &args).await,
         )
     }
 
     async fn create_test_suite_impl(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         a: &CreateTestSuiteArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let project = cx.allowed_project(&a.project_key)?;
         let title = title(&a.title)?;
         let mut body = json!({ "title": title });
         if let Some(d) = &a.description {
@@ -87,7 +87,7 @@ impl ZebrunnerMcp {
         }
         if let Some(parent) = a.parent_suite_id {
             // The parent must exist: a typo would otherwise fail only at confirm.
-            self.client().test_suite(&project, parent).await?;
+            cx.client.test_suite(&project, parent).await?;
             body["parentSuiteId"] = json!(parent);
         }
         let plan = Plan {
@@ -109,7 +109,7 @@ impl ZebrunnerMcp {
             confirm: a.confirm,
             confirmation_token: a.confirmation_token.clone(),
         };
-        self.write_flow(caller, "create_test_suite", &arguments_of(a), control, plan)
+        self.write_flow(cx, "create_test_suite", &arguments_of(a), control, plan)
             .await
     }
 }

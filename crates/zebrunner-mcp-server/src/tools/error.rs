@@ -1,38 +1,7 @@
 //! Tool failures, written for the person (or model) who has to act on them.
 
-use std::{
-    future::Future,
-    sync::{Arc, Mutex},
-};
-
 use rmcp::model::{CallToolResult, ContentBlock};
 use zebrunner_client::{Error as ClientError, ErrorKind};
-
-tokio::task_local! {
-    static CLASS: ErrorClassSlot;
-}
-
-/// Where a failing tool leaves its error class, so the handler can put it
-/// in the audit record without parsing messages.
-#[derive(Debug, Clone, Default)]
-pub struct ErrorClassSlot(Arc<Mutex<Option<&'static str>>>);
-
-impl ErrorClassSlot {
-    /// Run a tool call; afterwards [`Self::get`] tells its error class.
-    pub async fn scope<F: Future>(&self, future: F) -> F::Output {
-        CLASS.scope(self.clone(), future).await
-    }
-
-    pub fn get(&self) -> Option<&'static str> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn set(class: &'static str) {
-        let _ = CLASS.try_with(|slot| {
-            *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(class);
-        });
-    }
-}
 
 /// Why a tool call failed.
 #[derive(Debug)]
@@ -43,6 +12,9 @@ pub enum ToolError {
     Zebrunner(ClientError),
     /// The access policy does not allow this caller to do it.
     Denied(String),
+    /// A bug or an unusable server resource; the message is for the caller,
+    /// the details went to the log.
+    Internal(String),
     /// A write's confirmation token was refused (used, expired, another
     /// user's or other arguments'); nothing was written.
     Confirmation(String),
@@ -72,6 +44,9 @@ impl ToolError {
                 format!("Not allowed: {reason}. Ask your administrator if you need more access.")
             }
             ToolError::Confirmation(reason) => format!("Not written: {reason}."),
+            ToolError::Internal(reason) => format!(
+                "Internal error: {reason}. Retry once; if it persists, report it to the administrator."
+            ),
         }
     }
 
@@ -81,6 +56,7 @@ impl ToolError {
             ToolError::InvalidArgument(_) => "invalid_argument",
             ToolError::Denied(_) => "denied",
             ToolError::Confirmation(_) => "confirmation_refused",
+            ToolError::Internal(_) => "internal",
             ToolError::Zebrunner(error) => match error.kind() {
                 ErrorKind::Unauthorized => "zebrunner_unauthorized",
                 ErrorKind::Forbidden => "zebrunner_forbidden",
@@ -95,17 +71,17 @@ impl ToolError {
         }
     }
 
-    /// An `isError` tool result carrying the message.
-    pub fn into_result(self) -> CallToolResult {
-        ErrorClassSlot::set(self.class());
-        CallToolResult::error(vec![ContentBlock::text(self.message())])
+    /// An `isError` tool result carrying `message` (see
+    /// [`crate::context::CallContext::render_error`]).
+    pub fn into_result(message: String) -> CallToolResult {
+        CallToolResult::error(vec![ContentBlock::text(message)])
     }
 }
 
 fn next_step(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Unauthorized => {
-            "The server's Zebrunner credentials were rejected; ask the administrator to renew the API token."
+            "Create a new API token in Zebrunner (Account and profile, API tokens) and restart the server with it."
         }
         ErrorKind::Forbidden => {
             "This account has no permission there; call list_projects to see the projects it can use."

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::{Rql, TestCase, TokenPageRequest};
 
 use super::{
-    args, cursor,
+    cursor,
     cursor::OffsetCursor,
     error::ToolError,
     hierarchy::Hierarchy,
@@ -30,7 +30,7 @@ use super::{
     progress::Progress,
     reporting,
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 const FETCH_CONCURRENCY: usize = 4;
 const MAX_CASES: u32 = 300;
@@ -256,26 +256,27 @@ impl ZebrunnerMcp {
     )]
     pub async fn find_duplicate_test_cases(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<FindDuplicateTestCasesArgs>,
     ) -> Result<CallToolResult, McpError> {
         let mut progress = Progress::new(context);
         finish(
+            &cx,
             args.format,
-            self.find_duplicate_test_cases_impl(&grant, &args, &mut progress)
+            self.find_duplicate_test_cases_impl(&cx, &args, &mut progress)
                 .await,
         )
     }
 
     async fn find_duplicate_test_cases_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &FindDuplicateTestCasesArgs,
         progress: &mut Progress,
     ) -> Result<DuplicatesOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let threshold = a.threshold.unwrap_or(0.8);
         if !(0.5..=1.0).contains(&threshold) {
             return Err(ToolError::invalid(format!(
@@ -298,7 +299,7 @@ impl ZebrunnerMcp {
             include_title,
             max_cases,
         ));
-        let offset = OffsetCursor::resume(a.cursor.as_deref(), &fingerprint)?;
+        let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
         let mut requests = 0u32;
 
         let filter = match a.suite_id {
@@ -448,7 +449,7 @@ impl ZebrunnerMcp {
             returned: page.len(),
             has_more,
             next_cursor: has_more.then(|| {
-                cursor::encode(&OffsetCursor {
+                cx.cursors.encode(&OffsetCursor {
                     q: fingerprint.clone(),
                     o: offset + page.len(),
                 })

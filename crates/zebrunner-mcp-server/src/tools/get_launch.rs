@@ -12,12 +12,11 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::{Launch, LaunchAttempt};
 
 use super::{
-    args,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish},
     reporting::epoch_ms,
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -261,19 +260,19 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_launch(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<GetLaunchArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.get_launch_impl(&grant, &args).await)
+        finish(&cx, args.format, self.get_launch_impl(&cx, &args).await)
     }
 
     async fn get_launch_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &GetLaunchArgs,
     ) -> Result<LaunchOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let project_id = client.project_id(&project).await?;
         let launch = client.launch(project_id, a.launch_id).await?;
         let attempts = if a.include_attempts.unwrap_or(true) {

@@ -11,11 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    args,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -197,22 +196,23 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_project_settings(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<GetProjectSettingsArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.get_project_settings_impl(&grant, &args).await,
+            self.get_project_settings_impl(&cx, &args).await,
         )
     }
 
     pub(crate) async fn get_project_settings_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &GetProjectSettingsArgs,
     ) -> Result<ProjectSettingsOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let wanted: &[Section] = if a.sections.is_empty() {
             &ALL_SECTIONS
         } else {

@@ -19,7 +19,7 @@ use super::{
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish, truncate},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -263,22 +263,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_test_case(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<GetTestCaseArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.get_test_case_impl(&grant, &args).await)
+        finish(&cx, args.format, self.get_test_case_impl(&cx, &args).await)
     }
 
     async fn get_test_case_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &GetTestCaseArgs,
     ) -> Result<TestCaseOutput, ToolError> {
-        let client = self.client();
+        let client = &cx.client;
         let given_project = a
             .project_key
             .as_deref()
-            .map(|p| args::allowed_project(grant, p))
+            .map(|p| cx.allowed_project(p))
             .transpose()?;
         let (project, case) = match (&a.key, a.id) {
             (Some(key), _) => {
@@ -290,7 +290,9 @@ impl ZebrunnerMcp {
                         "`key` {key} belongs to project {project}, not `project_key` {given}"
                     )));
                 }
-                grant.check_project(&project).map_err(ToolError::Denied)?;
+                cx.grant()
+                    .check_project(&project)
+                    .map_err(ToolError::Denied)?;
                 let case = client.test_case_by_key(&project, &key).await?;
                 (project, case)
             }

@@ -23,7 +23,7 @@ use super::{
     output::{Format, ToolOutput, cell, finish, truncate},
     reporting,
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 /// Change entries read from Zebrunner at most (one page).
 const CHANGES_SCANNED: u32 = 100;
@@ -265,23 +265,26 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_test_case_history(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<GetTestCaseHistoryArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.get_test_case_history_impl(&grant, &args).await,
+            self.get_test_case_history_impl(&cx, &args).await,
         )
     }
 
     async fn get_test_case_history_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &GetTestCaseHistoryArgs,
     ) -> Result<TestCaseHistoryOutput, ToolError> {
-        let client = self.client();
+        let client = &cx.client;
         let (project, key) = args::case_key(&a.key)?;
-        grant.check_project(&project).map_err(ToolError::Denied)?;
+        cx.grant()
+            .check_project(&project)
+            .map_err(ToolError::Denied)?;
         let limit = reporting::limit(a.limit, 20, 100)?;
         let change_limit = reporting::limit(a.change_limit, 20, 100)
             .map_err(|_| ToolError::invalid("`change_limit` must be between 1 and 100"))?;
@@ -311,7 +314,7 @@ impl ZebrunnerMcp {
             &a.executed_after,
             &a.executed_before,
         ));
-        let offset = OffsetCursor::resume(a.cursor.as_deref(), &fingerprint)?;
+        let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
         let case = client.test_case_by_key(&project, &key).await?;
         let project_id = client.project_id(&project).await?;
 
@@ -338,7 +341,7 @@ impl ZebrunnerMcp {
             .collect();
         let end = offset + items.len();
         let next_cursor = (end < matched).then(|| {
-            cursor::encode(&OffsetCursor {
+            cx.cursors.encode(&OffsetCursor {
                 q: fingerprint.clone(),
                 o: end,
             })

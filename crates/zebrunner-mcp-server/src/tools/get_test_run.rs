@@ -13,14 +13,13 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::TestRunCase;
 
 use super::{
-    args,
     cursor::{self, OffsetCursor},
     error::ToolError,
     list_test_runs::{StatusCount, configurations, status_counts, user_name},
     output::{Format, ToolOutput, cell, finish, truncate},
     reporting,
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 /// The status name of a case without a result.
 const UNTESTED: &str = "Untested";
@@ -204,19 +203,19 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_test_run(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<GetTestRunArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.get_test_run_impl(&grant, &args).await)
+        finish(&cx, args.format, self.get_test_run_impl(&cx, &args).await)
     }
 
     async fn get_test_run_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &GetTestRunArgs,
     ) -> Result<TestRunOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let limit = reporting::limit(a.limit, 50, 200)?;
         let wanted: Vec<String> = a
             .statuses
@@ -225,7 +224,7 @@ impl ZebrunnerMcp {
             .filter(|s| !s.is_empty())
             .collect();
         let fingerprint = cursor::fingerprint(&(&project, a.run_id, &wanted));
-        let offset = OffsetCursor::resume(a.cursor.as_deref(), &fingerprint)?;
+        let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
         let run = client.test_run(&project, a.run_id).await?;
         let cases = client.test_run_cases(&project, a.run_id).await?;
         let total_cases = cases.len();
@@ -238,7 +237,7 @@ impl ZebrunnerMcp {
         let test_cases: Vec<RunCaseItem> = matching.into_iter().skip(offset).take(limit).collect();
         let end = offset + test_cases.len();
         let next_cursor = (end < matched_cases).then(|| {
-            cursor::encode(&OffsetCursor {
+            cx.cursors.encode(&OffsetCursor {
                 q: fingerprint.clone(),
                 o: end,
             })

@@ -13,12 +13,11 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::{Rql, TokenPageRequest};
 
 use super::{
-    args,
     error::ToolError,
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,19 +118,19 @@ impl ZebrunnerMcp {
     )]
     pub async fn get_test_suite(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<GetTestSuiteArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.get_test_suite_impl(&grant, &args).await)
+        finish(&cx, args.format, self.get_test_suite_impl(&cx, &args).await)
     }
 
     async fn get_test_suite_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &GetTestSuiteArgs,
     ) -> Result<TestSuiteOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let suites = client.all_test_suites(&project).await?;
         let hierarchy = Hierarchy::new(&suites);
         // The single-suite endpoint answers 404 with Zebrunner's own message.
@@ -141,7 +140,7 @@ impl ZebrunnerMcp {
         };
         let subtree = hierarchy.subtree(suite.id);
         let counts = if a.include_case_counts.unwrap_or(true) {
-            Some(self.count_cases_by_suite(&project, &subtree).await?)
+            Some(self.count_cases_by_suite(cx, &project, &subtree).await?)
         } else {
             None
         };
@@ -186,6 +185,7 @@ impl ZebrunnerMcp {
     /// Cases per suite id for the given suites, in one paged scan.
     async fn count_cases_by_suite(
         &self,
+        cx: &CallContext,
         project: &str,
         suite_ids: &[i64],
     ) -> Result<HashMap<i64, u64>, ToolError> {
@@ -200,8 +200,8 @@ impl ZebrunnerMcp {
         };
         let mut token = None;
         loop {
-            let page = self
-                .client()
+            let page = cx
+                .client
                 .test_cases_page(
                     project,
                     Some(&rql),

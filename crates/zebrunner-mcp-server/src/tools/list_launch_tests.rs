@@ -14,14 +14,14 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::LaunchTest;
 
 use super::{
-    args, cursor,
+    cursor,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
     progress::Progress,
     reporting::{self, epoch_ms},
     scan::{ScanCursor, scan},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 const ZEBRUNNER_PAGE: u32 = 100;
 const DEFAULT_MESSAGE_CHARS: u32 = 300;
@@ -173,26 +173,26 @@ impl ZebrunnerMcp {
     )]
     pub async fn list_launch_tests(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<ListLaunchTestsArgs>,
     ) -> Result<CallToolResult, McpError> {
         let mut progress = Progress::new(context);
         finish(
+            &cx,
             args.format,
-            self.list_launch_tests_impl(&grant, &args, &mut progress)
-                .await,
+            self.list_launch_tests_impl(&cx, &args, &mut progress).await,
         )
     }
 
     async fn list_launch_tests_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &ListLaunchTestsArgs,
         progress: &mut Progress,
     ) -> Result<LaunchTestsOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let limit = reporting::limit(a.limit, 25, 100)?;
         let message_chars = a.message_chars.unwrap_or(DEFAULT_MESSAGE_CHARS);
         if message_chars > 5000 {
@@ -206,7 +206,7 @@ impl ZebrunnerMcp {
             a.known_issue,
             ZEBRUNNER_PAGE,
         ));
-        let start = ScanCursor::resume(a.cursor.as_deref(), &fingerprint, 1)?;
+        let start = ScanCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint, 1)?;
         let project_id = client.project_id(&project).await?;
         let launch_id = a.launch_id;
         let scanned = scan(
@@ -237,7 +237,7 @@ impl ZebrunnerMcp {
                 .then_some(scanned.before + tests.len() as u64),
             returned: tests.len(),
             has_more: scanned.next.is_some(),
-            next_cursor: scanned.next.as_ref().map(cursor::encode),
+            next_cursor: scanned.next.as_ref().map(|c| cx.cursors.encode(c)),
             tests,
         })
     }

@@ -27,7 +27,7 @@ use super::{
     reporting::{self, epoch_ms},
     scan::{ScanCursor, scan},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 /// Zebrunner page size when filtering here.
 const SCAN_PAGE: u32 = 100;
@@ -201,25 +201,26 @@ impl ZebrunnerMcp {
     )]
     pub async fn list_launches(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<ListLaunchesArgs>,
     ) -> Result<CallToolResult, McpError> {
         let mut progress = Progress::new(context);
         finish(
+            &cx,
             args.format,
-            self.list_launches_impl(&grant, &args, &mut progress).await,
+            self.list_launches_impl(&cx, &args, &mut progress).await,
         )
     }
 
     async fn list_launches_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &ListLaunchesArgs,
         progress: &mut Progress,
     ) -> Result<LaunchesOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let page_size = reporting::limit(a.page_size, 20, 100)
             .map_err(|_| ToolError::invalid("`page_size` must be between 1 and 100"))?;
         if a.page == Some(0) {
@@ -290,7 +291,12 @@ impl ZebrunnerMcp {
             &a.started_before,
             zebrunner_page,
         ));
-        let start = ScanCursor::resume(a.cursor.as_deref(), &fingerprint, a.page.unwrap_or(1))?;
+        let start = ScanCursor::resume(
+            &cx.cursors,
+            a.cursor.as_deref(),
+            &fingerprint,
+            a.page.unwrap_or(1),
+        )?;
         let first_page = start.p;
         let scanned = scan(
             start,
@@ -328,7 +334,7 @@ impl ZebrunnerMcp {
             total_pages,
             returned: launches.len(),
             has_more: scanned.next.is_some(),
-            next_cursor: scanned.next.as_ref().map(cursor::encode),
+            next_cursor: scanned.next.as_ref().map(|c| cx.cursors.encode(c)),
             launches,
         })
     }

@@ -18,7 +18,7 @@ use super::{
     output::{Format, ToolOutput, cell, finish, truncate},
     reporting,
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -143,22 +143,26 @@ impl ZebrunnerMcp {
     )]
     pub async fn list_milestones(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<ListMilestonesArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.list_milestones_impl(&grant, &args).await)
+        finish(
+            &cx,
+            args.format,
+            self.list_milestones_impl(&cx, &args).await,
+        )
     }
 
     async fn list_milestones_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &ListMilestonesArgs,
     ) -> Result<MilestonesOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let limit = reporting::limit(a.limit, 50, 200)?;
         let fingerprint = cursor::fingerprint(&(&project, a.status));
-        let offset = OffsetCursor::resume(a.cursor.as_deref(), &fingerprint)?;
+        let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
         let project_id = client.project_id(&project).await?;
         let now = OffsetDateTime::now_utc();
         let mut all: Vec<MilestoneItem> = reporting::all_milestones(client, project_id)
@@ -185,7 +189,7 @@ impl ZebrunnerMcp {
         let milestones: Vec<MilestoneItem> = all.into_iter().skip(offset).take(limit).collect();
         let end = offset + milestones.len();
         let next_cursor = (end < total).then(|| {
-            cursor::encode(&OffsetCursor {
+            cx.cursors.encode(&OffsetCursor {
                 q: fingerprint.clone(),
                 o: end,
             })

@@ -13,7 +13,7 @@ use super::{
     error::ToolError,
     output::{Format, ToolOutput, cell, finish},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -75,24 +75,24 @@ impl ZebrunnerMcp {
     )]
     pub async fn list_projects(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<ListProjectsArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.list_projects_impl(&grant, &args).await)
+        finish(&cx, args.format, self.list_projects_impl(&cx, &args).await)
     }
 
     pub(crate) async fn list_projects_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         args: &ListProjectsArgs,
     ) -> Result<ProjectsOutput, ToolError> {
-        let projects: Vec<ProjectItem> = self
-            .client()
+        let projects: Vec<ProjectItem> = cx
+            .client
             .list_projects()
             .await?
             .into_iter()
             .filter(|p| {
-                !p.deleted && (!args.starred_only || p.starred) && grant.allows_project(&p.key)
+                !p.deleted && (!args.starred_only || p.starred) && cx.grant().allows_project(&p.key)
             })
             .map(|p| ProjectItem {
                 id: p.id,

@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::{Rql, TestRun, TokenPageRequest};
 
 use super::{
-    args::{self, NameOrId},
+    args::NameOrId,
     cursor,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
     reporting,
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub enum RunSort {
@@ -224,19 +224,19 @@ impl ZebrunnerMcp {
     )]
     pub async fn list_test_runs(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<ListTestRunsArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.list_test_runs_impl(&grant, &args).await)
+        finish(&cx, args.format, self.list_test_runs_impl(&cx, &args).await)
     }
 
     async fn list_test_runs_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &ListTestRunsArgs,
     ) -> Result<TestRunsOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let limit = reporting::limit(a.limit, 25, 100)?;
         let mut rql = Rql::new();
         if let Some(title) = a
@@ -273,7 +273,7 @@ impl ZebrunnerMcp {
         let token = match a.cursor.as_deref() {
             None => None,
             Some(raw) => {
-                let c: RunsCursor = cursor::decode(raw)?;
+                let c: RunsCursor = cx.cursors.decode(raw)?;
                 if c.q != fingerprint {
                     return Err(ToolError::invalid(
                         "`cursor` belongs to a different query; repeat the call without `cursor`",
@@ -294,7 +294,7 @@ impl ZebrunnerMcp {
             )
             .await?;
         let next_cursor = page.next_page_token.map(|t| {
-            cursor::encode(&RunsCursor {
+            cx.cursors.encode(&RunsCursor {
                 q: fingerprint.clone(),
                 t,
             })

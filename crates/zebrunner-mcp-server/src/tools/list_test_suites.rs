@@ -11,13 +11,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    args,
     cursor::{self, OffsetCursor},
     error::ToolError,
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 const DEFAULT_LIMIT: usize = 50;
 const DEFAULT_DEPTH: usize = 5;
@@ -154,19 +153,23 @@ impl ZebrunnerMcp {
     )]
     pub async fn list_test_suites(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<ListTestSuitesArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.list_test_suites_impl(&grant, &args).await)
+        finish(
+            &cx,
+            args.format,
+            self.list_test_suites_impl(&cx, &args).await,
+        )
     }
 
     pub(crate) async fn list_test_suites_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &ListTestSuitesArgs,
     ) -> Result<TestSuitesOutput, ToolError> {
-        let project = args::allowed_project(grant, &a.project_key)?;
-        let suites = self.client().all_test_suites(&project).await?;
+        let project = cx.allowed_project(&a.project_key)?;
+        let suites = cx.client.all_test_suites(&project).await?;
         let hierarchy = Hierarchy::new(&suites);
         if let Some(root) = a.root_suite_id
             && hierarchy.get(root).is_none()
@@ -185,7 +188,7 @@ impl ZebrunnerMcp {
                     )));
                 }
                 let fingerprint = cursor::fingerprint(&(&project, a.root_suite_id));
-                let start = OffsetCursor::resume(a.cursor.as_deref(), &fingerprint)?;
+                let start = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
                 let end = (start + limit).min(order.len());
                 let rows: Vec<SuiteRow> = order
                     .get(start..end)
@@ -203,7 +206,7 @@ impl ZebrunnerMcp {
                     })
                     .collect();
                 let next_cursor = (end < order.len()).then(|| {
-                    cursor::encode(&OffsetCursor {
+                    cx.cursors.encode(&OffsetCursor {
                         q: fingerprint,
                         o: end,
                     })

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::error::ToolError;
+use crate::context::CallContext;
 
 /// How the text content of a result is written. `structuredContent` is
 /// always present whichever is chosen.
@@ -29,21 +30,23 @@ pub trait ToolOutput: Serialize {
 /// Turn a tool's outcome into an MCP result: text in the requested format
 /// plus `structuredContent`, or an `isError` result that says what to do.
 pub fn finish<T: ToolOutput>(
+    cx: &CallContext,
     format: Format,
     outcome: Result<T, ToolError>,
 ) -> Result<CallToolResult, McpError> {
-    finish_with_content(format, outcome.map(|output| (output, Vec::new())))
+    finish_with_content(cx, format, outcome.map(|output| (output, Vec::new())))
 }
 
 /// Like [`finish`], with extra content blocks (an image, say) placed after
 /// the text block.
 pub fn finish_with_content<T: ToolOutput>(
+    cx: &CallContext,
     format: Format,
     outcome: Result<(T, Vec<ContentBlock>), ToolError>,
 ) -> Result<CallToolResult, McpError> {
     let (output, extra) = match outcome {
         Ok(done) => done,
-        Err(error) => return Ok(error.into_result()),
+        Err(error) => return Ok(ToolError::into_result(cx.render_error(&error))),
     };
     let structured = serde_json::to_value(&output).map_err(|e| {
         McpError::internal_error(format!("could not serialise the result: {e}"), None)

@@ -30,7 +30,7 @@ use super::{
     progress::Progress,
     reporting,
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 const ZEBRUNNER_PAGE: u32 = 100;
 const DEFAULT_LAST: u32 = 50;
@@ -287,13 +287,13 @@ impl ZebrunnerMcp {
     )]
     pub async fn pass_rate_report(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<PassRateReportArgs>,
     ) -> Result<CallToolResult, McpError> {
         let mut progress = Progress::new(context);
         let outcome = self
-            .pass_rate_report_impl(&grant, &args, &mut progress)
+            .pass_rate_report_impl(&cx, &args, &mut progress)
             .await
             .and_then(|output| {
                 let extra = match args.chart {
@@ -302,17 +302,17 @@ impl ZebrunnerMcp {
                 };
                 Ok((output, extra))
             });
-        finish_with_content(args.format, outcome)
+        finish_with_content(&cx, args.format, outcome)
     }
 
     async fn pass_rate_report_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &PassRateReportArgs,
         progress: &mut Progress,
     ) -> Result<PassRateOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let from = a
             .from
             .as_deref()

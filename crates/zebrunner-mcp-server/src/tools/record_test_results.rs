@@ -24,7 +24,7 @@ use super::{
     output::{Format, finish, truncate},
     write::{Change, Control, Plan, WriteOutput, arguments_of},
 };
-use crate::{caller::Caller, handler::ZebrunnerMcp};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 /// How a launch test status maps to a TCM result status unless overridden.
 const DEFAULT_MAPPING: [(&str, &str); 4] = [
@@ -111,17 +111,19 @@ impl ZebrunnerMcp {
     )]
     pub async fn record_test_results(
         &self,
-        Extension(caller): Extension<Caller>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<RecordTestResultsArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.record_test_results_impl(&caller, &args).await,
+            self.record_test_results_impl(&cx, &args).await,
         )
     }
 
     async fn launch_items(
         &self,
+        cx: &CallContext,
         project: &str,
         a: &RecordTestResultsArgs,
         launch_id: i64,
@@ -137,9 +139,9 @@ impl ZebrunnerMcp {
         for raw in &a.test_case_keys {
             only.push(args::case_key(raw)?.1);
         }
-        let project_id = self.client().project_id(project).await?;
-        let tests: Vec<_> = self
-            .client()
+        let project_id = cx.client.project_id(project).await?;
+        let tests: Vec<_> = cx
+            .client
             .launch_tests(project_id, launch_id)
             .try_collect()
             .await?;
@@ -187,13 +189,13 @@ impl ZebrunnerMcp {
 
     async fn record_test_results_impl(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         a: &RecordTestResultsArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let project = cx.allowed_project(&a.project_key)?;
         let (items, unmapped, default_type) = match (a.launch_id, &a.results) {
             (Some(launch), None) => {
-                let (items, unmapped) = self.launch_items(&project, a, launch).await?;
+                let (items, unmapped) = self.launch_items(cx, &project, a, launch).await?;
                 (items, unmapped, ExecutionType::Automated)
             }
             (None, Some(results)) => {
@@ -239,7 +241,7 @@ impl ZebrunnerMcp {
             ));
         }
         // Statuses must be the project's; names are matched case-insensitively.
-        let statuses = self.client().result_statuses(&project).await?;
+        let statuses = cx.client.result_statuses(&project).await?;
         let mut resolved = Vec::with_capacity(items.len());
         for mut item in items {
             let found = statuses
@@ -260,15 +262,15 @@ impl ZebrunnerMcp {
             item.status = found.name.clone();
             resolved.push(item);
         }
-        let run = self.client().test_run(&project, a.run_id).await?;
+        let run = cx.client.test_run(&project, a.run_id).await?;
         if run.closed {
             return Err(ToolError::invalid(format!(
                 "test run {} is closed; Zebrunner records no results in closed runs",
                 a.run_id
             )));
         }
-        let current: HashMap<String, String> = self
-            .client()
+        let current: HashMap<String, String> = cx
+            .client
             .test_run_cases(&project, a.run_id)
             .await?
             .into_iter()
@@ -359,13 +361,7 @@ impl ZebrunnerMcp {
             confirm: a.confirm,
             confirmation_token: a.confirmation_token.clone(),
         };
-        self.write_flow(
-            caller,
-            "record_test_results",
-            &arguments_of(a),
-            control,
-            plan,
-        )
-        .await
+        self.write_flow(cx, "record_test_results", &arguments_of(a), control, plan)
+            .await
     }
 }

@@ -28,7 +28,7 @@ use super::{
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -588,20 +588,24 @@ impl ZebrunnerMcp {
     )]
     pub async fn review_test_case(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<ReviewTestCaseArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.review_test_case_impl(&grant, &args).await)
+        finish(
+            &cx,
+            args.format,
+            self.review_test_case_impl(&cx, &args).await,
+        )
     }
 
     async fn review_test_case_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &ReviewTestCaseArgs,
     ) -> Result<ReviewOutput, ToolError> {
         let (project, key) = args::case_key(&a.key)?;
-        let project = args::allowed_project(grant, &project)?;
-        let case = self.client().test_case_by_key(&project, &key).await?;
+        let project = cx.allowed_project(&project)?;
+        let case = cx.client.test_case_by_key(&project, &key).await?;
         let rules = rules();
         let issues = review(&case, rules);
         let score = score(&issues);

@@ -8,7 +8,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 use zebrunner_client::{Error as ClientError, Page, PageRequest};
 
-use super::{cursor, error::ToolError, progress::Progress};
+use super::{cursor::CursorKey, error::ToolError, progress::Progress};
 
 /// Where the next answer starts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -27,6 +27,7 @@ impl ScanCursor {
     /// The start of a scan: from `cursor` if given (checked against the
     /// query), else from `first_page`.
     pub fn resume(
+        key: &CursorKey,
         raw: Option<&str>,
         fingerprint: &str,
         first_page: u32,
@@ -39,7 +40,7 @@ impl ScanCursor {
                 n: 0,
             }),
             Some(raw) => {
-                let c: ScanCursor = cursor::decode(raw)?;
+                let c: ScanCursor = key.decode(raw)?;
                 if c.q != fingerprint || c.p == 0 {
                     return Err(ToolError::invalid(
                         "`cursor` belongs to a different query; repeat the call without `cursor`",

@@ -27,7 +27,7 @@ use super::{
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish, truncate},
 };
-use crate::{handler::ZebrunnerMcp, policy::Grant};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 /// Zebrunner's largest page.
 const ZEBRUNNER_PAGE: u32 = 100;
@@ -291,22 +291,23 @@ impl ZebrunnerMcp {
     )]
     pub async fn search_test_cases(
         &self,
-        Extension(grant): Extension<Grant>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<SearchTestCasesArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.search_test_cases_impl(&grant, &args).await,
+            self.search_test_cases_impl(&cx, &args).await,
         )
     }
 
     async fn search_test_cases_impl(
         &self,
-        grant: &Grant,
+        cx: &CallContext,
         a: &SearchTestCasesArgs,
     ) -> Result<SearchTestCasesOutput, ToolError> {
-        let client = self.client();
-        let project = args::allowed_project(grant, &a.project_key)?;
+        let client = &cx.client;
+        let project = cx.allowed_project(&a.project_key)?;
         let limit = a.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=100).contains(&limit) {
             return Err(ToolError::invalid(format!(
@@ -319,7 +320,7 @@ impl ZebrunnerMcp {
             ));
         }
         let local = local_filter(a)?;
-        let rql = self.build_rql(&project, a).await?;
+        let rql = self.build_rql(cx, &project, a).await?;
         let rql_text = (!rql.is_empty()).then(|| rql.to_string());
         let fingerprint = cursor::fingerprint(&QueryIdentity {
             project: &project,
@@ -361,7 +362,7 @@ impl ZebrunnerMcp {
 
         let (mut token, mut skip, before) = match a.cursor.as_deref() {
             Some(raw) => {
-                let c: SearchCursor = cursor::decode(raw)?;
+                let c: SearchCursor = cx.cursors.decode(raw)?;
                 if c.q != fingerprint {
                     return Err(ToolError::invalid(
                         "`cursor` belongs to a different search; repeat the search without `cursor`",
@@ -446,7 +447,7 @@ impl ZebrunnerMcp {
             total_matched,
             returned: test_cases.len(),
             has_more: next.is_some(),
-            next_cursor: next.as_ref().map(cursor::encode),
+            next_cursor: next.as_ref().map(|c| cx.cursors.encode(c)),
             pages_scanned: pages,
             test_cases,
         })
@@ -454,8 +455,13 @@ impl ZebrunnerMcp {
 
     /// The RQL for every filter Zebrunner applies itself, with names
     /// resolved to ids.
-    async fn build_rql(&self, project: &str, a: &SearchTestCasesArgs) -> Result<Rql, ToolError> {
-        let client = self.client();
+    async fn build_rql(
+        &self,
+        cx: &CallContext,
+        project: &str,
+        a: &SearchTestCasesArgs,
+    ) -> Result<Rql, ToolError> {
+        let client = &cx.client;
         let mut rql = Rql::new();
         if let Some(suite_id) = a.suite_id {
             if a.include_sub_suites.unwrap_or(true) {

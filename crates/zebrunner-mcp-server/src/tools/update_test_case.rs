@@ -22,7 +22,7 @@ use super::{
     output::{Format, finish},
     write::{Control, Plan, WriteOutput, arguments_of, diff_fields},
 };
-use crate::{caller::Caller, handler::ZebrunnerMcp};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,18 +77,19 @@ impl ZebrunnerMcp {
     )]
     pub async fn update_test_case(
         &self,
-        Extension(caller): Extension<Caller>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<UpdateTestCaseArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.update_test_case_impl(&caller, &args).await,
+            self.update_test_case_impl(&cx, &args).await,
         )
     }
 
     async fn update_test_case_impl(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         a: &UpdateTestCaseArgs,
     ) -> Result<WriteOutput, ToolError> {
         let (project, ident, label) = match (&a.key, a.id) {
@@ -119,8 +120,7 @@ impl ZebrunnerMcp {
                 ));
             }
         };
-        caller
-            .grant
+        cx.grant()
             .check_project(&project)
             .map_err(ToolError::Denied)?;
         let mut body = Map::new();
@@ -128,7 +128,7 @@ impl ZebrunnerMcp {
             body.insert("title".into(), json!(title(t)?));
         }
         if let Some(suite) = a.suite_id {
-            self.client().test_suite(&project, suite).await?;
+            cx.client.test_suite(&project, suite).await?;
             body.insert("testSuite".into(), json!({ "id": suite }));
         }
         if let Some(d) = a.draft {
@@ -151,8 +151,8 @@ impl ZebrunnerMcp {
             ));
         }
         let segments = vec!["test-cases".to_string(), ident];
-        let current = self
-            .client()
+        let current = cx
+            .client
             .public_resource(
                 &project,
                 segments.clone(),
@@ -179,7 +179,7 @@ impl ZebrunnerMcp {
             confirm: a.confirm,
             confirmation_token: a.confirmation_token.clone(),
         };
-        self.write_flow(caller, "update_test_case", &arguments_of(a), control, plan)
+        self.write_flow(cx, "update_test_case", &arguments_of(a), control, plan)
             .await
     }
 }

@@ -14,14 +14,14 @@ use serde_json::{Map, Value, json};
 use zebrunner_client::{WriteMethod, WriteRequest};
 
 use super::{
-    args::{self, NameOrId},
+    args::NameOrId,
     create_test_run::{ConfigurationArg, RunFields},
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
     write::{Control, Plan, WriteOutput, arguments_of, diff_fields},
 };
-use crate::{caller::Caller, handler::ZebrunnerMcp};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,18 +63,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn update_test_run(
         &self,
-        Extension(caller): Extension<Caller>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<UpdateTestRunArgs>,
     ) -> Result<CallToolResult, McpError> {
-        finish(args.format, self.update_test_run_impl(&caller, &args).await)
+        finish(
+            &cx,
+            args.format,
+            self.update_test_run_impl(&cx, &args).await,
+        )
     }
 
     async fn update_test_run_impl(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         a: &UpdateTestRunArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let project = cx.allowed_project(&a.project_key)?;
         let mut body = Map::new();
         if let Some(t) = &a.title {
             body.insert("title".into(), json!(title(t)?));
@@ -93,8 +97,8 @@ impl ZebrunnerMcp {
         }
         let segments = vec!["test-runs".to_string(), a.run_id.to_string()];
         let what = format!("test run {} in project {project}", a.run_id);
-        let current = self
-            .client()
+        let current = cx
+            .client
             .public_resource(&project, segments.clone(), what.clone())
             .await?;
         if current.get("closed").and_then(Value::as_bool) == Some(true) {
@@ -117,7 +121,7 @@ impl ZebrunnerMcp {
             confirm: a.confirm,
             confirmation_token: a.confirmation_token.clone(),
         };
-        self.write_flow(caller, "update_test_run", &arguments_of(a), control, plan)
+        self.write_flow(cx, "update_test_run", &arguments_of(a), control, plan)
             .await
     }
 }

@@ -14,13 +14,12 @@ use serde_json::{Value, json};
 use zebrunner_client::{WriteMethod, WriteRequest};
 
 use super::{
-    args,
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
     write::{Control, Plan, WriteOutput, arguments_of, diff_fields},
 };
-use crate::{caller::Caller, handler::ZebrunnerMcp};
+use crate::{context::CallContext, handler::ZebrunnerMcp};
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,21 +60,22 @@ impl ZebrunnerMcp {
     )]
     pub async fn update_test_suite(
         &self,
-        Extension(caller): Extension<Caller>,
+        Extension(cx): Extension<CallContext>,
         Parameters(args): Parameters<UpdateTestSuiteArgs>,
     ) -> Result<CallToolResult, McpError> {
         finish(
+            &cx,
             args.format,
-            self.update_test_suite_impl(&caller, &args).await,
+            self.update_test_suite_impl(&cx, &args).await,
         )
     }
 
     async fn update_test_suite_impl(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         a: &UpdateTestSuiteArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = args::allowed_project(&caller.grant, &a.project_key)?;
+        let project = cx.allowed_project(&a.project_key)?;
         if a.move_to_root && a.parent_suite_id.is_some() {
             return Err(ToolError::invalid(
                 "give either `parent_suite_id` or `move_to_root`, not both",
@@ -85,8 +85,8 @@ impl ZebrunnerMcp {
             return Err(ToolError::invalid("a suite cannot be its own parent"));
         }
         let segments = vec!["test-suites".to_string(), a.suite_id.to_string()];
-        let current = self
-            .client()
+        let current = cx
+            .client
             .public_resource(
                 &project,
                 segments.clone(),
@@ -109,7 +109,7 @@ impl ZebrunnerMcp {
         let parent = if a.move_to_root {
             Value::Null
         } else if let Some(p) = a.parent_suite_id {
-            self.client().test_suite(&project, p).await?;
+            cx.client.test_suite(&project, p).await?;
             json!(p)
         } else {
             current.get("parentSuiteId").cloned().unwrap_or(Value::Null)
@@ -134,7 +134,7 @@ impl ZebrunnerMcp {
             confirm: a.confirm,
             confirmation_token: a.confirmation_token.clone(),
         };
-        self.write_flow(caller, "update_test_suite", &arguments_of(a), control, plan)
+        self.write_flow(cx, "update_test_suite", &arguments_of(a), control, plan)
             .await
     }
 }

@@ -16,7 +16,7 @@ use super::{
     error::ToolError,
     output::{ToolOutput, cell, truncate},
 };
-use crate::{caller::Caller, confirm::LOCAL_USER, handler::ZebrunnerMcp};
+use crate::{confirm::LOCAL_USER, context::CallContext, handler::ZebrunnerMcp};
 
 /// The protocol arguments every write tool takes.
 #[derive(Debug, Clone, Default)]
@@ -189,13 +189,13 @@ impl ZebrunnerMcp {
     /// Run the preview → confirm protocol for one write.
     pub(crate) async fn write_flow(
         &self,
-        caller: &Caller,
+        cx: &CallContext,
         tool: &str,
         arguments: &Value,
         control: Control,
         plan: Plan,
     ) -> Result<WriteOutput, ToolError> {
-        if !caller.grant.may_write() {
+        if !cx.grant().may_write() {
             return Err(ToolError::Denied(
                 "this server or your access policy is read-only".into(),
             ));
@@ -205,7 +205,7 @@ impl ZebrunnerMcp {
                 "`dry_run` and `confirm` exclude each other: dry_run only shows the request",
             ));
         }
-        let user = caller.user_key().unwrap_or(LOCAL_USER);
+        let user = cx.caller.user_key().unwrap_or(LOCAL_USER);
         let request = RequestView {
             method: plan.request.method.as_str().to_string(),
             path: plan.request.path(),
@@ -235,7 +235,7 @@ impl ZebrunnerMcp {
             self.confirmations()
                 .consume(token, user, tool, arguments)
                 .await?;
-            let result = self.client().write(&plan.request).await?;
+            let result = cx.client.write(&plan.request).await?;
             out.stage = Stage::Written;
             out.result = (!result.is_null()).then_some(result);
             out.next_step =

@@ -44,8 +44,7 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
         && !lines
             .iter()
             .any(|(s, l)| *s == Severity::Error && l.contains("oidc."))
-        && let Err(e) =
-            setup::security(&config, zebrunner_storage::audit::AuditLog::disabled()).await
+        && let Err(e) = setup::security(&config).await
     {
         lines.push((Severity::Error, format!("error: oidc.issuer: {e:#}")));
     }

@@ -26,7 +26,7 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
     let audit = setup::audit_log(&config).await?;
     let tokens = setup::token_storage(&config, &audit).await?;
     let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client))
-        .with_audit(audit.clone())
+        .with_audit(audit)
         .with_confirmation_ttl(config.confirmation_ttl())
         .with_storage(tokens)
         .with_toolsets(config.toolsets());
@@ -36,7 +36,7 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
             transport::stdio::serve(server).await
         }
         Transport::Http => {
-            let security = setup::security(&config, audit).await?;
+            let security = setup::security(&config).await?;
             let http =
                 transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
             // Printed on stdout so scripts and tests can find a port chosen with :0.

@@ -115,7 +115,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// What guards `/mcp`, from the identity settings.
-pub async fn security(config: &Config, audit: AuditLog) -> anyhow::Result<Security> {
+pub async fn security(config: &Config) -> anyhow::Result<Security> {
     let policy = Policy::new(config.policy.clone(), config.read_only);
     let validator = match config.identity {
         IdentityMode::None => None,
@@ -127,7 +127,6 @@ pub async fn security(config: &Config, audit: AuditLog) -> anyhow::Result<Securi
         policy,
         read_only: config.read_only,
         public_url: config.public_url.clone(),
-        audit,
     })
 }
 

@@ -1,10 +1,18 @@
 //! The guard in front of `/mcp`: who is calling, may they, and is the
-//! session theirs. Answers follow the MCP authorization spec: 401 with a
+//! session theirs. Every way of saying no is one [`Refusal`], rendered in one
+//! place ([`Guard::refuse`]) following the MCP authorization spec: 401 with a
 //! `WWW-Authenticate` challenge for a missing or invalid token, 403 with
 //! `error="insufficient_scope"` naming every scope needed, 400 for a
 //! malformed `Authorization` header, 403 with a reason when the policy
-//! refuses the caller. Every refusal leaves an audit record; the token
-//! itself never goes anywhere but the validator.
+//! refuses the caller, 404 for a session this server does not know for the
+//! caller (so the client starts a new one). Refusals of callers who proved
+//! who they are leave one audit record each; anonymous ones are counted
+//! (see [`crate::observe`]). The token itself never goes anywhere but the
+//! validator.
+//!
+//! The guard also reads the request's `X-Zebrunner-Toolsets` header into a
+//! [`ToolsetNarrowing`] for the handler: parsing requests is the transport's
+//! job.
 
 use std::{collections::HashSet, sync::Arc, time::Instant};
 
@@ -18,13 +26,19 @@ use axum::{
 };
 use serde_json::{Value, json};
 use zebrunner_identity::{
-    Identity, MalformedAuthorization, OidcValidator, bearer_token,
+    MalformedAuthorization, OidcValidator, bearer_token,
     challenge::{BearerChallenge, ChallengeError},
 };
-use zebrunner_storage::audit::{AuditLog, Outcome};
+use zebrunner_storage::audit::Outcome;
 
-use super::sessions::{SessionBindings, SessionCheck};
-use crate::{audit, caller::Caller, policy::Policy};
+use super::sessions::{Binding, SessionBindings};
+use crate::{
+    audit,
+    caller::Caller,
+    observe::{Durability, Observer},
+    policy::{Grant, Policy},
+    toolsets::{self, ToolsetNarrowing},
+};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
@@ -36,31 +50,142 @@ pub struct Guard {
     pub read_only: bool,
     /// URL of our protected resource metadata, for challenges.
     pub resource_metadata_url: String,
-    pub audit: AuditLog,
+    pub observer: Observer,
     pub sessions: SessionBindings,
     /// Names of tools that write (they need the write scope).
     pub write_tools: HashSet<String>,
     pub max_body_bytes: usize,
 }
 
-pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    match guard.admit(request).await {
-        Ok(request) => guard.run(request, next).await,
-        Err(refusal) => refusal,
+/// Why a request to `/mcp` is turned away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No access token, or another scheme than Bearer (RFC 6750 §3.1: no
+    /// usable credentials, so a plain challenge, which also starts OAuth in
+    /// MCP clients).
+    MissingToken,
+    /// The `Authorization` header is malformed (or repeated).
+    MalformedAuthorization(&'static str),
+    /// The token did not validate; the reason is safe to show.
+    InvalidToken(&'static str),
+    /// The token lacks the scope; `write` when a write tool asked for it.
+    InsufficientScope { write: bool },
+    /// The policy refuses this person.
+    AccessDenied(String),
+    /// The session was opened by someone else.
+    SessionNotYours,
+    /// No session with this id is bound here (closed, expired, or never
+    /// opened by this caller).
+    UnknownSession,
+    /// The request body is over the limit.
+    BodyTooLarge,
+}
+
+impl Refusal {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::MissingToken | Refusal::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Refusal::MalformedAuthorization(_) => StatusCode::BAD_REQUEST,
+            Refusal::InsufficientScope { .. }
+            | Refusal::AccessDenied(_)
+            | Refusal::SessionNotYours => StatusCode::FORBIDDEN,
+            Refusal::UnknownSession => StatusCode::NOT_FOUND,
+            Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+
+    /// The audit class and the body's `error`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Refusal::MissingToken => "missing_token",
+            Refusal::MalformedAuthorization(_) => "malformed_authorization",
+            Refusal::InvalidToken(_) => "invalid_token",
+            Refusal::InsufficientScope { .. } => "insufficient_scope",
+            Refusal::AccessDenied(_) => "access_denied",
+            Refusal::SessionNotYours => "session_not_yours",
+            Refusal::UnknownSession => "session_not_found",
+            Refusal::BodyTooLarge => "body_too_large",
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        match self {
+            Refusal::MissingToken => "no access token",
+            Refusal::MalformedAuthorization(d) | Refusal::InvalidToken(d) => d,
+            Refusal::InsufficientScope { write: false } => {
+                "the token lacks the scope to use this server"
+            }
+            Refusal::InsufficientScope { write: true } => {
+                "this tool writes to Zebrunner and needs the write scope"
+            }
+            Refusal::AccessDenied(reason) => reason,
+            Refusal::SessionNotYours => {
+                "this MCP session was opened by another user; start a new session"
+            }
+            Refusal::UnknownSession => {
+                "this MCP session is not known here (closed or expired); start a new session"
+            }
+            Refusal::BodyTooLarge => "the request body is too large",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge, for the refusals that carry one.
+    fn challenge(&self, guard: &Guard) -> Option<BearerChallenge> {
+        let (error, write) = match self {
+            Refusal::MissingToken => (None, false),
+            Refusal::MalformedAuthorization(_) => (Some(ChallengeError::InvalidRequest), false),
+            Refusal::InvalidToken(_) => (Some(ChallengeError::InvalidToken), false),
+            Refusal::InsufficientScope { write } => {
+                (Some(ChallengeError::InsufficientScope), *write)
+            }
+            _ => return None,
+        };
+        let mut challenge = BearerChallenge::new(guard.resource_metadata_url.clone())
+            .with_scope(guard.policy.scopes_needed(write));
+        if let Some(error) = error {
+            challenge = challenge.with_error(error, Some(self.description()));
+        }
+        Some(challenge)
+    }
+
+    /// The body's `error`: the OAuth error code where there is one.
+    fn error_code(&self) -> &'static str {
+        match self {
+            Refusal::MissingToken => "unauthorized",
+            Refusal::MalformedAuthorization(_) => ChallengeError::InvalidRequest.as_str(),
+            Refusal::InvalidToken(_) => ChallengeError::InvalidToken.as_str(),
+            Refusal::InsufficientScope { .. } => ChallengeError::InsufficientScope.as_str(),
+            other => other.class(),
+        }
     }
 }
 
+pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    match guard.admit(request).await {
+        Ok(request) => guard.run(request, next).await,
+        Err((refusal, caller)) => guard.refuse(&refusal, caller.as_ref(), started).await,
+    }
+}
+
+type Refused = (Refusal, Option<Caller>);
+
 impl Guard {
     /// Authenticate and authorize, returning the request with its
-    /// [`Caller`] attached, or the refusal to send.
-    async fn admit(&self, mut request: Request) -> Result<Request, Response> {
-        let started = Instant::now();
+    /// [`Caller`] and [`ToolsetNarrowing`] attached, or the refusal (with
+    /// the caller when they proved who they are).
+    async fn admit(&self, mut request: Request) -> Result<Request, Refused> {
+        if let Some(value) = request.headers().get(toolsets::HEADER) {
+            let narrowing = ToolsetNarrowing::parse(value.to_str().ok());
+            request.extensions_mut().insert(narrowing);
+        }
         let Some(validator) = &self.validator else {
             request
                 .extensions_mut()
                 .insert(Caller::local("http", self.read_only));
             return Ok(request);
         };
+        let anonymous = |refusal| (refusal, None);
         if request
             .headers()
             .get_all(header::AUTHORIZATION)
@@ -68,47 +193,18 @@ impl Guard {
             .count()
             > 1
         {
-            return Err(self
-                .challenge(
-                    None,
-                    StatusCode::BAD_REQUEST,
-                    Some((
-                        ChallengeError::InvalidRequest,
-                        "Send exactly one Authorization header",
-                    )),
-                    false,
-                    "malformed_authorization",
-                    started,
-                )
-                .await);
+            return Err(anonymous(Refusal::MalformedAuthorization(
+                "Send exactly one Authorization header",
+            )));
         }
         let token = match bearer_token(request.headers().get(header::AUTHORIZATION)) {
-            // RFC 6750 §3.1: another scheme means no usable credentials, so
-            // the answer is a plain challenge (which also starts OAuth in
-            // MCP clients), not an error.
             Err(MalformedAuthorization::OtherScheme) | Ok(None) => {
-                return Err(self
-                    .challenge(
-                        None,
-                        StatusCode::UNAUTHORIZED,
-                        None,
-                        false,
-                        "missing_token",
-                        started,
-                    )
-                    .await);
+                return Err(anonymous(Refusal::MissingToken));
             }
             Err(malformed) => {
-                return Err(self
-                    .challenge(
-                        None,
-                        StatusCode::BAD_REQUEST,
-                        Some((ChallengeError::InvalidRequest, malformed.description())),
-                        false,
-                        "malformed_authorization",
-                        started,
-                    )
-                    .await);
+                return Err(anonymous(Refusal::MalformedAuthorization(
+                    malformed.description(),
+                )));
             }
             Ok(Some(token)) => token,
         };
@@ -116,92 +212,91 @@ impl Guard {
             Ok(identity) => identity,
             Err(error) => {
                 tracing::info!(reason = error.description(), "access token refused");
-                return Err(self
-                    .challenge(
-                        None,
-                        StatusCode::UNAUTHORIZED,
-                        Some((ChallengeError::InvalidToken, error.description())),
-                        false,
-                        "invalid_token",
-                        started,
-                    )
-                    .await);
+                return Err(anonymous(Refusal::InvalidToken(error.description())));
             }
         };
         let grant = match self.policy.grant(&identity) {
             Ok(grant) => grant,
             Err(reason) => {
-                return Err(self
-                    .refuse(&identity, "access_denied", &reason, started)
-                    .await);
+                // Recorded as the person, with no grant at all.
+                let caller = Caller {
+                    identity: Some(identity),
+                    grant: Grant::unrestricted(true),
+                    transport: "http",
+                };
+                return Err((Refusal::AccessDenied(reason), Some(caller)));
             }
         };
         let caller = Caller {
-            identity: Some(identity),
+            identity: Some(identity.clone()),
             grant,
             transport: "http",
         };
-        let Some(identity) = caller.identity.as_ref() else {
-            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
-        };
-        if !self.policy.has_scopes(identity, false) {
-            return Err(self
-                .challenge(
-                    Some(&caller),
-                    StatusCode::FORBIDDEN,
-                    Some((
-                        ChallengeError::InsufficientScope,
-                        "the token lacks the scope to use this server",
-                    )),
-                    false,
-                    "insufficient_scope",
-                    started,
-                )
-                .await);
+        let refuse = |refusal| Err((refusal, Some(caller.clone())));
+        if !self.policy.has_scopes(&identity, false) {
+            return refuse(Refusal::InsufficientScope { write: false });
         }
         if request.method() == Method::POST && !self.write_tools.is_empty() {
             let (parts, body) = request.into_parts();
-            let bytes = match axum::body::to_bytes(body, self.max_body_bytes).await {
-                Ok(bytes) => bytes,
-                Err(_) => return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response()),
+            let Ok(bytes) = axum::body::to_bytes(body, self.max_body_bytes).await else {
+                return refuse(Refusal::BodyTooLarge);
             };
             let writes = calls_write_tool(&bytes, &self.write_tools);
             request = Request::from_parts(parts, Body::from(bytes));
-            if writes && caller.grant.may_write() && !self.policy.has_scopes(identity, true) {
-                return Err(self
-                    .challenge(
-                        Some(&caller),
-                        StatusCode::FORBIDDEN,
-                        Some((
-                            ChallengeError::InsufficientScope,
-                            "this tool writes to Zebrunner and needs the write scope",
-                        )),
-                        true,
-                        "insufficient_scope",
-                        started,
-                    )
-                    .await);
+            if writes && caller.grant.may_write() && !self.policy.has_scopes(&identity, true) {
+                return refuse(Refusal::InsufficientScope { write: true });
             }
         }
-        if let Some(session) = session_id(&request)
-            && self.sessions.check(&session, &identity.user_key) == SessionCheck::OtherUser
-        {
-            return Err(self
-                .refuse(
-                    identity,
-                    "session_not_yours",
-                    "this MCP session was opened by another user; start a new session",
-                    started,
-                )
-                .await);
+        if let Some(session) = session_id(&request) {
+            match self.sessions.check(&session, &identity.user_key) {
+                Binding::Owner => {}
+                Binding::OtherUser => return refuse(Refusal::SessionNotYours),
+                // Fail closed: a session id alone never lets anyone in.
+                Binding::Unbound => return refuse(Refusal::UnknownSession),
+            }
         }
         request.extensions_mut().insert(caller);
         Ok(request)
     }
 
-    /// Run an admitted request and keep session bindings up to date. Opening
-    /// and closing a session are authorization decisions of their own and
-    /// leave audit records (tool calls leave theirs in the handler).
+    /// The one place a refusal becomes a response (and a record).
+    async fn refuse(
+        &self,
+        refusal: &Refusal,
+        caller: Option<&Caller>,
+        started: Instant,
+    ) -> Response {
+        match caller {
+            Some(caller) => {
+                let record = audit::decision(
+                    Some(caller),
+                    Outcome::Denied,
+                    refusal.class(),
+                    refusal.description(),
+                    started.elapsed(),
+                );
+                let _ = self.observer.record(&record, Durability::BestEffort).await;
+            }
+            None => self
+                .observer
+                .anonymous_refusal(refusal.class(), refusal.description()),
+        }
+        let body = json!({
+            "error": refusal.error_code(),
+            "error_description": refusal.description(),
+        });
+        let mut response = (refusal.status(), Json(body)).into_response();
+        if let Some(challenge) = refusal.challenge(self) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
+        }
+        response
+    }
+
+    /// Run an admitted request and bind a session it opens to its user.
+    /// Opening and closing a session are authorization decisions of their
+    /// own and leave audit records (tool calls leave theirs in the handler).
     async fn run(&self, request: Request, next: Next) -> Response {
         let started = Instant::now();
         let caller = request.extensions().get::<Caller>().cloned();
@@ -211,19 +306,19 @@ impl Guard {
         let Some(caller) = caller.filter(|c| c.identity.is_some()) else {
             return response;
         };
-        let Some(user) = caller.user_key().map(str::to_string) else {
+        let Some(user) = caller.user_key() else {
             return response;
         };
         let event = match (&session, response.headers().get(SESSION_HEADER)) {
             (None, Some(issued)) => issued.to_str().ok().map(|issued| {
-                self.sessions.bind(issued, &user);
+                self.sessions.bind(issued, user);
                 (
                     "session_opened",
                     "MCP session opened and bound to this user",
                 )
             }),
-            (Some(session), _) if deleting && response.status().is_success() => {
-                self.sessions.forget(session);
+            // The session manager has dropped the binding with the session.
+            (Some(_), _) if deleting && response.status().is_success() => {
                 Some(("session_closed", "MCP session closed by its user"))
             }
             _ => None,
@@ -231,72 +326,9 @@ impl Guard {
         if let Some((event, detail)) = event {
             let record =
                 audit::decision(Some(&caller), Outcome::Ok, event, detail, started.elapsed());
-            self.audit.record(&record).await.ok();
+            let _ = self.observer.record(&record, Durability::BestEffort).await;
         }
         response
-    }
-
-    /// A `WWW-Authenticate` challenge response, audited.
-    async fn challenge(
-        &self,
-        caller: Option<&Caller>,
-        status: StatusCode,
-        error: Option<(ChallengeError, &str)>,
-        write: bool,
-        class: &str,
-        started: Instant,
-    ) -> Response {
-        let mut challenge = BearerChallenge::new(self.resource_metadata_url.clone())
-            .with_scope(self.policy.scopes_needed(write));
-        if let Some((kind, description)) = error {
-            challenge = challenge.with_error(kind, Some(description));
-        }
-        let description = error.map(|(_, d)| d).unwrap_or("no access token");
-        let record = audit::decision(
-            caller,
-            Outcome::Denied,
-            class,
-            description,
-            started.elapsed(),
-        );
-        self.audit.record(&record).await.ok();
-        let body = json!({
-            "error": error.map(|(k, _)| k.as_str()).unwrap_or("unauthorized"),
-            "error_description": description,
-        });
-        let mut response = (status, Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge.to_header_value());
-        response
-    }
-
-    /// 403 for a caller the policy refuses, with the reason, audited.
-    async fn refuse(
-        &self,
-        identity: &Identity,
-        class: &str,
-        reason: &str,
-        started: Instant,
-    ) -> Response {
-        let caller = Caller {
-            identity: Some(identity.clone()),
-            grant: crate::policy::Grant::unrestricted(true),
-            transport: "http",
-        };
-        let record = audit::decision(
-            Some(&caller),
-            Outcome::Denied,
-            class,
-            reason,
-            started.elapsed(),
-        );
-        self.audit.record(&record).await.ok();
-        (
-            StatusCode::FORBIDDEN,
-            Json(json!({ "error": class, "error_description": reason })),
-        )
-            .into_response()
     }
 }
 
@@ -345,5 +377,31 @@ mod tests {
             &body(json!({"method": "tools/list"})),
             &writes
         ));
+    }
+
+    #[test]
+    fn refusals_map_to_statuses_and_classes() {
+        let cases = [
+            (Refusal::MissingToken, 401, "missing_token"),
+            (
+                Refusal::MalformedAuthorization("x"),
+                400,
+                "malformed_authorization",
+            ),
+            (Refusal::InvalidToken("expired"), 401, "invalid_token"),
+            (
+                Refusal::InsufficientScope { write: true },
+                403,
+                "insufficient_scope",
+            ),
+            (Refusal::AccessDenied("no".into()), 403, "access_denied"),
+            (Refusal::SessionNotYours, 403, "session_not_yours"),
+            (Refusal::UnknownSession, 404, "session_not_found"),
+            (Refusal::BodyTooLarge, 413, "body_too_large"),
+        ];
+        for (refusal, status, class) in cases {
+            assert_eq!(refusal.status().as_u16(), status, "{refusal:?}");
+            assert_eq!(refusal.class(), class);
+        }
     }
 }

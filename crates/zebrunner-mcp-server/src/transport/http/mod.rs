@@ -16,24 +16,21 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use axum::{Json, Router, middleware, routing::get, serve::ListenerExt};
-use rmcp::transport::streamable_http_server::{
-    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-};
+pub use guard::{Guard, Refusal};
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
+pub use sessions::{BoundSessions, SessionBindings};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use zebrunner_identity::{
     OidcValidator,
     resource_metadata::{ProtectedResourceMetadata, well_known_urls},
 };
-use zebrunner_storage::audit::AuditLog;
-
-pub use guard::Guard;
-pub use sessions::SessionBindings;
 
 use crate::{config::HttpOptions, handler::ZebrunnerMcp, policy::Policy};
 
-/// Who may reach `/mcp`, and where refusals are recorded.
+/// Who may reach `/mcp`. Refusals are recorded through the server's
+/// observer, like every call.
 pub struct Security {
     /// `None` with identity `none` (loopback only).
     pub validator: Option<OidcValidator>,
@@ -41,7 +38,6 @@ pub struct Security {
     pub read_only: bool,
     /// The URL clients use, without `/mcp`; default `http://<bound address>`.
     pub public_url: Option<String>,
-    pub audit: AuditLog,
 }
 
 impl Security {
@@ -52,7 +48,6 @@ impl Security {
             policy: Policy::new(Default::default(), read_only),
             read_only,
             public_url: None,
-            audit: AuditLog::disabled(),
         }
     }
 }
@@ -83,13 +78,14 @@ pub fn app(
         document.resource_documentation = Some(format!("{}/", base.trim_end_matches('/')));
         Arc::new(document)
     });
+    let bindings = SessionBindings::default();
     let guard = Arc::new(Guard {
         validator: security.validator,
         policy: security.policy,
         read_only: security.read_only,
         resource_metadata_url: path_inserted,
-        audit: security.audit,
-        sessions: SessionBindings::default(),
+        observer: server.observer().clone(),
+        sessions: bindings.clone(),
         write_tools,
         max_body_bytes: options.max_body_bytes,
     });
@@ -102,7 +98,7 @@ pub fn app(
         .with_cancellation_token(shutdown);
     let mcp = StreamableHttpService::new(
         move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
+        Arc::new(BoundSessions::new(bindings)),
         config,
     );
     let mcp = Router::new()

@@ -1,0 +1,78 @@
+//! The call context: everything one tool call or resource read runs with,
+//! decided before the tool starts and handed to it explicitly.
+//!
+//! The handler builds one per call: the [`Caller`] (identity and grant), the
+//! Zebrunner client the credential source chose for that caller, the
+//! per-call request log, a correlation id shared by the audit record, the
+//! logs and any error the caller sees, and how much of a Zebrunner failure
+//! this caller may be shown. Tools never reach into the server for these.
+
+use std::sync::{Arc, Mutex};
+
+use zebrunner_client::{RequestLog, ZebrunnerClient};
+
+use crate::{
+    caller::Caller,
+    credentials::ErrorView,
+    policy::Grant,
+    tools::{args, cursor::CursorKey, error::ToolError},
+};
+
+/// What one call runs with. Cheap to clone (rmcp hands tools a clone).
+#[derive(Clone)]
+pub struct CallContext {
+    pub caller: Caller,
+    /// The Zebrunner client serving this caller.
+    pub client: ZebrunnerClient,
+    /// Counts every Zebrunner request the call makes (for the audit record).
+    pub requests: RequestLog,
+    /// Ties the audit record, log lines and error messages of this call.
+    pub correlation_id: String,
+    /// Signs and checks pagination cursors.
+    pub cursors: CursorKey,
+    errors: ErrorView,
+    /// The class of the error the call ended with, if it failed.
+    failure: Arc<Mutex<Option<&'static str>>>,
+}
+
+impl CallContext {
+    pub fn new(
+        caller: Caller,
+        client: ZebrunnerClient,
+        errors: ErrorView,
+        cursors: CursorKey,
+    ) -> Self {
+        Self {
+            caller,
+            client,
+            requests: RequestLog::new(),
+            correlation_id: crate::audit::correlation_id(),
+            cursors,
+            errors,
+            failure: Arc::default(),
+        }
+    }
+
+    pub fn grant(&self) -> &Grant {
+        &self.caller.grant
+    }
+
+    /// Normalise a project key and check the caller may use that project.
+    pub fn allowed_project(&self, raw: &str) -> Result<String, ToolError> {
+        args::allowed_project(&self.caller.grant, raw)
+    }
+
+    /// The message this caller sees for `error`; remembers the error's class
+    /// for the audit record. Details a caller may not see (the shared
+    /// account's login, Zebrunner's address) go to the log under the
+    /// correlation id instead.
+    pub fn render_error(&self, error: &ToolError) -> String {
+        *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.class());
+        self.errors.render(error, &self.correlation_id)
+    }
+
+    /// The class of the error this call ended with, if any.
+    pub fn failure(&self) -> Option<&'static str> {
+        *self.failure.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
