@@ -172,6 +172,7 @@ pub fn router() -> Router<Sandbox> {
         )
         .route("/__sandbox/reset", post(reset))
         .route("/__sandbox/auth", post(auth_settings))
+        .route("/__sandbox/behaviour", get(behaviour).post(set_behaviour))
         .route("/__sandbox/users", get(users))
 }
 
@@ -248,6 +249,29 @@ async fn auth_settings(
         auth.revoke_all();
     }
     Json(json!({"token_ttl_secs": auth.token_ttl_secs}))
+}
+
+/// How the fake deviates from its defaults, for tests of a client's defences.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Behaviour {
+    /// Lookups by id ignore `projectKey`/`projectId` (see [`crate::store::Store`]).
+    ids_ignore_project: Option<bool>,
+}
+
+async fn behaviour(State(sb): State<Sandbox>) -> Json<Value> {
+    Json(json!({"ids_ignore_project": sb.store().ids_ignore_project}))
+}
+
+async fn set_behaviour(
+    State(sb): State<Sandbox>,
+    JsonBody(body): JsonBody<Behaviour>,
+) -> Json<Value> {
+    let mut st = sb.store_mut();
+    if let Some(ignore) = body.ids_ignore_project {
+        st.ids_ignore_project = ignore;
+    }
+    Json(json!({"ids_ignore_project": st.ids_ignore_project}))
 }
 
 async fn users(State(sb): State<Sandbox>) -> Json<Value> {

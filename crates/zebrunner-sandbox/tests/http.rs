@@ -1029,3 +1029,59 @@ async fn large_scale_filter_is_fast() {
     // ~47 filtered pages; generous bound for unoptimised debug builds.
     assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
 }
+
+#[tokio::test]
+async fn lookups_by_id_honour_the_project_unless_told_to_ignore_it() {
+    let t = T::start().await;
+    // By default an id of another project is not found in the project named.
+    let (status, body) = json_of(t.get("/test-suites/132?projectKey=DEMO")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = json_of(t.get("/test-cases/key:MOBILE-1?projectKey=DEMO")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let bearer = t.bearer("alice").await;
+    let (status, _) =
+        json_of(t.internal(&bearer, "/api/reporting/v1/launches/2001?projectId=1")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Told to, it answers with the other project's objects, as a Zebrunner
+    // that does not scope lookups by id would; their project ids say whose.
+    let (status, body) = json_of(
+        t.control(reqwest::Method::POST, "behaviour")
+            .json(&json!({"ids_ignore_project": true})),
+    )
+    .await;
+    assert_eq!(
+        (status, &body),
+        (StatusCode::OK, &json!({"ids_ignore_project": true}))
+    );
+    let (status, body) = json_of(t.get("/test-suites/132?projectKey=DEMO")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["projectId"], 2);
+    let (status, body) = json_of(t.get("/test-cases/key:MOBILE-1?projectKey=DEMO")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["key"], "MOBILE-1");
+    let (status, body) = json_of(t.get("/test-runs/813?projectKey=DEMO")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) =
+        json_of(t.internal(&bearer, "/api/reporting/v1/launches/2001?projectId=1")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["projectId"], 2);
+    // Lists stay the project's.
+    let (_, body) = json_of(t.get("/test-suites?projectKey=DEMO&maxPageSize=100")).await;
+    assert!(
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["projectId"] == 1)
+    );
+    // A reset restores the default.
+    t.control(reqwest::Method::POST, "reset")
+        .send()
+        .await
+        .unwrap();
+    let (_, body) = json_of(t.control(reqwest::Method::GET, "behaviour")).await;
+    assert_eq!(body, json!({"ids_ignore_project": false}));
+    let (status, _) = json_of(t.get("/test-suites/132?projectKey=DEMO")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
