@@ -269,6 +269,15 @@ impl Transport {
         Ok(url)
     }
 
+    /// What a 404 answer to `call` is mapped to.
+    pub(crate) fn not_found(&self, call: &Call) -> Error {
+        Error::NotFound {
+            what: call.what.clone(),
+            method: call.method.to_string(),
+            path: self.path_of(call),
+        }
+    }
+
     fn path_of(&self, call: &Call) -> String {
         self.url_for(call)
             .map(|u| u.path().to_owned())

@@ -163,3 +163,23 @@ async fn test_history_is_newest_first_and_bounded() {
         .unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn not_found_for_another_project_reads_like_zebrunners_404() {
+    let env = Env::start().await;
+    let c = env.client("alice");
+    // A suite and a launch of MOBILE, asked for in DEMO: Zebrunner's 404s...
+    let real = c.test_suite("DEMO", 132).await.unwrap_err();
+    assert_eq!(real.kind(), ErrorKind::NotFound);
+    let made = c.public_not_found(["test-suites", "132"], "test suite 132 in project DEMO");
+    // ... and the errors a client builds for an answer of another project.
+    assert_eq!(made.kind(), ErrorKind::NotFound);
+    assert_eq!(made.to_string(), real.to_string());
+    let demo = c.project_id("DEMO").await.unwrap();
+    let real = c.launch(demo, 2001).await.unwrap_err();
+    let made = c.internal_not_found(
+        ["api", "reporting", "v1", "launches", "2001"],
+        format!("launch 2001 in project id {demo}"),
+    );
+    assert_eq!(made.to_string(), real.to_string());
+}

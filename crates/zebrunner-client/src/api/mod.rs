@@ -24,6 +24,36 @@ pub mod writes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::client::ZebrunnerClient;
+use crate::error::Error;
+use crate::transport::Call;
+
+impl ZebrunnerClient {
+    /// The error Zebrunner's 404 gives for `GET /api/public/v1/{segments}`
+    /// (`what` as in the request's own messages), for an answer that turned
+    /// out to belong to another project: refused exactly like a missing one.
+    pub fn public_not_found<S: Into<String>>(
+        &self,
+        segments: impl IntoIterator<Item = S>,
+        what: impl Into<String>,
+    ) -> Error {
+        self.inner
+            .transport
+            .not_found(&Call::public(segments).what(what))
+    }
+
+    /// The same for `GET {host}/{segments}` on the internal APIs.
+    pub fn internal_not_found<S: Into<String>>(
+        &self,
+        segments: impl IntoIterator<Item = S>,
+        what: impl Into<String>,
+    ) -> Error {
+        self.inner
+            .transport
+            .not_found(&Call::internal(segments).what(what))
+    }
+}
+
 /// Decodes a list from `{items: [...]}`, a bare array, `{data: [...]}` or
 /// `{data: {items: [...]}}`; `null` items mean an empty list.
 pub(crate) fn decode_items<T: DeserializeOwned>(body: Value) -> Result<Vec<T>, serde_json::Error> {

@@ -18,6 +18,8 @@ pub struct TestSuite {
     pub parent_suite_id: Option<i64>,
     pub relative_position: Option<i64>,
     pub project_id: Option<i64>,
+    /// The project's key, where Zebrunner sends it.
+    pub project_key: Option<String>,
     pub deleted: bool,
     pub created_at: Option<String>,
     pub created_by: Option<UserRef>,
@@ -41,6 +43,7 @@ struct TestSuiteWire {
     relative_position: Option<i64>,
     #[serde(deserialize_with = "lenient::opt_i64")]
     project_id: Option<i64>,
+    project_key: Option<String>,
     #[serde(deserialize_with = "lenient::bool")]
     deleted: bool,
     created_at: Option<String>,
@@ -58,6 +61,7 @@ impl From<TestSuiteWire> for TestSuite {
             parent_suite_id: w.parent_suite_id,
             relative_position: w.relative_position,
             project_id: w.project_id,
+            project_key: w.project_key,
             deleted: w.deleted,
             created_at: w.created_at,
             created_by: w.created_by,
@@ -85,6 +89,13 @@ mod tests {
             json!({"id": 8, "title": "A", "name": "B", "parentSuiteId": 7}),
         )?;
         assert_eq!((s.title.as_str(), s.parent_suite_id), ("A", Some(7)));
+        let p: TestSuite = serde_json::from_value(
+            json!({"id": 9, "title": "C", "projectId": "2", "projectKey": "MOBILE"}),
+        )?;
+        assert_eq!(
+            (p.project_id, p.project_key.as_deref()),
+            (Some(2), Some("MOBILE"))
+        );
         // Serialises with camelCase `title`, round-trips.
         let v = serde_json::to_value(&s)?;
         assert_eq!(v["parentSuiteId"], 7);
