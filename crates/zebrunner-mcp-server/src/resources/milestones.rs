@@ -34,6 +34,7 @@ impl ZebrunnerMcp {
         let project_id = client.project_id(&project).await?;
         let milestones: Vec<MilestoneItem> = client
             .milestones(project_id, None)
+            .try_filter(|m| std::future::ready(m.project_id == project_id))
             .map_ok(|m| MilestoneItem {
                 id: m.id,
                 name: m.name,

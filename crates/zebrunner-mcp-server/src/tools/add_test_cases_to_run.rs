@@ -19,6 +19,7 @@ use super::{
     args,
     error::ToolError,
     output::{Format, finish},
+    scope,
     write::{Change, Control, Plan, WriteOutput, arguments_of},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -114,7 +115,10 @@ impl ZebrunnerMcp {
                 keys.push(key);
             }
         }
-        let run = cx.client.test_run(&project, a.run_id).await?;
+        let run = scope::run(&cx.client, &project, a.run_id).await?;
+        for s in &a.suites {
+            scope::suite(&cx.client, &project, s.suite_id).await?;
+        }
         if run.closed {
             return Err(ToolError::invalid(format!(
                 "test run {} is closed; Zebrunner adds no cases to closed runs",

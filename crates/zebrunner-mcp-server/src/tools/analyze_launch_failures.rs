@@ -32,6 +32,7 @@ use super::{
     output::{Format, ToolOutput, cell, finish, truncate},
     progress::Progress,
     reporting::{self, epoch_ms},
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -498,9 +499,11 @@ impl ZebrunnerMcp {
         let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
         let project_id = client.project_id(&project).await?;
         let launch_id = a.launch_id;
+        // The tests are asked for by launch id: the launch must be the project's.
+        scope::launch(client, project_id, launch_id).await?;
 
         // Every test of the launch, pages of 100.
-        let mut requests = 0u32;
+        let mut requests = 1u32;
         let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
         let mut failed: Vec<LaunchTest> = Vec::new();
         let mut request = PageRequest::new(1, ZEBRUNNER_PAGE);

@@ -19,6 +19,7 @@ use super::{
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
+    scope,
     write::{Control, Plan, WriteOutput, arguments_of, reference},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -172,7 +173,7 @@ impl ZebrunnerMcp {
         let project = cx.allowed_project(&a.project_key)?;
         let title = title(&a.title)?;
         // The suite must exist: a typo would otherwise fail only at confirm.
-        cx.client.test_suite(&project, a.suite_id).await?;
+        scope::suite(&cx.client, &project, a.suite_id).await?;
         let mut body = Map::new();
         body.insert("testSuite".into(), json!({ "id": a.suite_id }));
         body.insert("title".into(), json!(title));

@@ -18,6 +18,7 @@ use super::{
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
+    reporting,
     write::{Control, Plan, WriteOutput, arguments_of, reference},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -129,6 +130,11 @@ impl ZebrunnerMcp {
     ) -> Result<WriteOutput, ToolError> {
         let project = cx.allowed_project(&a.project_key)?;
         let title = title(&a.title)?;
+        if let Some(milestone) = &a.milestone {
+            // The milestone must be the project's (names and ids alike).
+            let project_id = cx.client.project_id(&project).await?;
+            reporting::resolve_milestone(&cx.client, &project, project_id, milestone).await?;
+        }
         let mut body = Map::new();
         body.insert("title".into(), json!(title));
         RunFields {

@@ -15,6 +15,7 @@ use zebrunner_client::{WriteMethod, WriteRequest};
 use super::{
     error::ToolError,
     output::{Format, finish},
+    scope,
     write::{Control, Plan, WriteOutput, arguments_of},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -87,7 +88,7 @@ impl ZebrunnerMcp {
         }
         if let Some(parent) = a.parent_suite_id {
             // The parent must exist: a typo would otherwise fail only at confirm.
-            cx.client.test_suite(&project, parent).await?;
+            scope::suite(&cx.client, &project, parent).await?;
             body["parentSuiteId"] = json!(parent);
         }
         let plan = Plan {

@@ -28,7 +28,7 @@ use super::{
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish, truncate},
     progress::Progress,
-    reporting,
+    reporting, scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -354,7 +354,7 @@ impl ZebrunnerMcp {
         let mut fetches = stream::iter(listed.iter().map(|c| c.id).collect::<Vec<i64>>())
             .map(|id| {
                 let project = project.clone();
-                async move { client.test_case_by_id(&project, id).await }
+                async move { scope::case_by_id(client, &project, id).await }
             })
             .buffered(FETCH_CONCURRENCY);
         let mut cases: Vec<TestCase> = Vec::with_capacity(listed.len());

@@ -15,6 +15,7 @@ use super::{
     error::ToolError,
     output::{Format, ToolOutput, cell, finish},
     reporting::epoch_ms,
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -274,7 +275,7 @@ impl ZebrunnerMcp {
         let client = &cx.client;
         let project = cx.allowed_project(&a.project_key)?;
         let project_id = client.project_id(&project).await?;
-        let launch = client.launch(project_id, a.launch_id).await?;
+        let launch = scope::launch(client, project_id, a.launch_id).await?;
         let attempts = if a.include_attempts.unwrap_or(true) {
             Some(
                 client

@@ -18,6 +18,7 @@ use super::{
     error::ToolError,
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish, truncate},
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -293,14 +294,14 @@ impl ZebrunnerMcp {
                 cx.grant()
                     .check_project(&project)
                     .map_err(ToolError::Denied)?;
-                let case = client.test_case_by_key(&project, &key).await?;
+                let case = scope::case_by_key(client, &project, &key).await?;
                 (project, case)
             }
             (None, Some(id)) => {
                 let project = given_project.ok_or_else(|| {
                     ToolError::invalid("`id` needs `project_key`; or pass `key` such as DEMO-12")
                 })?;
-                let case = client.test_case_by_id(&project, id).await?;
+                let case = scope::case_by_id(client, &project, id).await?;
                 (project, case)
             }
             (None, None) => {

@@ -21,7 +21,7 @@ use super::{
     cursor::{self, OffsetCursor},
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
-    reporting,
+    reporting, scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -315,7 +315,7 @@ impl ZebrunnerMcp {
             &a.executed_before,
         ));
         let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
-        let case = client.test_case_by_key(&project, &key).await?;
+        let case = scope::case_by_key(client, &project, &key).await?;
         let project_id = client.project_id(&project).await?;
 
         let mut all = client.test_case_executions(project_id, case.id).await?;

@@ -17,7 +17,7 @@ use super::{
     error::ToolError,
     list_test_runs::{StatusCount, configurations, status_counts, user_name},
     output::{Format, ToolOutput, cell, finish, truncate},
-    reporting,
+    reporting, scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -225,7 +225,7 @@ impl ZebrunnerMcp {
             .collect();
         let fingerprint = cursor::fingerprint(&(&project, a.run_id, &wanted));
         let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
-        let run = client.test_run(&project, a.run_id).await?;
+        let run = scope::run(client, &project, a.run_id).await?;
         let cases = client.test_run_cases(&project, a.run_id).await?;
         let total_cases = cases.len();
         let matching: Vec<RunCaseItem> = cases

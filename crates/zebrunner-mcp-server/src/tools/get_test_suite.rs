@@ -16,6 +16,7 @@ use super::{
     error::ToolError,
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish},
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -136,7 +137,7 @@ impl ZebrunnerMcp {
         // The single-suite endpoint answers 404 with Zebrunner's own message.
         let suite = match hierarchy.get(a.suite_id) {
             Some(s) => s.clone(),
-            None => client.test_suite(&project, a.suite_id).await?,
+            None => scope::suite(client, &project, a.suite_id).await?,
         };
         let subtree = hierarchy.subtree(suite.id);
         let counts = if a.include_case_counts.unwrap_or(true) {

@@ -20,6 +20,7 @@ use super::{
     progress::Progress,
     reporting::{self, epoch_ms},
     scan::{ScanCursor, scan},
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -209,6 +210,8 @@ impl ZebrunnerMcp {
         let start = ScanCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint, 1)?;
         let project_id = client.project_id(&project).await?;
         let launch_id = a.launch_id;
+        // The tests are asked for by launch id: the launch must be the project's.
+        scope::launch(client, project_id, launch_id).await?;
         let scanned = scan(
             start,
             ZEBRUNNER_PAGE,

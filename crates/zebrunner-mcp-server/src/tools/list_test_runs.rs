@@ -248,15 +248,11 @@ impl ZebrunnerMcp {
             rql = rql.contains("title", title);
         }
         if let Some(milestone) = &a.milestone {
-            let id = match milestone {
-                NameOrId::Id(id) => *id,
-                name => {
-                    let project_id = client.project_id(&project).await?;
-                    reporting::resolve_milestone(client, &project, project_id, name)
-                        .await?
-                        .id
-                }
-            };
+            // Ids too: the milestone must be the project's.
+            let project_id = client.project_id(&project).await?;
+            let id = reporting::resolve_milestone(client, &project, project_id, milestone)
+                .await?
+                .id;
             rql = rql.eq("milestone.id", id);
         }
         if let Some(build) = a.build.as_deref().map(str::trim).filter(|b| !b.is_empty()) {

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod reporting;
 pub mod review_test_case;
 pub mod scan;
+pub mod scope;
 pub mod write;
 
 mod add_test_cases_to_run;

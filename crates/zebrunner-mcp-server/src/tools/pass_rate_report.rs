@@ -28,7 +28,7 @@ use super::{
     error::ToolError,
     output::{Format, ToolOutput, cell, finish_with_content, truncate},
     progress::Progress,
-    reporting,
+    reporting, scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -424,7 +424,7 @@ impl ZebrunnerMcp {
             progress.before_page()?;
             stream::iter(ids)
                 .map(|id| async move {
-                    client.launch(project_id, id).await.map(|l| {
+                    scope::launch(client, project_id, id).await.map(|l| {
                         l.platform
                             .filter(|p| !p.trim().is_empty())
                             .unwrap_or_else(|| NONE_GROUP.into())

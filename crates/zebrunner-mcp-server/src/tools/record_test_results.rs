@@ -22,6 +22,7 @@ use super::{
     args,
     error::ToolError,
     output::{Format, finish, truncate},
+    scope,
     write::{Change, Control, Plan, WriteOutput, arguments_of},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -140,6 +141,8 @@ impl ZebrunnerMcp {
             only.push(args::case_key(raw)?.1);
         }
         let project_id = cx.client.project_id(project).await?;
+        // The tests are asked for by launch id: the launch must be the project's.
+        scope::launch(&cx.client, project_id, launch_id).await?;
         let tests: Vec<_> = cx
             .client
             .launch_tests(project_id, launch_id)
@@ -262,7 +265,7 @@ impl ZebrunnerMcp {
             item.status = found.name.clone();
             resolved.push(item);
         }
-        let run = cx.client.test_run(&project, a.run_id).await?;
+        let run = scope::run(&cx.client, &project, a.run_id).await?;
         if run.closed {
             return Err(ToolError::invalid(format!(
                 "test run {} is closed; Zebrunner records no results in closed runs",

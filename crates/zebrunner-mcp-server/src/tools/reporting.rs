@@ -8,6 +8,7 @@ use zebrunner_client::{Milestone, ZebrunnerClient};
 use super::{
     args::{self, NameOrId},
     error::ToolError,
+    scope,
 };
 
 /// Epoch milliseconds as an RFC 3339 instant.
@@ -22,7 +23,8 @@ pub async fn all_milestones(
     client: &ZebrunnerClient,
     project_id: i64,
 ) -> Result<Vec<Milestone>, ToolError> {
-    Ok(client.milestones(project_id, None).try_collect().await?)
+    let all = client.milestones(project_id, None).try_collect().await?;
+    Ok(scope::own_milestones(project_id, all))
 }
 
 /// The milestone named (case-insensitive) or numbered by `wanted`.

@@ -27,6 +27,7 @@ use super::{
     args,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -605,7 +606,7 @@ impl ZebrunnerMcp {
     ) -> Result<ReviewOutput, ToolError> {
         let (project, key) = args::case_key(&a.key)?;
         let project = cx.allowed_project(&project)?;
-        let case = cx.client.test_case_by_key(&project, &key).await?;
+        let case = scope::case_by_key(&cx.client, &project, &key).await?;
         let rules = rules();
         let issues = review(&case, rules);
         let score = score(&issues);

@@ -478,6 +478,12 @@ impl ZebrunnerMcp {
                     rql.in_("testSuite.id", ids)
                 };
             } else {
+                let suites = client.all_test_suites(project).await?;
+                if Hierarchy::new(&suites).get(suite_id).is_none() {
+                    return Err(ToolError::invalid(format!(
+                        "suite {suite_id} does not exist in project {project}; list_test_suites shows the suites"
+                    )));
+                }
                 rql = rql.eq("testSuite.id", suite_id);
             }
         }

@@ -20,6 +20,7 @@ use super::{
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
+    scope,
     write::{Control, Plan, WriteOutput, arguments_of, diff_fields},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -128,7 +129,7 @@ impl ZebrunnerMcp {
             body.insert("title".into(), json!(title(t)?));
         }
         if let Some(suite) = a.suite_id {
-            cx.client.test_suite(&project, suite).await?;
+            scope::suite(&cx.client, &project, suite).await?;
             body.insert("testSuite".into(), json!({ "id": suite }));
         }
         if let Some(d) = a.draft {
@@ -151,14 +152,7 @@ impl ZebrunnerMcp {
             ));
         }
         let segments = vec!["test-cases".to_string(), ident];
-        let current = cx
-            .client
-            .public_resource(
-                &project,
-                segments.clone(),
-                format!("{label} in project {project}"),
-            )
-            .await?;
+        let current = scope::case_value(&cx.client, &project, &segments[1], &label).await?;
         let body = Value::Object(body);
         let plan = Plan {
             diff: Some(diff_fields(&current, &body)),

@@ -19,6 +19,7 @@ use super::{
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
+    reporting, scope,
     write::{Control, Plan, WriteOutput, arguments_of, diff_fields},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -97,10 +98,12 @@ impl ZebrunnerMcp {
         }
         let segments = vec!["test-runs".to_string(), a.run_id.to_string()];
         let what = format!("test run {} in project {project}", a.run_id);
-        let current = cx
-            .client
-            .public_resource(&project, segments.clone(), what.clone())
-            .await?;
+        let current = scope::run_value(&cx.client, &project, a.run_id).await?;
+        if let Some(milestone) = &a.milestone {
+            // The milestone must be the project's (names and ids alike).
+            let project_id = cx.client.project_id(&project).await?;
+            reporting::resolve_milestone(&cx.client, &project, project_id, milestone).await?;
+        }
         if current.get("closed").and_then(Value::as_bool) == Some(true) {
             return Err(ToolError::invalid(format!(
                 "test run {} is closed; Zebrunner does not change closed runs (reopen it in Zebrunner first)",

@@ -17,6 +17,7 @@ use super::{
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
+    scope,
     write::{Control, Plan, WriteOutput, arguments_of, diff_fields},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -85,14 +86,7 @@ impl ZebrunnerMcp {
             return Err(ToolError::invalid("a suite cannot be its own parent"));
         }
         let segments = vec!["test-suites".to_string(), a.suite_id.to_string()];
-        let current = cx
-            .client
-            .public_resource(
-                &project,
-                segments.clone(),
-                format!("test suite {} in project {project}", a.suite_id),
-            )
-            .await?;
+        let current = scope::suite_value(&cx.client, &project, a.suite_id).await?;
         let title = match &a.title {
             Some(t) => title(t)?,
             None => current
@@ -109,7 +103,7 @@ impl ZebrunnerMcp {
         let parent = if a.move_to_root {
             Value::Null
         } else if let Some(p) = a.parent_suite_id {
-            cx.client.test_suite(&project, p).await?;
+            scope::suite(&cx.client, &project, p).await?;
             json!(p)
         } else {
             current.get("parentSuiteId").cloned().unwrap_or(Value::Null)

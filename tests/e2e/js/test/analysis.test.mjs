@@ -52,14 +52,17 @@ describe('analysis tools (stdio)', () => {
     const out = await callOk(client, 'analyze_launch_failures', {
       project_key: 'DEMO', launch_id: BIG_LAUNCH, limit: 50, tests_per_group: 100, format: 'json',
     });
-    // Requests: 5 pages of 100 tests, one history request per failing test.
+    // Requests: the launch (is it DEMO's?), 5 pages of 100 tests, one history
+    // request per failing test.
     const log = (await requestLog(sandbox)).filter((r) => r.path.startsWith('/api/reporting'));
     const pages = log.filter((r) => r.path === `/api/reporting/v1/launches/${BIG_LAUNCH}/tests`);
     const histories = log.filter((r) => r.path.endsWith('/history'));
     assert.equal(pages.length, 5);
     assert.ok(pages.every((r) => r.query.includes('pageSize=100')));
     assert.equal(histories.length, failed.length);
-    assert.equal(out.zebrunner_requests, 5 + failed.length);
+    const launches = log.filter((r) => r.path === `/api/reporting/v1/launches/${BIG_LAUNCH}`);
+    assert.equal(launches.length, 1);
+    assert.equal(out.zebrunner_requests, 1 + 5 + failed.length);
     assert.equal(out.summary.total_tests, 500);
     assert.equal(out.summary.failed, failed.length);
     assert.equal(out.groups.reduce((n, g) => n + g.count, 0), failed.length, 'group counts sum to the failed tests');
