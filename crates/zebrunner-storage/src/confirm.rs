@@ -9,7 +9,8 @@
 use sqlx::Row;
 
 use crate::StorageError;
-use crate::storage::{Pool, Storage};
+use crate::sql::{self, Sql, on_pool, sql};
+use crate::storage::Storage;
 
 /// A token to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,20 +59,32 @@ pub enum Consumed {
 /// Tokens expired longer ago than this are deleted when new ones are issued.
 const PURGE_AFTER_SECS: i64 = 24 * 60 * 60;
 
+const PURGE: Sql = sql!("DELETE FROM confirmation_tokens WHERE expires_at < ?");
+
+const INSERT: Sql = sql!(
+    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, \
+     created_at, expires_at, used) VALUES (?, ?, ?, ?, ?, ?, FALSE)"
+);
+
+/// The one statement that decides a confirm: of concurrent attempts, exactly one changes the row.
+const CONSUME: Sql = sql!(
+    "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = ? \
+     AND used = FALSE AND expires_at > ? AND user_key = ? AND tool = ? \
+     AND arguments_hash = ?"
+);
+
+const DIAGNOSE: Sql = sql!(
+    "SELECT user_key, tool, arguments_hash, expires_at, used \
+     FROM confirmation_tokens WHERE token_hash = ?"
+);
+
 impl Storage {
     /// Store a new token (and purge tokens long expired).
     pub async fn issue_confirmation(&self, token: &NewConfirmation) -> Result<(), StorageError> {
         let purge_before = token.created_at - PURGE_AFTER_SECS;
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query("DELETE FROM confirmation_tokens WHERE expires_at < ?")
-                    .bind(purge_before)
-                    .execute(pool)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, \
-                     created_at, expires_at, used) VALUES (?, ?, ?, ?, ?, ?, FALSE)",
-                )
+        on_pool!(&self.pool, pool => {
+            sql::query(&PURGE).bind(purge_before).execute(pool).await?;
+            sql::query(&INSERT)
                 .bind(&token.token_hash)
                 .bind(&token.user_key)
                 .bind(&token.tool)
@@ -80,26 +93,7 @@ impl Storage {
                 .bind(token.expires_at)
                 .execute(pool)
                 .await?;
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query("DELETE FROM confirmation_tokens WHERE expires_at < $1")
-                    .bind(purge_before)
-                    .execute(pool)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, \
-                     created_at, expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, FALSE)",
-                )
-                .bind(&token.token_hash)
-                .bind(&token.user_key)
-                .bind(&token.tool)
-                .bind(&token.arguments_hash)
-                .bind(token.created_at)
-                .bind(token.expires_at)
-                .execute(pool)
-                .await?;
-            }
-        }
+        });
         Ok(())
     }
 
@@ -110,13 +104,8 @@ impl Storage {
         attempt: &ConfirmAttempt<'_>,
     ) -> Result<Consumed, StorageError> {
         let a = attempt;
-        let (updated, row) = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let updated = sqlx::query(
-                    "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = ? \
-                     AND used = FALSE AND expires_at > ? AND user_key = ? AND tool = ? \
-                     AND arguments_hash = ?",
-                )
+        let row = on_pool!(&self.pool, pool => {
+            let updated = sql::query(&CONSUME)
                 .bind(a.token_hash)
                 .bind(a.now)
                 .bind(a.user_key)
@@ -125,70 +114,24 @@ impl Storage {
                 .execute(pool)
                 .await?
                 .rows_affected();
-                let row = if updated == 1 {
-                    None
-                } else {
-                    sqlx::query(
-                        "SELECT user_key, tool, arguments_hash, expires_at, used \
-                         FROM confirmation_tokens WHERE token_hash = ?",
-                    )
-                    .bind(a.token_hash)
-                    .fetch_optional(pool)
-                    .await?
-                    .map(|r| -> Result<Stored, sqlx::Error> {
-                        Ok(Stored {
-                            user_key: r.try_get("user_key")?,
-                            tool: r.try_get("tool")?,
-                            arguments_hash: r.try_get("arguments_hash")?,
-                            expires_at: r.try_get("expires_at")?,
-                            used: r.try_get("used")?,
-                        })
-                    })
-                    .transpose()?
-                };
-                (updated, row)
+            if updated == 1 {
+                return Ok(Consumed::Ok);
             }
-            Pool::Postgres(pool) => {
-                let updated = sqlx::query(
-                    "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = $1 \
-                     AND used = FALSE AND expires_at > $2 AND user_key = $3 AND tool = $4 \
-                     AND arguments_hash = $5",
-                )
+            sql::query(&DIAGNOSE)
                 .bind(a.token_hash)
-                .bind(a.now)
-                .bind(a.user_key)
-                .bind(a.tool)
-                .bind(a.arguments_hash)
-                .execute(pool)
+                .fetch_optional(pool)
                 .await?
-                .rows_affected();
-                let row = if updated == 1 {
-                    None
-                } else {
-                    sqlx::query(
-                        "SELECT user_key, tool, arguments_hash, expires_at, used \
-                         FROM confirmation_tokens WHERE token_hash = $1",
-                    )
-                    .bind(a.token_hash)
-                    .fetch_optional(pool)
-                    .await?
-                    .map(|r| -> Result<Stored, sqlx::Error> {
-                        Ok(Stored {
-                            user_key: r.try_get("user_key")?,
-                            tool: r.try_get("tool")?,
-                            arguments_hash: r.try_get("arguments_hash")?,
-                            expires_at: r.try_get("expires_at")?,
-                            used: r.try_get("used")?,
-                        })
+                .map(|r| -> Result<Stored, sqlx::Error> {
+                    Ok(Stored {
+                        user_key: r.try_get("user_key")?,
+                        tool: r.try_get("tool")?,
+                        arguments_hash: r.try_get("arguments_hash")?,
+                        expires_at: r.try_get("expires_at")?,
+                        used: r.try_get("used")?,
                     })
-                    .transpose()?
-                };
-                (updated, row)
-            }
-        };
-        if updated == 1 {
-            return Ok(Consumed::Ok);
-        }
+                })
+                .transpose()?
+        });
         Ok(match row {
             None => Consumed::Unknown,
             Some(s) if s.user_key != a.user_key => Consumed::OtherUser,

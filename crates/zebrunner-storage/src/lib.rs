@@ -12,6 +12,9 @@
 //!   ([`audit::AuditLog`]: database, stdout, file), argument redaction, and the CSV / JSON lines /
 //!   table renderings used by `zebrunner-mcp audit`.
 //! - [`confirm`] — single-use write-confirmation tokens (hashes only), consumed atomically.
+//! - `sql` (private) — the query layer: statements written once with `?` placeholders
+//!   (`sql!`, rewritten to `$n` for PostgreSQL at compile time) and run on either pool
+//!   (`on_pool!`); its module docs say how to add a query.
 //! - [`error`] — [`StorageError`].
 //!
 //! Every table and column is described in `docs/storage.md`.
@@ -20,6 +23,7 @@ pub mod audit;
 pub mod confirm;
 pub mod error;
 pub mod migrate;
+mod sql;
 pub mod storage;
 
 pub use error::StorageError;
