@@ -1,6 +1,6 @@
 //! The storage layer of zebrunner-mcp: one embedded SQLite file by default, PostgreSQL when
-//! configured. It holds the audit log and the write-confirmation tokens; the per-user
-//! credential vault will live here too.
+//! configured. It holds the audit log, the write-confirmation tokens and the server's own
+//! secrets; the per-user credential vault will live here too.
 //!
 //! # Layout
 //!
@@ -15,6 +15,8 @@
 //! - `sql` (private) — the query layer: statements written once with `?` placeholders
 //!   (`sql!`, rewritten to `$n` for PostgreSQL at compile time) and run on either pool
 //!   (`on_pool!`); its module docs say how to add a query.
+//! - [`secrets`] — `server_secrets`: random keys made once and shared by every replica
+//!   ([`Storage::server_secret`]), such as the pagination cursors' HMAC key.
 //! - [`error`] — [`StorageError`].
 //!
 //! Every table and column is described in `docs/storage.md`.
@@ -23,6 +25,7 @@ pub mod audit;
 pub mod confirm;
 pub mod error;
 pub mod migrate;
+pub mod secrets;
 mod sql;
 pub mod storage;
 

@@ -103,6 +103,24 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE INDEX confirmation_tokens_expires_at ON confirmation_tokens (expires_at);
         "#,
     },
+    Migration {
+        version: 3,
+        name: "server_secrets",
+        sqlite: r#"
+            CREATE TABLE server_secrets (
+                name       TEXT PRIMARY KEY,
+                value      BLOB NOT NULL,
+                created_at TEXT NOT NULL
+            );
+        "#,
+        postgres: r#"
+            CREATE TABLE server_secrets (
+                name       TEXT  PRIMARY KEY,
+                value      BYTEA NOT NULL,
+                created_at TEXT  NOT NULL
+            );
+        "#,
+    },
 ];
 
 /// `schema_migrations` itself: DDL, so per backend.

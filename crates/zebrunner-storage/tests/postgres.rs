@@ -57,3 +57,11 @@ async fn postgres_connection_errors_hide_the_password() {
     assert!(!err.contains("hunter2"), "{err}");
     assert!(err.contains("app:***@127.0.0.1:1"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_server_secrets() {
+    with_postgres("server_secrets", |url| async move {
+        suite::server_secrets(&url).await;
+    })
+    .await;
+}

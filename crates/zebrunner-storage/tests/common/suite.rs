@@ -291,7 +291,7 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
     let (a, b) = tokio::join!(Storage::connect(url), Storage::connect(url));
     let (a, b) = (a.expect("replica a"), b.expect("replica b"));
     assert_eq!(a.backend(), backend);
-    assert_eq!(a.applied_migrations().await.unwrap(), [1, 2]);
+    assert_eq!(a.applied_migrations().await.unwrap(), [1, 2, 3]);
     a.append_audit(&record("2026-05-01T09:00:00Z", "ann", "t", Outcome::Ok))
         .await
         .unwrap();
@@ -304,7 +304,7 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
     b.migrate().await.unwrap();
     let c = Storage::connect(url).await.expect("replica c");
     c.migrate().await.unwrap();
-    assert_eq!(c.applied_migrations().await.unwrap(), [1, 2]);
+    assert_eq!(c.applied_migrations().await.unwrap(), [1, 2, 3]);
     assert_eq!(
         c.query_audit(&AuditFilter::default()).await.unwrap().len(),
         1
@@ -323,7 +323,7 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
                 .applied_migrations()
                 .await
                 .unwrap(),
-            [1, 2]
+            [1, 2, 3]
         );
     }
     for s in [a, b, c] {
@@ -371,4 +371,57 @@ pub async fn database_sink(storage: &Storage) {
     storage.close().await;
     assert!(log.record(&r).await.is_err());
     assert_eq!(log.failures(), 1);
+}
+
+/// Server secrets: two handles on one database (started at once) get the same bytes, a third
+/// later too; names are independent; the length is as asked and cannot change afterwards.
+pub async fn server_secrets(url: &str) {
+    let (a, b) = tokio::join!(Storage::connect(url), Storage::connect(url));
+    let (a, b) = (a.expect("replica a"), b.expect("replica b"));
+    let (ka, kb) = tokio::join!(
+        a.server_secret("cursor_hmac", 32),
+        b.server_secret("cursor_hmac", 32)
+    );
+    let (ka, kb) = (ka.expect("secret via a"), kb.expect("secret via b"));
+    assert_eq!(ka.len(), 32);
+    assert_eq!(*ka, *kb, "replicas sharing a database share the key");
+    assert!(ka.iter().any(|&byte| byte != 0), "random, not zeroed");
+    let c = Storage::connect(url).await.expect("replica c");
+    assert_eq!(*c.server_secret("cursor_hmac", 32).await.unwrap(), *ka);
+    assert_eq!(*a.server_secret("cursor_hmac", 32).await.unwrap(), *ka);
+
+    let other = b.server_secret("other", 32).await.unwrap();
+    assert_ne!(*other, *ka, "different names, different keys");
+    let short = c.server_secret("short", 16).await.unwrap();
+    assert_eq!(short.len(), 16);
+    assert_eq!(*a.server_secret("short", 16).await.unwrap(), *short);
+
+    // Refused, and nothing changes.
+    let err = a.server_secret("cursor_hmac", 64).await.unwrap_err();
+    assert!(err.to_string().contains("32 bytes but 64"), "{err}");
+    assert!(
+        !err.to_string().contains(&format!("{:?}", &ka[..4])),
+        "{err}"
+    );
+    assert!(a.server_secret("zero", 0).await.is_err());
+    assert!(a.server_secret("", 32).await.is_err());
+    assert!(a.server_secret(&"n".repeat(129), 32).await.is_err());
+    assert!(a.server_secret("huge", 1025).await.is_err());
+    assert_eq!(*b.server_secret("cursor_hmac", 32).await.unwrap(), *ka);
+
+    // Many at once on a new name: one value wins everywhere.
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let s = [&a, &b, &c][i % 3].clone();
+            tokio::spawn(async move { s.server_secret("raced", 32).await.map(|k| k.to_vec()) })
+        })
+        .collect();
+    let mut values = HashSet::new();
+    for handle in handles {
+        values.insert(handle.await.expect("task").expect("raced secret"));
+    }
+    assert_eq!(values.len(), 1, "every racer got the same key");
+    for s in [a, b, c] {
+        s.close().await;
+    }
 }
