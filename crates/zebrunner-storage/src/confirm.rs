@@ -1,10 +1,11 @@
 //! The `confirmation_tokens` table: single-use tokens that confirm a previewed write.
 //!
 //! The server issues a token with a preview and stores only its SHA-256 hash, bound to the
-//! caller's user key, the tool and a hash of the exact arguments. A confirm consumes it with one
-//! conditional `UPDATE` (unused, unexpired, same user, tool and arguments), so of two replicas
-//! racing to confirm the same token exactly one wins. Hashing happens in the caller: this module
-//! stores and compares opaque strings. Times are Unix seconds.
+//! caller's user key, the tool, a hash of the exact arguments and a hash of the planned
+//! request (method, path, body). A confirm consumes it with one conditional `UPDATE` (unused,
+//! unexpired, same user, tool, arguments and plan), so of two replicas racing to confirm the
+//! same token exactly one wins; when it changes nothing, a `SELECT` says why. Hashing happens in
+//! the caller: this module stores and compares opaque strings. Times are Unix seconds.
 
 use sqlx::Row;
 
@@ -22,6 +23,8 @@ pub struct NewConfirmation {
     pub tool: String,
     /// Hash of the canonical arguments the preview was made for.
     pub arguments_hash: String,
+    /// Hash of the request the preview planned to send (method, path, body).
+    pub plan_hash: String,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds; the token is refused from this instant on.
@@ -35,6 +38,8 @@ pub struct ConfirmAttempt<'a> {
     pub user_key: &'a str,
     pub tool: &'a str,
     pub arguments_hash: &'a str,
+    /// Hash of the request the confirm would send now (re-planned, not the preview's).
+    pub plan_hash: &'a str,
     /// Unix seconds.
     pub now: i64,
 }
@@ -54,6 +59,10 @@ pub enum Consumed {
     OtherUser,
     /// Issued for another tool or other arguments.
     DifferentArguments,
+    /// Unused, unexpired, same user, tool and arguments, but the request planned now differs
+    /// from the preview's (what it would change has changed since). The token is left unused;
+    /// the caller must preview again.
+    PlanChanged,
 }
 
 /// Tokens expired longer ago than this are deleted when new ones are issued.
@@ -62,19 +71,19 @@ const PURGE_AFTER_SECS: i64 = 24 * 60 * 60;
 const PURGE: Sql = sql!("DELETE FROM confirmation_tokens WHERE expires_at < ?");
 
 const INSERT: Sql = sql!(
-    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, \
-     created_at, expires_at, used) VALUES (?, ?, ?, ?, ?, ?, FALSE)"
+    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, plan_hash, \
+     created_at, expires_at, used) VALUES (?, ?, ?, ?, ?, ?, ?, FALSE)"
 );
 
 /// The one statement that decides a confirm: of concurrent attempts, exactly one changes the row.
 const CONSUME: Sql = sql!(
     "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = ? \
      AND used = FALSE AND expires_at > ? AND user_key = ? AND tool = ? \
-     AND arguments_hash = ?"
+     AND arguments_hash = ? AND plan_hash = ?"
 );
 
 const DIAGNOSE: Sql = sql!(
-    "SELECT user_key, tool, arguments_hash, expires_at, used \
+    "SELECT user_key, tool, arguments_hash, plan_hash, expires_at, used \
      FROM confirmation_tokens WHERE token_hash = ?"
 );
 
@@ -89,6 +98,7 @@ impl Storage {
                 .bind(&token.user_key)
                 .bind(&token.tool)
                 .bind(&token.arguments_hash)
+                .bind(&token.plan_hash)
                 .bind(token.created_at)
                 .bind(token.expires_at)
                 .execute(pool)
@@ -98,7 +108,9 @@ impl Storage {
     }
 
     /// Use a token: one atomic `UPDATE` marks it used only if it is unused, unexpired and bound
-    /// to this user, tool and arguments. When it does not match, says why (and leaves it as is).
+    /// to this user, tool, arguments and plan. When it does not match, says why (and leaves it
+    /// as is): the checks go user, used, expiry, tool and arguments, then plan, so
+    /// [`Consumed::PlanChanged`] means everything else was right.
     pub async fn consume_confirmation(
         &self,
         attempt: &ConfirmAttempt<'_>,
@@ -111,6 +123,7 @@ impl Storage {
                 .bind(a.user_key)
                 .bind(a.tool)
                 .bind(a.arguments_hash)
+                .bind(a.plan_hash)
                 .execute(pool)
                 .await?
                 .rows_affected();
@@ -126,6 +139,7 @@ impl Storage {
                         user_key: r.try_get("user_key")?,
                         tool: r.try_get("tool")?,
                         arguments_hash: r.try_get("arguments_hash")?,
+                        plan_hash: r.try_get("plan_hash")?,
                         expires_at: r.try_get("expires_at")?,
                         used: r.try_get("used")?,
                     })
@@ -140,6 +154,7 @@ impl Storage {
             Some(s) if s.tool != a.tool || s.arguments_hash != a.arguments_hash => {
                 Consumed::DifferentArguments
             }
+            Some(s) if s.plan_hash != a.plan_hash => Consumed::PlanChanged,
             // It matched a moment ago but another confirm took it first.
             Some(_) => Consumed::AlreadyUsed,
         })
@@ -150,6 +165,7 @@ struct Stored {
     user_key: String,
     tool: String,
     arguments_hash: String,
+    plan_hash: String,
     expires_at: i64,
     used: bool,
 }

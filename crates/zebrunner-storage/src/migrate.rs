@@ -121,6 +121,14 @@ pub const MIGRATIONS: &[Migration] = &[
             );
         "#,
     },
+    Migration {
+        version: 4,
+        name: "confirmation_plan_hash",
+        // Tokens issued before this have an empty plan hash; a confirm that brings a real one
+        // is told the plan changed and previews again.
+        sqlite: "ALTER TABLE confirmation_tokens ADD COLUMN plan_hash TEXT NOT NULL DEFAULT ''",
+        postgres: "ALTER TABLE confirmation_tokens ADD COLUMN plan_hash TEXT NOT NULL DEFAULT ''",
+    },
 ];
 
 /// `schema_migrations` itself: DDL, so per backend.

@@ -60,7 +60,7 @@ async fn memory_migrations_are_idempotent() {
     let storage = memory_storage().await;
     storage.migrate().await.unwrap();
     storage.migrate().await.unwrap();
-    assert_eq!(storage.applied_migrations().await.unwrap(), [1, 2, 3]);
+    assert_eq!(storage.applied_migrations().await.unwrap(), [1, 2, 3, 4]);
 }
 
 #[tokio::test]
