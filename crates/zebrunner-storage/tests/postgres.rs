@@ -65,3 +65,13 @@ async fn postgres_server_secrets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn postgres_oversized_records_are_bounded() {
+    with_postgres("oversized", |url| async move {
+        let storage = connect(&url).await;
+        suite::oversized_records_are_bounded(&storage).await;
+        storage.close().await;
+    })
+    .await;
+}

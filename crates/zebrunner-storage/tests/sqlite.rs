@@ -117,3 +117,14 @@ async fn memory_server_secrets_are_made_once() {
     );
     assert_ne!(*storage.server_secret("b", 32).await.unwrap(), *key);
 }
+
+#[tokio::test]
+async fn memory_oversized_records_are_bounded() {
+    suite::oversized_records_are_bounded(&memory_storage().await).await;
+}
+
+#[tokio::test]
+async fn file_oversized_records_are_bounded() {
+    let (_dir, storage) = file_storage().await;
+    suite::oversized_records_are_bounded(&storage).await;
+}

@@ -1,12 +1,14 @@
 //! The audit log: one [`AuditRecord`] per tool call and per authorization decision.
 //!
 //! - this file: the record, its filter and enums;
+//! - [`bound`] — [`AuditRecord::bounded`]: the size limits every sink applies before writing;
 //! - [`store`] — appending to and querying the `audit_log` table ([`crate::Storage`] methods);
 //! - [`sink`] — [`AuditLog`] and its sinks (database, stdout, file as JSON lines);
 //! - [`redact`] — [`redact_arguments`], applied before a record is built;
 //! - [`export`] — CSV, JSON lines and the compact table printed by `zebrunner-mcp audit`;
 //! - [`timefmt`] — the canonical timestamp format and the parsing of `--since`/`--until`.
 
+pub mod bound;
 pub mod export;
 pub mod redact;
 pub mod sink;
@@ -19,7 +21,8 @@ pub use redact::redact_arguments;
 pub use sink::{AuditError, AuditLog, AuditSink};
 pub use timefmt::now_rfc3339;
 
-/// One audited event. `arguments` must already be redacted ([`redact_arguments`]).
+/// One audited event. `arguments` must already be redacted ([`redact_arguments`]). Sinks
+/// store it within the limits of [`bound`] ([`AuditRecord::bounded`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AuditRecord {
     /// Assigned by the database; `None` before it is stored (and in stdout/file sinks).

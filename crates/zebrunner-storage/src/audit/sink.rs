@@ -81,9 +81,11 @@ impl AuditLog {
         !self.inner.sinks.is_empty()
     }
 
-    /// Write `record` to every sink before returning. Every sink is attempted even if an
-    /// earlier one failed; each failure is logged and counted, and any failure is an error.
+    /// Write `record` to every sink before returning, within the limits of
+    /// [`AuditRecord::bounded`]. Every sink is attempted even if an earlier one failed; each
+    /// failure is logged and counted, and any failure is an error.
     pub async fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        let record = &*record.bounded();
         let mut failures = Vec::new();
         let mut line = None;
         for sink in &self.inner.sinks {

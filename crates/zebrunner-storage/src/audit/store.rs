@@ -119,8 +119,10 @@ impl Filter {
 
 impl Storage {
     /// Store one record (its `id` is ignored: the database assigns one; its `at` is rewritten
-    /// in the canonical form and must be RFC 3339).
+    /// in the canonical form and must be RFC 3339). Oversized fields are cut first
+    /// ([`AuditRecord::bounded`]).
     pub async fn append_audit(&self, record: &AuditRecord) -> Result<(), StorageError> {
+        let record = record.bounded();
         let at = timefmt::canonical(&record.at)?;
         let latency_ms = i64::try_from(record.latency_ms).unwrap_or(i64::MAX);
         on_pool!(&self.pool, pool => {

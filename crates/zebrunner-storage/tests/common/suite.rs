@@ -425,3 +425,56 @@ pub async fn server_secrets(url: &str) {
         s.close().await;
     }
 }
+
+/// A record with oversized fields is stored cut to the limits, on every backend.
+pub async fn oversized_records_are_bounded(storage: &Storage) {
+    use zebrunner_storage::audit::ZebrunnerRequest;
+    use zebrunner_storage::audit::bound::{
+        MAX_DETAIL_CHARS, MAX_ERROR_CLASS_CHARS, MAX_IDENTITY_CHARS, MAX_JSON_BYTES, MAX_TOOL_CHARS,
+    };
+    let mut r = record("2026-05-01T09:00:00.000Z", "ann", "t", Outcome::Error);
+    r.tool = Some(format!("unknown_{}", "x".repeat(900_000)));
+    r.detail = Some("ü".repeat(10_000));
+    r.error_class = Some("e".repeat(1_000));
+    r.email = Some(format!("{}@acme.com", "m".repeat(1_000)));
+    r.user_key = Some("u".repeat(1_000));
+    r.client_id = Some("c".repeat(1_000));
+    r.arguments = serde_json::json!({"ids": vec!["ABC-1234567"; 5_000]});
+    let arguments_bytes = serde_json::to_string(&r.arguments).unwrap().len();
+    r.zebrunner_requests = (0..3_000)
+        .map(|i| ZebrunnerRequest {
+            method: "GET".into(),
+            path: format!("/test-cases/{i}"),
+            count: 1,
+        })
+        .collect();
+    storage.append_audit(&r).await.expect("append oversized");
+
+    let stored = storage.query_audit(&AuditFilter::default()).await.unwrap();
+    let s = &stored[0];
+    let chars = |v: &Option<String>| v.as_deref().unwrap().chars().count();
+    assert_eq!(chars(&s.tool), MAX_TOOL_CHARS);
+    assert!(s.tool.as_deref().unwrap().starts_with("unknown_xxx"));
+    assert!(s.tool.as_deref().unwrap().ends_with('…'));
+    assert_eq!(chars(&s.detail), MAX_DETAIL_CHARS);
+    assert_eq!(chars(&s.error_class), MAX_ERROR_CLASS_CHARS);
+    assert_eq!(chars(&s.email), MAX_IDENTITY_CHARS);
+    assert_eq!(chars(&s.user_key), MAX_IDENTITY_CHARS);
+    assert_eq!(chars(&s.client_id), MAX_IDENTITY_CHARS);
+    assert_eq!(
+        s.arguments,
+        serde_json::json!({"truncated": true, "bytes": arguments_bytes})
+    );
+    assert!(serde_json::to_string(&s.zebrunner_requests).unwrap().len() <= MAX_JSON_BYTES);
+    let marker = s.zebrunner_requests.last().unwrap();
+    assert!(marker.path.starts_with("[truncated: "), "{marker:?}");
+    assert_eq!(s.zebrunner_requests[0], r.zebrunner_requests[0]);
+    assert_eq!(
+        AuditRecord {
+            id: None,
+            ..s.clone()
+        },
+        r.bounded().into_owned(),
+        "what is stored is exactly the bounded record"
+    );
+}
