@@ -75,3 +75,13 @@ async fn postgres_oversized_records_are_bounded() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn postgres_user_filter_matches_old_and_namespaced_keys() {
+    with_postgres("user_filter", |url| async move {
+        let storage = connect(&url).await;
+        suite::user_filter_matches_old_and_namespaced_keys(&storage).await;
+        storage.close().await;
+    })
+    .await;
+}

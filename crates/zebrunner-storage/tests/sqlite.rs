@@ -128,3 +128,8 @@ async fn file_oversized_records_are_bounded() {
     let (_dir, storage) = file_storage().await;
     suite::oversized_records_are_bounded(&storage).await;
 }
+
+#[tokio::test]
+async fn memory_user_filter_matches_old_and_namespaced_keys() {
+    suite::user_filter_matches_old_and_namespaced_keys(&memory_storage().await).await;
+}

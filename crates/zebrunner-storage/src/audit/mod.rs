@@ -32,7 +32,9 @@ pub struct AuditRecord {
     /// Random per call/request; ties the record to log lines.
     pub correlation_id: String,
     pub kind: AuditKind,
-    /// Stable user key (Okta `uid`, else `sub`); `None` with identity `none`.
+    /// Stable user key, namespaced by the claim it came from: `uid:<uid>` (Okta), else
+    /// `sub:<sub>`; `None` with identity `none`. Records written before the namespacing hold
+    /// the bare uid or sub (they are not rewritten).
     pub user_key: Option<String>,
     pub email: Option<String>,
     /// OAuth client id (`cid`) of the calling application.
@@ -81,7 +83,9 @@ pub struct ZebrunnerRequest {
 /// returns everything, newest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditFilter {
-    /// Matches `user_key` or `email` exactly.
+    /// Matches a record whose `email` or `user_key` is this, and for a bare id (no `uid:` or
+    /// `sub:` prefix) also `uid:` + this and `sub:` + this: a bare id finds a user's old
+    /// bare-key rows and new namespaced ones, a namespaced key only rows with exactly that key.
     pub user: Option<String>,
     pub tool: Option<String>,
     /// Inclusive lower bound on `at` (RFC 3339 or `YYYY-MM-DD`).

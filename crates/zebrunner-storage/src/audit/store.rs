@@ -26,9 +26,14 @@ macro_rules! push_filter {
         let f: &Filter = $f;
         $qb.push(" WHERE 1 = 1");
         if let Some(user) = &f.user {
-            $qb.push(" AND (user_key = ")
-                .push_bind(user.clone())
-                .push(" OR email = ")
+            let [a, b, c] = user_keys(user);
+            $qb.push(" AND (user_key IN (")
+                .push_bind(a)
+                .push(", ")
+                .push_bind(b)
+                .push(", ")
+                .push_bind(c)
+                .push(") OR email = ")
                 .push_bind(user.clone())
                 .push(")");
         }
@@ -87,6 +92,22 @@ macro_rules! decode_row {
             latency_ms: u64::try_from(latency).unwrap_or(0),
         }
     }};
+}
+
+/// The `user_key` values `AuditFilter.user` matches. Keys have been namespaced by their claim
+/// (`uid:…`, `sub:…`) since records that hold the bare uid or sub, which are not rewritten: a
+/// bare search finds the old and the new form, a namespaced one only itself (its bare form
+/// could be another user's old row). Always three, for one statement shape.
+fn user_keys(user: &str) -> [String; 3] {
+    if user.starts_with("uid:") || user.starts_with("sub:") {
+        [user.to_string(), user.to_string(), user.to_string()]
+    } else {
+        [
+            user.to_string(),
+            format!("uid:{user}"),
+            format!("sub:{user}"),
+        ]
+    }
 }
 
 /// The filter with its times in canonical form and its outcome as text.

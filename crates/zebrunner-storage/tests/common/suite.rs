@@ -478,3 +478,51 @@ pub async fn oversized_records_are_bounded(storage: &Storage) {
         "what is stored is exactly the bounded record"
     );
 }
+
+/// `AuditFilter.user` finds a user's rows from before user keys were namespaced (bare uid or
+/// sub) and after (`uid:…`, `sub:…`) with one bare search; a namespaced search finds only its
+/// own key; e-mail still works; near misses do not match.
+pub async fn user_filter_matches_old_and_namespaced_keys(storage: &Storage) {
+    let rows = [
+        ("00u1", Some("ann@acme.com"), "old_bare"),
+        ("uid:00u1", Some("ann@acme.com"), "new_uid"),
+        ("sub:00u1", None, "new_sub"),
+        ("uid:00u2", Some("bob@acme.com"), "other_user"),
+        ("xuid:00u1", None, "near_miss_prefix"),
+        ("00u1x", None, "near_miss_suffix"),
+        ("uid:uid:00u1", None, "double_prefix"),
+    ];
+    for (i, (key, email, tool)) in rows.iter().enumerate() {
+        let mut r = record(
+            &format!("2026-05-01T09:00:0{i}.000Z"),
+            "x",
+            tool,
+            Outcome::Ok,
+        );
+        r.user_key = Some(key.to_string());
+        r.email = email.map(str::to_string);
+        storage.append_audit(&r).await.unwrap();
+    }
+    let find = |user: &str| {
+        let filter = AuditFilter {
+            user: Some(user.to_string()),
+            oldest_first: true,
+            ..Default::default()
+        };
+        async move {
+            let found = storage.query_audit(&filter).await.unwrap();
+            tools(&found)
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("00u1").await, ["old_bare", "new_uid", "new_sub"]);
+    assert_eq!(find("uid:00u1").await, ["new_uid"]);
+    assert_eq!(find("uid:uid:00u1").await, ["double_prefix"]);
+    assert_eq!(find("sub:00u1").await, ["new_sub"]);
+    assert_eq!(find("ann@acme.com").await, ["old_bare", "new_uid"]);
+    assert_eq!(find("00u2").await, ["other_user"]);
+    assert!(find("u1").await.is_empty());
+    assert!(find("uid:").await.is_empty());
+}
