@@ -9,9 +9,11 @@
 //! - [`migrate`] — versioned, idempotent schema migrations, safe when several replicas start
 //!   at once (a `BEGIN IMMEDIATE` write lock on SQLite, an advisory lock on PostgreSQL).
 //! - [`audit`] — the audit record, its filter, the SQL that stores and queries it, the sinks
-//!   ([`audit::AuditLog`]: database, stdout, file), argument redaction, and the CSV / JSON lines /
-//!   table renderings used by `zebrunner-mcp audit`.
-//! - [`confirm`] — single-use write-confirmation tokens (hashes only), consumed atomically.
+//!   ([`audit::AuditLog`]: database, stdout, file), argument redaction, the size bounds every
+//!   sink applies, and the CSV / JSON lines / table renderings used by `zebrunner-mcp audit`
+//!   (which never print control characters or bidi overrides).
+//! - [`confirm`] — single-use write-confirmation tokens (hashes only) bound to the user, tool,
+//!   arguments and planned request, consumed atomically.
 //! - `sql` (private) — the query layer: statements written once with `?` placeholders
 //!   (`sql!`, rewritten to `$n` for PostgreSQL at compile time) and run on either pool
 //!   (`on_pool!`); its module docs say how to add a query.

@@ -14,7 +14,7 @@ use crate::storage::{Backend, Pool, Storage};
 
 /// One schema change. DDL is written once per backend because column types differ
 /// (`INTEGER`/`BIGINT`, `BLOB`/`BYTEA`, `TEXT`/`JSONB`); everything else goes through
-/// [`crate::sql`].
+/// the crate's one query layer (`src/sql.rs`).
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,

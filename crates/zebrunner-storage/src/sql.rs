@@ -82,12 +82,12 @@ impl Dialect for sqlx::Postgres {
     const BACKEND: Backend = Backend::Postgres;
 }
 
-/// [`sqlx::query`] with the text of `sql` for the executor's database.
+/// [`sqlx::query()`] with the text of `sql` for the executor's database.
 pub(crate) fn query<'q, DB: Dialect>(sql: &Sql) -> Query<'q, DB, <DB as Database>::Arguments> {
     sqlx::query(sql.text(DB::BACKEND))
 }
 
-/// [`sqlx::query_scalar`] with the text of `sql` for the executor's database.
+/// [`sqlx::query_scalar()`] with the text of `sql` for the executor's database.
 pub(crate) fn query_scalar<'q, DB: Dialect, O>(
     sql: &Sql,
 ) -> QueryScalar<'q, DB, O, <DB as Database>::Arguments>
