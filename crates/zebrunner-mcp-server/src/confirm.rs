@@ -166,6 +166,7 @@ impl Confirmations {
                 user_key: user_key.to_string(),
                 tool: tool.to_string(),
                 arguments_hash: arguments_hash(arguments),
+                plan_hash: String::new(),
                 created_at,
                 expires_at,
             })
@@ -198,6 +199,7 @@ impl Confirmations {
                 user_key,
                 tool,
                 arguments_hash: &args,
+                plan_hash: "",
                 now: now_unix(),
             })
             .await
@@ -222,6 +224,9 @@ pub fn refusal(outcome: Consumed, tool: &str) -> Option<String> {
         Consumed::Expired => format!("the confirmation token has expired; {again}"),
         Consumed::OtherUser => format!(
             "the confirmation token was issued to another user; tokens cannot be shared. {again}"
+        ),
+        Consumed::PlanChanged => format!(
+            "what {tool} would write changed since the preview (someone changed the data, or it now covers more); nothing was written. Preview again: {again}"
         ),
         Consumed::DifferentArguments => format!(
             "the confirmation token was issued for different arguments (or another tool); confirm with exactly the arguments of the preview, or {again}"

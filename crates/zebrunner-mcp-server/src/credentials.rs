@@ -39,13 +39,6 @@ impl Credentials {
             )),
         }
     }
-
-    /// The service account's client, for start-up checks and the demo.
-    pub fn service_client(&self) -> &ZebrunnerClient {
-        match self {
-            Credentials::ServiceAccount(client) => client,
-        }
-    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -74,7 +67,17 @@ impl ErrorView {
             return error.message();
         };
         let kind = inner.kind();
-        if !self.hide_account || !reveals_account(kind) {
+        if !self.hide_account {
+            // The account's owner: Zebrunner's own words, and what to fix.
+            return match kind {
+                ErrorKind::Unauthorized => format!(
+                    "{inner}. Create a new API token in Zebrunner (Account and profile, API tokens), \
+                     set ZEBRUNNER_TOKEN (or ZEBRUNNER_TOKEN_FILE) and restart the server."
+                ),
+                _ => error.message(),
+            };
+        }
+        if !reveals_account(kind) {
             return error.message();
         }
         tracing::warn!(correlation_id, error = %inner, "Zebrunner call failed");

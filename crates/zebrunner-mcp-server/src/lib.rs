@@ -3,30 +3,41 @@
 //!
 //! # Layout
 //!
-//! A call flows one way: transport, then [`handler::ZebrunnerMcp`] (the rmcp
-//! `ServerHandler`), then [`credentials::Credentials`] (which Zebrunner
-//! account serves the call), then one tool in [`tools`], which talks to
-//! Zebrunner through `zebrunner_client` and renders the answer.
+//! A call flows one way, with one seam per concern:
 //!
+//! 1. **Transport** ([`transport`]): stdio, or Streamable HTTP behind the
+//!    guard ([`transport::http::Guard`]), which validates the access token,
+//!    asks the [`policy`] for the caller's grant, binds MCP sessions to
+//!    people, parses `X-Zebrunner-Toolsets`, and turns every refusal into one
+//!    [`transport::http::Refusal`]. The result is a [`Caller`].
+//! 2. **Handler** ([`handler::ZebrunnerMcp`], the rmcp `ServerHandler`):
+//!    decides what the caller sees (one visible-tools function for
+//!    `tools/list`, `tools/call` and prompts) and runs the call.
+//! 3. **Credentials** ([`credentials::Credentials`]): the Zebrunner client
+//!    for this caller, asked once per tool call and resource read, and how
+//!    Zebrunner's failures are shown to them.
+//! 4. **The tool** ([`tools`], one file per tool) with an explicit
+//!    [`context::CallContext`] (caller, grant, client, request log,
+//!    correlation id, cursor key), talking to Zebrunner through
+//!    `zebrunner_client`.
+//! 5. **Observation** ([`observe::Observer`]): one audit record per tool
+//!    call, resource read and authorization decision, built by [`audit`],
+//!    with one failure policy.
+//!
+//! Other modules:
 //! - [`config`]: typed server options (transport, HTTP limits, allowed hosts
-//!   and origins, protocol versions).
+//!   and origins, protocol versions, identity, policy, audit).
 //! - [`confirm`]: write confirmation tokens (preview, then confirm with a
 //!   single-use token kept hashed in storage).
 //! - [`toolsets`]: named tool groups, configured and narrowed per request.
-//! - [`credentials`]: where the Zebrunner client for a call comes from. Today
-//!   a shared service account; the per-user vault plugs in here.
-//! - [`handler`]: the MCP server: capabilities, instructions, tool routing.
 //! - [`prompts`]: MCP prompts, short orchestrations naming this server's
 //!   tools for common QA jobs.
 //! - [`resources`]: MCP resources (`zebrunner://projects` and per-project
 //!   templates) with project-key completion, served by the tools' code.
-//! - [`tools`]: one file per tool, plus shared pieces: output format and
-//!   rendering ([`tools::output`]), errors that tell the user what to do next
-//!   ([`tools::error`]), opaque cursors ([`tools::cursor`]), and the suite
+//! - [`tools`] also holds the shared pieces: output format and rendering
+//!   ([`tools::output`]), errors that tell the user what to do next
+//!   ([`tools::error`]), signed cursors ([`tools::cursor`]), and the suite
 //!   hierarchy ([`tools::hierarchy`]).
-//! - [`transport`]: stdio and Streamable HTTP (`/mcp`, `/healthz`), kept apart
-//!   from tool logic. Caller identity (OAuth), access policy and the audit log
-//!   sit between the HTTP transport and the handler once they land.
 
 pub mod audit;
 pub mod caller;

@@ -115,11 +115,6 @@ impl Observer {
     pub fn anonymous_refusals(&self) -> u64 {
         self.anonymous.total.load(Ordering::Relaxed)
     }
-
-    /// Records that could not be written since start.
-    pub fn lost_records(&self) -> u64 {
-        self.audit.failures()
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! sandbox's `ids_ignore_project`, the case a shared account makes
 //! dangerous).
 
+// Tests may unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use common::Harness;

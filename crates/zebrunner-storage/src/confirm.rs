@@ -1,15 +1,17 @@
 //! The `confirmation_tokens` table: single-use tokens that confirm a previewed write.
 //!
 //! The server issues a token with a preview and stores only its SHA-256 hash, bound to the
-//! caller's user key, the tool and a hash of the exact arguments. A confirm consumes it with one
-//! conditional `UPDATE` (unused, unexpired, same user, tool and arguments), so of two replicas
-//! racing to confirm the same token exactly one wins. Hashing happens in the caller: this module
-//! stores and compares opaque strings. Times are Unix seconds.
+//! caller's user key, the tool, a hash of the exact arguments and a hash of the planned
+//! request (method, path, body). A confirm consumes it with one conditional `UPDATE` (unused,
+//! unexpired, same user, tool, arguments and plan), so of two replicas racing to confirm the
+//! same token exactly one wins; when it changes nothing, a `SELECT` says why. Hashing happens in
+//! the caller: this module stores and compares opaque strings. Times are Unix seconds.
 
 use sqlx::Row;
 
 use crate::StorageError;
-use crate::storage::{Pool, Storage};
+use crate::sql::{self, Sql, on_pool, sql};
+use crate::storage::Storage;
 
 /// A token to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,8 @@ pub struct NewConfirmation {
     pub tool: String,
     /// Hash of the canonical arguments the preview was made for.
     pub arguments_hash: String,
+    /// Hash of the request the preview planned to send (method, path, body).
+    pub plan_hash: String,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds; the token is refused from this instant on.
@@ -34,6 +38,8 @@ pub struct ConfirmAttempt<'a> {
     pub user_key: &'a str,
     pub tool: &'a str,
     pub arguments_hash: &'a str,
+    /// Hash of the request the confirm would send now (re-planned, not the preview's).
+    pub plan_hash: &'a str,
     /// Unix seconds.
     pub now: i64,
 }
@@ -53,142 +59,93 @@ pub enum Consumed {
     OtherUser,
     /// Issued for another tool or other arguments.
     DifferentArguments,
+    /// Unused, unexpired, same user, tool and arguments, but the request planned now differs
+    /// from the preview's (what it would change has changed since). The token is left unused;
+    /// the caller must preview again.
+    PlanChanged,
 }
 
 /// Tokens expired longer ago than this are deleted when new ones are issued.
 const PURGE_AFTER_SECS: i64 = 24 * 60 * 60;
 
+const PURGE: Sql = sql!("DELETE FROM confirmation_tokens WHERE expires_at < ?");
+
+const INSERT: Sql = sql!(
+    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, plan_hash, \
+     created_at, expires_at, used) VALUES (?, ?, ?, ?, ?, ?, ?, FALSE)"
+);
+
+/// The one statement that decides a confirm: of concurrent attempts, exactly one changes the row.
+const CONSUME: Sql = sql!(
+    "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = ? \
+     AND used = FALSE AND expires_at > ? AND user_key = ? AND tool = ? \
+     AND arguments_hash = ? AND plan_hash = ?"
+);
+
+const DIAGNOSE: Sql = sql!(
+    "SELECT user_key, tool, arguments_hash, plan_hash, expires_at, used \
+     FROM confirmation_tokens WHERE token_hash = ?"
+);
+
 impl Storage {
     /// Store a new token (and purge tokens long expired).
     pub async fn issue_confirmation(&self, token: &NewConfirmation) -> Result<(), StorageError> {
         let purge_before = token.created_at - PURGE_AFTER_SECS;
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query("DELETE FROM confirmation_tokens WHERE expires_at < ?")
-                    .bind(purge_before)
-                    .execute(pool)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, \
-                     created_at, expires_at, used) VALUES (?, ?, ?, ?, ?, ?, FALSE)",
-                )
+        on_pool!(&self.pool, pool => {
+            sql::query(&PURGE).bind(purge_before).execute(pool).await?;
+            sql::query(&INSERT)
                 .bind(&token.token_hash)
                 .bind(&token.user_key)
                 .bind(&token.tool)
                 .bind(&token.arguments_hash)
+                .bind(&token.plan_hash)
                 .bind(token.created_at)
                 .bind(token.expires_at)
                 .execute(pool)
                 .await?;
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query("DELETE FROM confirmation_tokens WHERE expires_at < $1")
-                    .bind(purge_before)
-                    .execute(pool)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO confirmation_tokens (token_hash, user_key, tool, arguments_hash, \
-                     created_at, expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, FALSE)",
-                )
-                .bind(&token.token_hash)
-                .bind(&token.user_key)
-                .bind(&token.tool)
-                .bind(&token.arguments_hash)
-                .bind(token.created_at)
-                .bind(token.expires_at)
-                .execute(pool)
-                .await?;
-            }
-        }
+        });
         Ok(())
     }
 
     /// Use a token: one atomic `UPDATE` marks it used only if it is unused, unexpired and bound
-    /// to this user, tool and arguments. When it does not match, says why (and leaves it as is).
+    /// to this user, tool, arguments and plan. When it does not match, says why (and leaves it
+    /// as is): the checks go user, used, expiry, tool and arguments, then plan, so
+    /// [`Consumed::PlanChanged`] means everything else was right.
     pub async fn consume_confirmation(
         &self,
         attempt: &ConfirmAttempt<'_>,
     ) -> Result<Consumed, StorageError> {
         let a = attempt;
-        let (updated, row) = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let updated = sqlx::query(
-                    "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = ? \
-                     AND used = FALSE AND expires_at > ? AND user_key = ? AND tool = ? \
-                     AND arguments_hash = ?",
-                )
+        let row = on_pool!(&self.pool, pool => {
+            let updated = sql::query(&CONSUME)
                 .bind(a.token_hash)
                 .bind(a.now)
                 .bind(a.user_key)
                 .bind(a.tool)
                 .bind(a.arguments_hash)
+                .bind(a.plan_hash)
                 .execute(pool)
                 .await?
                 .rows_affected();
-                let row = if updated == 1 {
-                    None
-                } else {
-                    sqlx::query(
-                        "SELECT user_key, tool, arguments_hash, expires_at, used \
-                         FROM confirmation_tokens WHERE token_hash = ?",
-                    )
-                    .bind(a.token_hash)
-                    .fetch_optional(pool)
-                    .await?
-                    .map(|r| -> Result<Stored, sqlx::Error> {
-                        Ok(Stored {
-                            user_key: r.try_get("user_key")?,
-                            tool: r.try_get("tool")?,
-                            arguments_hash: r.try_get("arguments_hash")?,
-                            expires_at: r.try_get("expires_at")?,
-                            used: r.try_get("used")?,
-                        })
-                    })
-                    .transpose()?
-                };
-                (updated, row)
+            if updated == 1 {
+                return Ok(Consumed::Ok);
             }
-            Pool::Postgres(pool) => {
-                let updated = sqlx::query(
-                    "UPDATE confirmation_tokens SET used = TRUE WHERE token_hash = $1 \
-                     AND used = FALSE AND expires_at > $2 AND user_key = $3 AND tool = $4 \
-                     AND arguments_hash = $5",
-                )
+            sql::query(&DIAGNOSE)
                 .bind(a.token_hash)
-                .bind(a.now)
-                .bind(a.user_key)
-                .bind(a.tool)
-                .bind(a.arguments_hash)
-                .execute(pool)
+                .fetch_optional(pool)
                 .await?
-                .rows_affected();
-                let row = if updated == 1 {
-                    None
-                } else {
-                    sqlx::query(
-                        "SELECT user_key, tool, arguments_hash, expires_at, used \
-                         FROM confirmation_tokens WHERE token_hash = $1",
-                    )
-                    .bind(a.token_hash)
-                    .fetch_optional(pool)
-                    .await?
-                    .map(|r| -> Result<Stored, sqlx::Error> {
-                        Ok(Stored {
-                            user_key: r.try_get("user_key")?,
-                            tool: r.try_get("tool")?,
-                            arguments_hash: r.try_get("arguments_hash")?,
-                            expires_at: r.try_get("expires_at")?,
-                            used: r.try_get("used")?,
-                        })
+                .map(|r| -> Result<Stored, sqlx::Error> {
+                    Ok(Stored {
+                        user_key: r.try_get("user_key")?,
+                        tool: r.try_get("tool")?,
+                        arguments_hash: r.try_get("arguments_hash")?,
+                        plan_hash: r.try_get("plan_hash")?,
+                        expires_at: r.try_get("expires_at")?,
+                        used: r.try_get("used")?,
                     })
-                    .transpose()?
-                };
-                (updated, row)
-            }
-        };
-        if updated == 1 {
-            return Ok(Consumed::Ok);
-        }
+                })
+                .transpose()?
+        });
         Ok(match row {
             None => Consumed::Unknown,
             Some(s) if s.user_key != a.user_key => Consumed::OtherUser,
@@ -197,6 +154,7 @@ impl Storage {
             Some(s) if s.tool != a.tool || s.arguments_hash != a.arguments_hash => {
                 Consumed::DifferentArguments
             }
+            Some(s) if s.plan_hash != a.plan_hash => Consumed::PlanChanged,
             // It matched a moment ago but another confirm took it first.
             Some(_) => Consumed::AlreadyUsed,
         })
@@ -207,6 +165,7 @@ struct Stored {
     user_key: String,
     tool: String,
     arguments_hash: String,
+    plan_hash: String,
     expires_at: i64,
     used: bool,
 }

@@ -34,6 +34,9 @@ pub enum StorageError {
     /// A stored row could not be decoded.
     #[error("corrupt {what} in the database: {reason}")]
     Corrupt { what: &'static str, reason: String },
+    /// The operating system's random number generator failed (making a server secret).
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

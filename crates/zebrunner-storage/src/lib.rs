@@ -1,6 +1,6 @@
 //! The storage layer of zebrunner-mcp: one embedded SQLite file by default, PostgreSQL when
-//! configured. It holds the audit log and the write-confirmation tokens; the per-user
-//! credential vault will live here too.
+//! configured. It holds the audit log, the write-confirmation tokens and the server's own
+//! secrets; the per-user credential vault will live here too.
 //!
 //! # Layout
 //!
@@ -9,9 +9,16 @@
 //! - [`migrate`] — versioned, idempotent schema migrations, safe when several replicas start
 //!   at once (a `BEGIN IMMEDIATE` write lock on SQLite, an advisory lock on PostgreSQL).
 //! - [`audit`] — the audit record, its filter, the SQL that stores and queries it, the sinks
-//!   ([`audit::AuditLog`]: database, stdout, file), argument redaction, and the CSV / JSON lines /
-//!   table renderings used by `zebrunner-mcp audit`.
-//! - [`confirm`] — single-use write-confirmation tokens (hashes only), consumed atomically.
+//!   ([`audit::AuditLog`]: database, stdout, file), argument redaction, the size bounds every
+//!   sink applies, and the CSV / JSON lines / table renderings used by `zebrunner-mcp audit`
+//!   (which never print control characters or bidi overrides).
+//! - [`confirm`] — single-use write-confirmation tokens (hashes only) bound to the user, tool,
+//!   arguments and planned request, consumed atomically.
+//! - `sql` (private) — the query layer: statements written once with `?` placeholders
+//!   (`sql!`, rewritten to `$n` for PostgreSQL at compile time) and run on either pool
+//!   (`on_pool!`); its module docs say how to add a query.
+//! - [`secrets`] — `server_secrets`: random keys made once and shared by every replica
+//!   ([`Storage::server_secret`]), such as the pagination cursors' HMAC key.
 //! - [`error`] — [`StorageError`].
 //!
 //! Every table and column is described in `docs/storage.md`.
@@ -20,6 +27,8 @@ pub mod audit;
 pub mod confirm;
 pub mod error;
 pub mod migrate;
+pub mod secrets;
+mod sql;
 pub mod storage;
 
 pub use error::StorageError;

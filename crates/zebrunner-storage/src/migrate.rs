@@ -9,9 +9,12 @@
 use sqlx::Connection;
 
 use crate::error::StorageError;
-use crate::storage::{Pool, Storage};
+use crate::sql::{self, Sql, on_pool, sql};
+use crate::storage::{Backend, Pool, Storage};
 
-/// One schema change, written once per backend.
+/// One schema change. DDL is written once per backend because column types differ
+/// (`INTEGER`/`BIGINT`, `BLOB`/`BYTEA`, `TEXT`/`JSONB`); everything else goes through
+/// the crate's one query layer (`src/sql.rs`).
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
@@ -100,22 +103,65 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE INDEX confirmation_tokens_expires_at ON confirmation_tokens (expires_at);
         "#,
     },
+    Migration {
+        version: 3,
+        name: "server_secrets",
+        sqlite: r#"
+            CREATE TABLE server_secrets (
+                name       TEXT PRIMARY KEY,
+                value      BLOB NOT NULL,
+                created_at TEXT NOT NULL
+            );
+        "#,
+        postgres: r#"
+            CREATE TABLE server_secrets (
+                name       TEXT  PRIMARY KEY,
+                value      BYTEA NOT NULL,
+                created_at TEXT  NOT NULL
+            );
+        "#,
+    },
+    Migration {
+        version: 4,
+        name: "confirmation_plan_hash",
+        // Tokens issued before this have an empty plan hash; a confirm that brings a real one
+        // is told the plan changed and previews again.
+        sqlite: "ALTER TABLE confirmation_tokens ADD COLUMN plan_hash TEXT NOT NULL DEFAULT ''",
+        postgres: "ALTER TABLE confirmation_tokens ADD COLUMN plan_hash TEXT NOT NULL DEFAULT ''",
+    },
 ];
 
+/// `schema_migrations` itself: DDL, so per backend.
 const CREATE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
 const CREATE_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
 
+const APPLIED: Sql = sql!("SELECT version FROM schema_migrations ORDER BY version");
+const RECORD: Sql =
+    sql!("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+const PG_LOCK: Sql = sql!("SELECT pg_advisory_lock(?)");
+const PG_UNLOCK: Sql = sql!("SELECT pg_advisory_unlock(?)");
+
+impl Migration {
+    /// This migration's DDL for `backend`.
+    pub fn ddl(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+}
+
 /// Create `schema_migrations`, then apply the missing migrations on `$conn` (inside the
 /// caller's transaction, so a failed migration leaves nothing behind). A macro rather than a
-/// generic function: the two backends differ in placeholder syntax and executor types.
+/// generic function because sqlx's executor bounds for "a connection of either database" are
+/// unwieldy; the body is still written once and compiled for each backend.
 macro_rules! apply_missing {
-    ($conn:expr, $create:expr, $field:ident, $insert:expr) => {{
+    ($conn:expr, $backend:expr, $create:expr) => {{
+        let backend: Backend = $backend;
         sqlx::raw_sql($create).execute(&mut *$conn).await?;
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *$conn)
-            .await?;
+        let applied: Vec<i64> = sql::query_scalar(&APPLIED).fetch_all(&mut *$conn).await?;
         warn_if_newer(&applied);
         for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             let fail = |source| StorageError::Migration {
@@ -123,11 +169,11 @@ macro_rules! apply_missing {
                 name: migration.name,
                 source,
             };
-            sqlx::raw_sql(migration.$field)
+            sqlx::raw_sql(migration.ddl(backend))
                 .execute(&mut *$conn)
                 .await
                 .map_err(fail)?;
-            sqlx::query($insert)
+            sql::query(&RECORD)
                 .bind(migration.version)
                 .bind(migration.name)
                 .bind(crate::audit::now_rfc3339())
@@ -146,39 +192,30 @@ macro_rules! apply_missing {
 impl Storage {
     /// Apply every migration not yet recorded. Idempotent; [`Storage::connect`] calls it.
     pub async fn migrate(&self) -> Result<(), StorageError> {
+        // The locking differs (a write lock taken by `BEGIN IMMEDIATE`, an advisory lock);
+        // what happens under the lock is `apply_missing!`, written once.
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                apply_missing!(
-                    tx,
-                    CREATE_SQLITE,
-                    sqlite,
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
-                );
+                apply_missing!(tx, Backend::Sqlite, CREATE_SQLITE);
                 tx.commit().await?;
                 Ok(())
             }
             Pool::Postgres(pool) => {
                 let mut conn = pool.acquire().await?;
-                sqlx::query("SELECT pg_advisory_lock($1)")
+                sql::query(&PG_LOCK)
                     .bind(PG_MIGRATION_LOCK)
                     .execute(&mut *conn)
                     .await?;
                 let result = async {
                     let mut tx = conn.begin().await?;
-                    apply_missing!(
-                        tx,
-                        CREATE_POSTGRES,
-                        postgres,
-                        "INSERT INTO schema_migrations (version, name, applied_at) \
-                         VALUES ($1, $2, $3)"
-                    );
+                    apply_missing!(tx, Backend::Postgres, CREATE_POSTGRES);
                     tx.commit().await?;
                     Ok::<(), StorageError>(())
                 }
                 .await;
-                let unlock = sqlx::query("SELECT pg_advisory_unlock($1)")
+                let unlock = sql::query(&PG_UNLOCK)
                     .bind(PG_MIGRATION_LOCK)
                     .execute(&mut *conn)
                     .await;
@@ -193,11 +230,9 @@ impl Storage {
 
     /// Versions recorded in `schema_migrations`, ascending.
     pub async fn applied_migrations(&self) -> Result<Vec<i64>, StorageError> {
-        const SQL: &str = "SELECT version FROM schema_migrations ORDER BY version";
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_all(pool).await?,
-            Pool::Postgres(pool) => sqlx::query_scalar(SQL).fetch_all(pool).await?,
-        })
+        Ok(on_pool!(&self.pool, pool => {
+            sql::query_scalar(&APPLIED).fetch_all(pool).await?
+        }))
     }
 }
 

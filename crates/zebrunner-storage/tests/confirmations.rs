@@ -1,5 +1,6 @@
 //! Write-confirmation tokens on SQLite (file and memory) and the real PostgreSQL: issue,
-//! consume once, refusals with their reasons, and concurrent confirms of one token.
+//! consume once, refusals with their reasons (including a changed plan), and concurrent
+//! confirms of one token.
 
 mod common;
 
@@ -13,6 +14,7 @@ fn token(hash: &str, user: &str, expires_at: i64) -> NewConfirmation {
         user_key: user.into(),
         tool: "create_test_suite".into(),
         arguments_hash: "args-1".into(),
+        plan_hash: "plan-1".into(),
         created_at: 1_000,
         expires_at,
     }
@@ -24,6 +26,7 @@ fn attempt<'a>(hash: &'a str, user: &'a str, args: &'a str, now: i64) -> Confirm
         user_key: user,
         tool: "create_test_suite",
         arguments_hash: args,
+        plan_hash: "plan-1",
         now,
     }
 }
@@ -82,6 +85,59 @@ async fn single_use_and_reasons(storage: &Storage) {
     );
 }
 
+/// A token whose planned request changed since the preview is refused and stays unused; every
+/// other reason is reported first, so `PlanChanged` means only the plan differs.
+async fn plan_changed(storage: &Storage) {
+    storage
+        .issue_confirmation(&token("p1", "ann", 1_600))
+        .await
+        .unwrap();
+    let c = |a| async move { storage.consume_confirmation(&a).await.unwrap() };
+    let planned = |plan: &'static str, a: ConfirmAttempt<'static>| ConfirmAttempt {
+        plan_hash: plan,
+        ..a
+    };
+    assert_eq!(
+        c(planned("plan-2", attempt("p1", "ann", "args-1", 1_100))).await,
+        Consumed::PlanChanged
+    );
+    // Other reasons come first.
+    assert_eq!(
+        c(planned("plan-2", attempt("p1", "bob", "args-1", 1_100))).await,
+        Consumed::OtherUser
+    );
+    assert_eq!(
+        c(planned("plan-2", attempt("p1", "ann", "args-2", 1_100))).await,
+        Consumed::DifferentArguments
+    );
+    assert_eq!(
+        c(planned("plan-2", attempt("p1", "ann", "args-1", 1_600))).await,
+        Consumed::Expired
+    );
+    assert_eq!(
+        c(planned("", attempt("p1", "ann", "args-1", 1_100))).await,
+        Consumed::PlanChanged
+    );
+    // Not consumed: the preview's plan still confirms, once.
+    assert_eq!(c(attempt("p1", "ann", "args-1", 1_100)).await, Consumed::Ok);
+    assert_eq!(
+        c(planned("plan-2", attempt("p1", "ann", "args-1", 1_100))).await,
+        Consumed::AlreadyUsed
+    );
+    // A token stored without a plan (issued before migration 4) confirms only without one.
+    let mut old = token("p0", "ann", 1_600);
+    old.plan_hash = String::new();
+    storage.issue_confirmation(&old).await.unwrap();
+    assert_eq!(
+        c(attempt("p0", "ann", "args-1", 1_100)).await,
+        Consumed::PlanChanged
+    );
+    assert_eq!(
+        c(planned("", attempt("p0", "ann", "args-1", 1_100))).await,
+        Consumed::Ok
+    );
+}
+
 async fn concurrent_confirms(storage: &Storage) {
     storage
         .issue_confirmation(&token("race", "ann", 5_000))
@@ -102,6 +158,38 @@ async fn concurrent_confirms(storage: &Storage) {
         match task.await.unwrap() {
             Consumed::Ok => ok += 1,
             other => assert_eq!(other, Consumed::AlreadyUsed),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one concurrent confirm may succeed");
+
+    // Racing confirms with the right and a changed plan: still exactly one write, and a
+    // changed plan never wins.
+    storage
+        .issue_confirmation(&token("race-plan", "ann", 5_000))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = storage.clone();
+            tokio::spawn(async move {
+                let plan = if i % 2 == 0 { "plan-1" } else { "plan-2" };
+                let a = ConfirmAttempt {
+                    plan_hash: plan,
+                    ..attempt("race-plan", "ann", "args-1", 1_100)
+                };
+                (plan, s.consume_confirmation(&a).await.unwrap())
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            ("plan-1", Consumed::Ok) => ok += 1,
+            ("plan-1", other) => assert_eq!(other, Consumed::AlreadyUsed),
+            (_, other) => assert!(
+                matches!(other, Consumed::PlanChanged | Consumed::AlreadyUsed),
+                "{other:?}"
+            ),
         }
     }
     assert_eq!(ok, 1, "exactly one concurrent confirm may succeed");
@@ -133,6 +221,7 @@ async fn two_replicas(url: &str) {
 async fn sqlite_memory_tokens() {
     let storage = Storage::connect("sqlite::memory:").await.unwrap();
     single_use_and_reasons(&storage).await;
+    plan_changed(&storage).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -141,6 +230,7 @@ async fn sqlite_file_tokens_concurrent_and_replicas() {
     let url = Storage::default_sqlite_url(dir.path());
     let storage = Storage::connect(&url).await.unwrap();
     single_use_and_reasons(&storage).await;
+    plan_changed(&storage).await;
     concurrent_confirms(&storage).await;
     two_replicas(&url).await;
 }
@@ -150,6 +240,7 @@ async fn postgres_tokens() {
     with_postgres("confirmations", |url| async move {
         let storage = Storage::connect(&url).await.unwrap();
         single_use_and_reasons(&storage).await;
+        plan_changed(&storage).await;
         concurrent_confirms(&storage).await;
         two_replicas(&url).await;
         storage.close().await;

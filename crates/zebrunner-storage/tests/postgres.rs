@@ -57,3 +57,31 @@ async fn postgres_connection_errors_hide_the_password() {
     assert!(!err.contains("hunter2"), "{err}");
     assert!(err.contains("app:***@127.0.0.1:1"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_server_secrets() {
+    with_postgres("server_secrets", |url| async move {
+        suite::server_secrets(&url).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_oversized_records_are_bounded() {
+    with_postgres("oversized", |url| async move {
+        let storage = connect(&url).await;
+        suite::oversized_records_are_bounded(&storage).await;
+        storage.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_user_filter_matches_old_and_namespaced_keys() {
+    with_postgres("user_filter", |url| async move {
+        let storage = connect(&url).await;
+        suite::user_filter_matches_old_and_namespaced_keys(&storage).await;
+        storage.close().await;
+    })
+    .await;
+}

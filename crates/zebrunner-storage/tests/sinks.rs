@@ -124,3 +124,20 @@ async fn stdout_sink_writes() {
         .unwrap();
     assert_eq!(log.failures(), 0);
 }
+
+#[tokio::test]
+async fn line_sinks_write_bounded_records() {
+    use zebrunner_storage::audit::bound::{MAX_DETAIL_CHARS, MAX_TOOL_CHARS};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::new(vec![AuditSink::File(path.clone())]);
+    let mut r = record("2026-05-01T09:00:00Z", "ann", "t", Outcome::Error);
+    r.tool = Some("x".repeat(900_000));
+    r.detail = Some("d".repeat(900_000));
+    log.record(&r).await.unwrap();
+    let content = std::fs::read_to_string(&path).unwrap();
+    assert!(content.len() < 4_096, "{} bytes", content.len());
+    let back: AuditRecord = serde_json::from_str(content.trim_end()).unwrap();
+    assert_eq!(back.tool.unwrap().chars().count(), MAX_TOOL_CHARS);
+    assert_eq!(back.detail.unwrap().chars().count(), MAX_DETAIL_CHARS);
+}

@@ -60,7 +60,7 @@ async fn memory_migrations_are_idempotent() {
     let storage = memory_storage().await;
     storage.migrate().await.unwrap();
     storage.migrate().await.unwrap();
-    assert_eq!(storage.applied_migrations().await.unwrap(), [1, 2]);
+    assert_eq!(storage.applied_migrations().await.unwrap(), [1, 2, 3, 4]);
 }
 
 #[tokio::test]
@@ -98,4 +98,38 @@ async fn file_is_created_private_and_in_wal_mode() {
         .await
         .unwrap();
     assert!(dir.path().join("nested/data/zebrunner-mcp.db-wal").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn file_server_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::server_secrets(&temp_url(&dir)).await;
+}
+
+#[tokio::test]
+async fn memory_server_secrets_are_made_once() {
+    let storage = memory_storage().await;
+    let key = storage.server_secret("cursor_hmac", 32).await.unwrap();
+    assert_eq!(key.len(), 32);
+    assert_eq!(
+        *storage.server_secret("cursor_hmac", 32).await.unwrap(),
+        *key
+    );
+    assert_ne!(*storage.server_secret("b", 32).await.unwrap(), *key);
+}
+
+#[tokio::test]
+async fn memory_oversized_records_are_bounded() {
+    suite::oversized_records_are_bounded(&memory_storage().await).await;
+}
+
+#[tokio::test]
+async fn file_oversized_records_are_bounded() {
+    let (_dir, storage) = file_storage().await;
+    suite::oversized_records_are_bounded(&storage).await;
+}
+
+#[tokio::test]
+async fn memory_user_filter_matches_old_and_namespaced_keys() {
+    suite::user_filter_matches_old_and_namespaced_keys(&memory_storage().await).await;
 }

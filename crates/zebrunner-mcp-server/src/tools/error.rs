@@ -80,9 +80,9 @@ impl ToolError {
 
 fn next_step(kind: ErrorKind) -> &'static str {
     match kind {
-        ErrorKind::Unauthorized => {
-            "Create a new API token in Zebrunner (Account and profile, API tokens) and restart the server with it."
-        }
+        // What to do about rejected credentials depends on where they came
+        // from: the credential source says it (see `credentials::ErrorView`).
+        ErrorKind::Unauthorized => "The Zebrunner credentials were rejected.",
         ErrorKind::Forbidden => {
             "This account has no permission there; call list_projects to see the projects it can use."
         }

@@ -2,6 +2,8 @@
 //! in-memory duplex with a caller chosen by the test, and the test speaks
 //! MCP (newline-delimited JSON-RPC) on the other end.
 
+// Tests may unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::BTreeSet;

@@ -4,8 +4,12 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use zebrunner_client::ClientConfig;
-use zebrunner_mcp_server::{Caller, Credentials, ZebrunnerMcp, config::Transport, transport};
+use zebrunner_mcp_server::{
+    Caller, Credentials, ZebrunnerMcp, config::Transport, tools::cursor::CursorKey, transport,
+};
 
 use super::{connect, parse_url, setup, shutdown_signal};
 use crate::{cli::ServeArgs, settings::ZebrunnerSettings};
@@ -28,6 +32,7 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
     let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client))
         .with_audit(audit)
         .with_confirmation_ttl(config.confirmation_ttl())
+        .with_cursor_key(cursor_key(&tokens).await?)
         .with_storage(tokens)
         .with_toolsets(config.toolsets());
     match config.transport {
@@ -44,4 +49,14 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
             http.run(shutdown_signal()).await
         }
     }
+}
+
+/// The key that signs pagination cursors, shared through the database so a
+/// cursor from one replica works on every other.
+async fn cursor_key(storage: &zebrunner_storage::Storage) -> anyhow::Result<CursorKey> {
+    let key = storage
+        .server_secret(CursorKey::STORAGE_NAME, CursorKey::LEN)
+        .await
+        .context("could not read or create the cursor key in the database")?;
+    Ok(CursorKey::new(&key))
 }

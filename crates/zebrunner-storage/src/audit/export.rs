@@ -1,6 +1,15 @@
 //! Renderings of audit records for `zebrunner-mcp audit`: CSV (RFC 4180), JSON lines and a
 //! compact human table.
+//!
+//! Stored text came from callers, so printing it must not drive the reader's terminal or
+//! reorder what they see: the table and CSV replace control characters (C0 including tab and
+//! newline, DEL, C1, hence every escape sequence) and Unicode bidi embeddings, overrides and
+//! isolates (U+202A–U+202E, U+2066–U+2069) with U+FFFD ([`printable`]). JSON (JSON lines, and
+//! the JSON inside CSV cells) keeps them losslessly as `\uXXXX` escapes ([`escape_json`]):
+//! serde_json escapes C0 itself but writes DEL, C1 and bidi characters raw.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::AuditRecord;
@@ -25,16 +34,63 @@ pub const CSV_COLUMNS: &[&str] = &[
     "arguments",
 ];
 
-/// One CSV field: quoted when it holds a comma, quote, CR or LF (quotes doubled). A field
-/// that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR)
-/// gets a leading `'` first.
+/// Replaced with [`REPLACEMENT`] when printed: C0 controls (tab and newline too), DEL, C1
+/// controls, and the bidi embeddings, overrides and isolates.
+pub fn is_unprintable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// What [`printable`] puts in place of an unprintable character.
+pub const REPLACEMENT: char = '\u{fffd}';
+
+/// `text` with every [`is_unprintable`] character replaced by [`REPLACEMENT`].
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if text.contains(is_unprintable) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| if is_unprintable(c) { REPLACEMENT } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Serialized JSON with every [`is_unprintable`] character written as a `\uXXXX` escape: the
+/// same JSON value, safe to print. Valid because serde_json writes such characters only
+/// inside strings (outside them it writes ASCII punctuation, digits and literals).
+pub fn escape_json(json: &str) -> Cow<'_, str> {
+    if !json.contains(is_unprintable) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_unprintable(c) {
+            // Every unprintable character is in the Basic Multilingual Plane: one escape.
+            // Writing to a String cannot fail.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One CSV field, printable ([`printable`]), quoted when it holds a comma or quote (quotes
+/// doubled). A field that a spreadsheet would run as a formula (starting with `=`, `+`, `-`
+/// or `@`) gets a leading `'` first; tab and CR, the other formula starters, never remain.
 pub fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let value = printable(value);
+    let value = if value.starts_with(['=', '+', '-', '@']) {
         format!("'{value}")
     } else {
         value.to_string()
     };
-    if value.contains([',', '"', '\n', '\r']) {
+    // After `printable` no CR or LF is left to quote.
+    if value.contains([',', '"']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value
@@ -63,8 +119,9 @@ pub fn csv_row(record: &AuditRecord) -> String {
         opt(&record.error_class),
         opt(&record.detail),
         record.latency_ms.to_string(),
-        serde_json::to_string(&record.zebrunner_requests).unwrap_or_default(),
-        record.arguments.to_string(),
+        escape_json(&serde_json::to_string(&record.zebrunner_requests).unwrap_or_default())
+            .into_owned(),
+        escape_json(&record.arguments.to_string()).into_owned(),
     ];
     let mut line = fields
         .iter()
@@ -133,7 +190,8 @@ fn table_cells(record: &AuditRecord) -> [String; 7] {
         record.latency_ms.to_string(),
         error,
     ]
-    .map(|cell| truncate(&cell.replace(['\n', '\r', '\t'], " ")))
+    // Line breaks and tabs read best as spaces; any other control character is replaced.
+    .map(|cell| truncate(&printable(&cell.replace(['\n', '\r', '\t'], " "))))
 }
 
 fn truncate(cell: &str) -> String {
@@ -210,8 +268,10 @@ mod tests {
         assert_eq!(csv_field(""), "");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_field("cr\rhere"), "\"cr\rhere\"");
+        // Line breaks are control characters too: replaced, so nothing needs quoting.
+        assert_eq!(csv_field("two\nlines"), "two\u{fffd}lines");
+        assert_eq!(csv_field("cr\rhere"), "cr\u{fffd}here");
+        assert_eq!(csv_field("\tx"), "\u{fffd}x");
         assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
         assert_eq!(csv_field("@cmd,x"), "\"'@cmd,x\"");
     }
@@ -224,7 +284,7 @@ mod tests {
         assert_eq!(
             row,
             "7,2026-05-10T12:00:00.123Z,c-1,tool_call,00u1,jane@acme.com,,http,get_test_case,\
-             error,not_found,\"no such case, \"\"ABC-1\"\"\nsecond line\",15,\
+             error,not_found,\"no such case, \"\"ABC-1\"\"\u{fffd}second line\",15,\
              \"[{\"\"method\"\":\"\"GET\"\",\"\"path\"\":\"\"/test-cases/1\"\",\"\"count\"\":2}]\",\
              \"{\"\"project_key\"\":\"\"ABC\"\",\"\"title\"\":\"\"[redacted: 5 chars]\"\"}\"\r\n"
         );
@@ -262,5 +322,95 @@ mod tests {
         assert!(lines[2].contains("denied   00u1"), "{table}");
         assert!(lines[2].contains("(authorization)"), "{table}");
         assert!(lines[1].ends_with('…'), "long error cells are cut: {table}");
+    }
+
+    /// Erases the screen and retitles the terminal when printed raw; then a right-to-left
+    /// override that would make what follows read backwards.
+    const HOSTILE: &str = "get\x1b[2J\x1b]0;pwned\x07\u{202e}gnp.exe\u{2066}\u{7f}\u{9b}31m";
+
+    fn hostile() -> AuditRecord {
+        let mut r = record();
+        r.tool = Some(HOSTILE.into());
+        r.user_key = Some(format!("uid:{HOSTILE}"));
+        r.email = Some(format!("{HOSTILE}@acme.com"));
+        r.client_id = Some(HOSTILE.into());
+        r.correlation_id = HOSTILE.into();
+        r.transport = HOSTILE.into();
+        r.error_class = Some(HOSTILE.into());
+        r.detail = Some(HOSTILE.into());
+        r.arguments = json!({HOSTILE: HOSTILE});
+        r.zebrunner_requests[0].path = HOSTILE.into();
+        r
+    }
+
+    fn assert_printable(text: &str, allowed: &[char]) {
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|&c| is_unprintable(c) && !allowed.contains(&c))
+            .collect();
+        assert!(bad.is_empty(), "unprintable {bad:?} in {text:?}");
+    }
+
+    #[test]
+    fn unprintable_characters_are_the_controls_and_bidi_overrides() {
+        for c in [
+            '\0', '\x07', '\t', '\n', '\r', '\x1b', '\x1f', '\x7f', '\u{80}', '\u{9b}', '\u{9f}',
+        ] {
+            assert!(is_unprintable(c), "{c:?}");
+        }
+        for c in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2069}',
+        ] {
+            assert!(is_unprintable(c), "{c:?}");
+        }
+        for c in [
+            ' ', 'a', '~', '\u{a0}', 'é', 'ü', '€', '漢', '🙂', '\u{2029}', '\u{2070}', '?',
+        ] {
+            assert!(!is_unprintable(c), "{c:?}");
+        }
+        assert_eq!(printable("plain ünï 🙂"), Cow::Borrowed("plain ünï 🙂"));
+        assert_eq!(printable("a\x1b[2Jb\u{202e}c"), "a\u{fffd}[2Jb\u{fffd}c");
+    }
+
+    #[test]
+    fn the_table_prints_no_escape_sequence_or_bidi_override() {
+        let table = format_table(&[hostile(), record()]);
+        assert_printable(&table, &['\n']);
+        assert_eq!(table.lines().count(), 3, "{table}");
+        assert!(
+            table.contains("get\u{fffd}[2J\u{fffd}]0;pwned\u{fffd}\u{fffd}gnp"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn csv_prints_no_escape_sequence_or_bidi_override() {
+        let mut out = Vec::new();
+        write_csv(&mut out, &[hostile()], true).unwrap();
+        let csv = String::from_utf8(out).unwrap();
+        // Only the record separators remain as control characters.
+        assert_printable(&csv.replace("\r\n", ""), &[]);
+        assert_eq!(csv.matches("\r\n").count(), 2);
+        assert!(csv.contains(",get\u{fffd}[2J"), "{csv}");
+        // The JSON cells keep the characters as escapes: the same JSON, safely printable.
+        assert!(csv.contains(r#"\u001b[2J"#), "{csv}");
+        assert!(csv.contains(r#"\u202e"#), "{csv}");
+    }
+
+    #[test]
+    fn json_lines_escape_every_unprintable_character_and_round_trip() {
+        let mut out = Vec::new();
+        write_jsonl(&mut out, &[hostile()]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // serde_json escapes C0 itself; DEL, C1 and bidi characters are escaped here.
+        assert_printable(&text, &['\n']);
+        assert_eq!(text.matches('\n').count(), 1);
+        for escape in [
+            r"\u001b", r"\u0007", r"\u202e", r"\u2066", r"\u007f", r"\u009b",
+        ] {
+            assert!(text.contains(escape), "{escape} in {text}");
+        }
+        let back: AuditRecord = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(back, hostile(), "escaping loses nothing");
     }
 }

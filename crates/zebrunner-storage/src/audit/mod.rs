@@ -1,12 +1,14 @@
 //! The audit log: one [`AuditRecord`] per tool call and per authorization decision.
 //!
 //! - this file: the record, its filter and enums;
+//! - [`bound`] — [`AuditRecord::bounded`]: the size limits every sink applies before writing;
 //! - [`store`] — appending to and querying the `audit_log` table ([`crate::Storage`] methods);
 //! - [`sink`] — [`AuditLog`] and its sinks (database, stdout, file as JSON lines);
 //! - [`redact`] — [`redact_arguments`], applied before a record is built;
 //! - [`export`] — CSV, JSON lines and the compact table printed by `zebrunner-mcp audit`;
 //! - [`timefmt`] — the canonical timestamp format and the parsing of `--since`/`--until`.
 
+pub mod bound;
 pub mod export;
 pub mod redact;
 pub mod sink;
@@ -19,7 +21,8 @@ pub use redact::redact_arguments;
 pub use sink::{AuditError, AuditLog, AuditSink};
 pub use timefmt::now_rfc3339;
 
-/// One audited event. `arguments` must already be redacted ([`redact_arguments`]).
+/// One audited event. `arguments` must already be redacted ([`redact_arguments`]). Sinks
+/// store it within the limits of [`bound`] ([`AuditRecord::bounded`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AuditRecord {
     /// Assigned by the database; `None` before it is stored (and in stdout/file sinks).
@@ -29,7 +32,9 @@ pub struct AuditRecord {
     /// Random per call/request; ties the record to log lines.
     pub correlation_id: String,
     pub kind: AuditKind,
-    /// Stable user key (Okta `uid`, else `sub`); `None` with identity `none`.
+    /// Stable user key, namespaced by the claim it came from: `uid:<uid>` (Okta), else
+    /// `sub:<sub>`; `None` with identity `none`. Records written before the namespacing hold
+    /// the bare uid or sub (they are not rewritten).
     pub user_key: Option<String>,
     pub email: Option<String>,
     /// OAuth client id (`cid`) of the calling application.
@@ -78,7 +83,9 @@ pub struct ZebrunnerRequest {
 /// returns everything, newest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditFilter {
-    /// Matches `user_key` or `email` exactly.
+    /// Matches a record whose `email` or `user_key` is this, and for a bare id (no `uid:` or
+    /// `sub:` prefix) also `uid:` + this and `sub:` + this: a bare id finds a user's old
+    /// bare-key rows and new namespaced ones, a namespaced key only rows with exactly that key.
     pub user: Option<String>,
     pub tool: Option<String>,
     /// Inclusive lower bound on `at` (RFC 3339 or `YYYY-MM-DD`).

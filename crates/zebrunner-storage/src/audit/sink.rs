@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::AuditRecord;
+use super::export::escape_json;
 use crate::Storage;
 
 /// Where audit records go.
@@ -81,9 +82,11 @@ impl AuditLog {
         !self.inner.sinks.is_empty()
     }
 
-    /// Write `record` to every sink before returning. Every sink is attempted even if an
-    /// earlier one failed; each failure is logged and counted, and any failure is an error.
+    /// Write `record` to every sink before returning, within the limits of
+    /// [`AuditRecord::bounded`]. Every sink is attempted even if an earlier one failed; each
+    /// failure is logged and counted, and any failure is an error.
     pub async fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        let record = &*record.bounded();
         let mut failures = Vec::new();
         let mut line = None;
         for sink in &self.inner.sinks {
@@ -141,15 +144,18 @@ impl AuditLog {
     }
 }
 
-/// The record as one JSON line, newline included.
+/// The record as one JSON line, newline included. Characters that could drive a terminal or
+/// reorder text are `\uXXXX` escapes ([`escape_json`]), so the line is safe to print and
+/// decodes to the same record.
 pub fn json_line(record: &AuditRecord) -> String {
-    let mut line = serde_json::to_string(record).unwrap_or_else(|e| {
+    let line = serde_json::to_string(record).unwrap_or_else(|e| {
         serde_json::json!({
             "correlation_id": record.correlation_id,
             "error": format!("unserializable audit record: {e}"),
         })
         .to_string()
     });
+    let mut line = escape_json(&line).into_owned();
     line.push('\n');
     line
 }

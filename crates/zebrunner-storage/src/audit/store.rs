@@ -1,71 +1,24 @@
 //! The `audit_log` table: [`Storage::append_audit`] and [`Storage::query_audit`].
 
+use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 
 use super::{AuditFilter, AuditRecord, timefmt};
 use crate::StorageError;
-use crate::storage::{Pool, Storage};
+use crate::sql::{self, Sql, on_pool, sql};
+use crate::storage::Storage;
 
-const COLUMNS: &str = "id, at, correlation_id, kind, user_key, email, client_id, transport, \
-                       tool, arguments, zebrunner_requests, outcome, error_class, detail, latency_ms";
+/// JSON columns are `TEXT` on SQLite and `JSONB` on PostgreSQL: read both as text.
+const SELECT: &str = "SELECT id, at, correlation_id, kind, user_key, email, client_id, \
+    transport, tool, CAST(arguments AS TEXT) AS arguments, \
+    CAST(zebrunner_requests AS TEXT) AS zebrunner_requests, outcome, error_class, detail, \
+    latency_ms FROM audit_log";
 
-const INSERT_SQLITE: &str = "INSERT INTO audit_log (at, correlation_id, kind, user_key, email, \
-    client_id, transport, tool, arguments, zebrunner_requests, outcome, error_class, detail, \
-    latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-
-const INSERT_POSTGRES: &str = "INSERT INTO audit_log (at, correlation_id, kind, user_key, email, \
-    client_id, transport, tool, arguments, zebrunner_requests, outcome, error_class, detail, \
-    latency_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14)";
-
-/// A record as column values.
-struct Encoded<'a> {
-    at: String,
-    record: &'a AuditRecord,
-    arguments: String,
-    zebrunner_requests: String,
-    latency_ms: i64,
-}
-
-impl<'a> Encoded<'a> {
-    fn new(record: &'a AuditRecord) -> Result<Self, StorageError> {
-        let json = |what: &'static str, result: serde_json::Result<String>| {
-            result.map_err(|e| StorageError::Invalid {
-                what,
-                reason: e.to_string(),
-            })
-        };
-        Ok(Encoded {
-            at: timefmt::canonical(&record.at)?,
-            record,
-            arguments: json("arguments", serde_json::to_string(&record.arguments))?,
-            zebrunner_requests: json(
-                "zebrunner_requests",
-                serde_json::to_string(&record.zebrunner_requests),
-            )?,
-            latency_ms: i64::try_from(record.latency_ms).unwrap_or(i64::MAX),
-        })
-    }
-}
-
-macro_rules! bind_record {
-    ($query:expr, $e:expr) => {
-        $query
-            .bind(&$e.at)
-            .bind(&$e.record.correlation_id)
-            .bind($e.record.kind.as_str())
-            .bind(&$e.record.user_key)
-            .bind(&$e.record.email)
-            .bind(&$e.record.client_id)
-            .bind(&$e.record.transport)
-            .bind(&$e.record.tool)
-            .bind(&$e.arguments)
-            .bind(&$e.zebrunner_requests)
-            .bind($e.record.outcome.as_str())
-            .bind(&$e.record.error_class)
-            .bind(&$e.record.detail)
-            .bind($e.latency_ms)
-    };
-}
+const INSERT: Sql = sql!(
+    "INSERT INTO audit_log (at, correlation_id, kind, user_key, email, client_id, transport, \
+     tool, arguments, zebrunner_requests, outcome, error_class, detail, latency_ms) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+);
 
 /// Append the filter's `WHERE`, `ORDER BY` and `LIMIT` to a `SELECT`.
 macro_rules! push_filter {
@@ -73,9 +26,14 @@ macro_rules! push_filter {
         let f: &Filter = $f;
         $qb.push(" WHERE 1 = 1");
         if let Some(user) = &f.user {
-            $qb.push(" AND (user_key = ")
-                .push_bind(user.clone())
-                .push(" OR email = ")
+            let [a, b, c] = user_keys(user);
+            $qb.push(" AND (user_key IN (")
+                .push_bind(a)
+                .push(", ")
+                .push_bind(b)
+                .push(", ")
+                .push_bind(c)
+                .push(") OR email = ")
                 .push_bind(user.clone())
                 .push(")");
         }
@@ -136,6 +94,22 @@ macro_rules! decode_row {
     }};
 }
 
+/// The `user_key` values `AuditFilter.user` matches. Keys have been namespaced by their claim
+/// (`uid:…`, `sub:…`) since records that hold the bare uid or sub, which are not rewritten: a
+/// bare search finds the old and the new form, a namespaced one only itself (its bare form
+/// could be another user's old row). Always three, for one statement shape.
+fn user_keys(user: &str) -> [String; 3] {
+    if user.starts_with("uid:") || user.starts_with("sub:") {
+        [user.to_string(), user.to_string(), user.to_string()]
+    } else {
+        [
+            user.to_string(),
+            format!("uid:{user}"),
+            format!("sub:{user}"),
+        ]
+    }
+}
+
 /// The filter with its times in canonical form and its outcome as text.
 struct Filter {
     user: Option<String>,
@@ -166,21 +140,32 @@ impl Filter {
 
 impl Storage {
     /// Store one record (its `id` is ignored: the database assigns one; its `at` is rewritten
-    /// in the canonical form and must be RFC 3339).
+    /// in the canonical form and must be RFC 3339). Oversized fields are cut first
+    /// ([`AuditRecord::bounded`]).
     pub async fn append_audit(&self, record: &AuditRecord) -> Result<(), StorageError> {
-        let encoded = Encoded::new(record)?;
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                bind_record!(sqlx::query(INSERT_SQLITE), encoded)
-                    .execute(pool)
-                    .await?;
-            }
-            Pool::Postgres(pool) => {
-                bind_record!(sqlx::query(INSERT_POSTGRES), encoded)
-                    .execute(pool)
-                    .await?;
-            }
-        }
+        let record = record.bounded();
+        let at = timefmt::canonical(&record.at)?;
+        let latency_ms = i64::try_from(record.latency_ms).unwrap_or(i64::MAX);
+        on_pool!(&self.pool, pool => {
+            sql::query(&INSERT)
+                .bind(&at)
+                .bind(&record.correlation_id)
+                .bind(record.kind.as_str())
+                .bind(&record.user_key)
+                .bind(&record.email)
+                .bind(&record.client_id)
+                .bind(&record.transport)
+                .bind(&record.tool)
+                // TEXT on SQLite, JSONB on PostgreSQL.
+                .bind(Json(&record.arguments))
+                .bind(Json(&record.zebrunner_requests))
+                .bind(record.outcome.as_str())
+                .bind(&record.error_class)
+                .bind(&record.detail)
+                .bind(latency_ms)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
@@ -190,31 +175,15 @@ impl Storage {
         filter: &AuditFilter,
     ) -> Result<Vec<AuditRecord>, StorageError> {
         let filter = Filter::new(filter)?;
-        let mut records = Vec::new();
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut qb =
-                    QueryBuilder::<sqlx::Sqlite>::new(format!("SELECT {COLUMNS} FROM audit_log"));
-                push_filter!(qb, &filter);
-                for row in qb.build().fetch_all(pool).await? {
-                    records.push(decode_row!(&row));
-                }
-            }
-            Pool::Postgres(pool) => {
-                let columns = COLUMNS
-                    .replace("arguments,", "arguments::text AS arguments,")
-                    .replace(
-                        "zebrunner_requests,",
-                        "zebrunner_requests::text AS zebrunner_requests,",
-                    );
-                let mut qb =
-                    QueryBuilder::<sqlx::Postgres>::new(format!("SELECT {columns} FROM audit_log"));
-                push_filter!(qb, &filter);
-                for row in qb.build().fetch_all(pool).await? {
-                    records.push(decode_row!(&row));
-                }
-            }
-        }
-        Ok(records)
+        on_pool!(&self.pool, pool => {
+            let mut qb = QueryBuilder::new(SELECT);
+            push_filter!(qb, &filter);
+            qb.build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| Ok(decode_row!(row)))
+                .collect()
+        })
     }
 }

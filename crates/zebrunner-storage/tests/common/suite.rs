@@ -291,7 +291,7 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
     let (a, b) = tokio::join!(Storage::connect(url), Storage::connect(url));
     let (a, b) = (a.expect("replica a"), b.expect("replica b"));
     assert_eq!(a.backend(), backend);
-    assert_eq!(a.applied_migrations().await.unwrap(), [1, 2]);
+    assert_eq!(a.applied_migrations().await.unwrap(), [1, 2, 3, 4]);
     a.append_audit(&record("2026-05-01T09:00:00Z", "ann", "t", Outcome::Ok))
         .await
         .unwrap();
@@ -304,7 +304,7 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
     b.migrate().await.unwrap();
     let c = Storage::connect(url).await.expect("replica c");
     c.migrate().await.unwrap();
-    assert_eq!(c.applied_migrations().await.unwrap(), [1, 2]);
+    assert_eq!(c.applied_migrations().await.unwrap(), [1, 2, 3, 4]);
     assert_eq!(
         c.query_audit(&AuditFilter::default()).await.unwrap().len(),
         1
@@ -323,7 +323,7 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
                 .applied_migrations()
                 .await
                 .unwrap(),
-            [1, 2]
+            [1, 2, 3, 4]
         );
     }
     for s in [a, b, c] {
@@ -371,4 +371,158 @@ pub async fn database_sink(storage: &Storage) {
     storage.close().await;
     assert!(log.record(&r).await.is_err());
     assert_eq!(log.failures(), 1);
+}
+
+/// Server secrets: two handles on one database (started at once) get the same bytes, a third
+/// later too; names are independent; the length is as asked and cannot change afterwards.
+pub async fn server_secrets(url: &str) {
+    let (a, b) = tokio::join!(Storage::connect(url), Storage::connect(url));
+    let (a, b) = (a.expect("replica a"), b.expect("replica b"));
+    let (ka, kb) = tokio::join!(
+        a.server_secret("cursor_hmac", 32),
+        b.server_secret("cursor_hmac", 32)
+    );
+    let (ka, kb) = (ka.expect("secret via a"), kb.expect("secret via b"));
+    assert_eq!(ka.len(), 32);
+    assert_eq!(*ka, *kb, "replicas sharing a database share the key");
+    assert!(ka.iter().any(|&byte| byte != 0), "random, not zeroed");
+    let c = Storage::connect(url).await.expect("replica c");
+    assert_eq!(*c.server_secret("cursor_hmac", 32).await.unwrap(), *ka);
+    assert_eq!(*a.server_secret("cursor_hmac", 32).await.unwrap(), *ka);
+
+    let other = b.server_secret("other", 32).await.unwrap();
+    assert_ne!(*other, *ka, "different names, different keys");
+    let short = c.server_secret("short", 16).await.unwrap();
+    assert_eq!(short.len(), 16);
+    assert_eq!(*a.server_secret("short", 16).await.unwrap(), *short);
+
+    // Refused, and nothing changes.
+    let err = a.server_secret("cursor_hmac", 64).await.unwrap_err();
+    assert!(err.to_string().contains("32 bytes but 64"), "{err}");
+    assert!(
+        !err.to_string().contains(&format!("{:?}", &ka[..4])),
+        "{err}"
+    );
+    assert!(a.server_secret("zero", 0).await.is_err());
+    assert!(a.server_secret("", 32).await.is_err());
+    assert!(a.server_secret(&"n".repeat(129), 32).await.is_err());
+    assert!(a.server_secret("huge", 1025).await.is_err());
+    assert_eq!(*b.server_secret("cursor_hmac", 32).await.unwrap(), *ka);
+
+    // Many at once on a new name: one value wins everywhere.
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let s = [&a, &b, &c][i % 3].clone();
+            tokio::spawn(async move { s.server_secret("raced", 32).await.map(|k| k.to_vec()) })
+        })
+        .collect();
+    let mut values = HashSet::new();
+    for handle in handles {
+        values.insert(handle.await.expect("task").expect("raced secret"));
+    }
+    assert_eq!(values.len(), 1, "every racer got the same key");
+    for s in [a, b, c] {
+        s.close().await;
+    }
+}
+
+/// A record with oversized fields is stored cut to the limits, on every backend.
+pub async fn oversized_records_are_bounded(storage: &Storage) {
+    use zebrunner_storage::audit::ZebrunnerRequest;
+    use zebrunner_storage::audit::bound::{
+        MAX_DETAIL_CHARS, MAX_ERROR_CLASS_CHARS, MAX_IDENTITY_CHARS, MAX_JSON_BYTES, MAX_TOOL_CHARS,
+    };
+    let mut r = record("2026-05-01T09:00:00.000Z", "ann", "t", Outcome::Error);
+    r.tool = Some(format!("unknown_{}", "x".repeat(900_000)));
+    r.detail = Some("ü".repeat(10_000));
+    r.error_class = Some("e".repeat(1_000));
+    r.email = Some(format!("{}@acme.com", "m".repeat(1_000)));
+    r.user_key = Some("u".repeat(1_000));
+    r.client_id = Some("c".repeat(1_000));
+    r.arguments = serde_json::json!({"ids": vec!["ABC-1234567"; 5_000]});
+    let arguments_bytes = serde_json::to_string(&r.arguments).unwrap().len();
+    r.zebrunner_requests = (0..3_000)
+        .map(|i| ZebrunnerRequest {
+            method: "GET".into(),
+            path: format!("/test-cases/{i}"),
+            count: 1,
+        })
+        .collect();
+    storage.append_audit(&r).await.expect("append oversized");
+
+    let stored = storage.query_audit(&AuditFilter::default()).await.unwrap();
+    let s = &stored[0];
+    let chars = |v: &Option<String>| v.as_deref().unwrap().chars().count();
+    assert_eq!(chars(&s.tool), MAX_TOOL_CHARS);
+    assert!(s.tool.as_deref().unwrap().starts_with("unknown_xxx"));
+    assert!(s.tool.as_deref().unwrap().ends_with('…'));
+    assert_eq!(chars(&s.detail), MAX_DETAIL_CHARS);
+    assert_eq!(chars(&s.error_class), MAX_ERROR_CLASS_CHARS);
+    assert_eq!(chars(&s.email), MAX_IDENTITY_CHARS);
+    assert_eq!(chars(&s.user_key), MAX_IDENTITY_CHARS);
+    assert_eq!(chars(&s.client_id), MAX_IDENTITY_CHARS);
+    assert_eq!(
+        s.arguments,
+        serde_json::json!({"truncated": true, "bytes": arguments_bytes})
+    );
+    assert!(serde_json::to_string(&s.zebrunner_requests).unwrap().len() <= MAX_JSON_BYTES);
+    let marker = s.zebrunner_requests.last().unwrap();
+    assert!(marker.path.starts_with("[truncated: "), "{marker:?}");
+    assert_eq!(s.zebrunner_requests[0], r.zebrunner_requests[0]);
+    assert_eq!(
+        AuditRecord {
+            id: None,
+            ..s.clone()
+        },
+        r.bounded().into_owned(),
+        "what is stored is exactly the bounded record"
+    );
+}
+
+/// `AuditFilter.user` finds a user's rows from before user keys were namespaced (bare uid or
+/// sub) and after (`uid:…`, `sub:…`) with one bare search; a namespaced search finds only its
+/// own key; e-mail still works; near misses do not match.
+pub async fn user_filter_matches_old_and_namespaced_keys(storage: &Storage) {
+    let rows = [
+        ("00u1", Some("ann@acme.com"), "old_bare"),
+        ("uid:00u1", Some("ann@acme.com"), "new_uid"),
+        ("sub:00u1", None, "new_sub"),
+        ("uid:00u2", Some("bob@acme.com"), "other_user"),
+        ("xuid:00u1", None, "near_miss_prefix"),
+        ("00u1x", None, "near_miss_suffix"),
+        ("uid:uid:00u1", None, "double_prefix"),
+    ];
+    for (i, (key, email, tool)) in rows.iter().enumerate() {
+        let mut r = record(
+            &format!("2026-05-01T09:00:0{i}.000Z"),
+            "x",
+            tool,
+            Outcome::Ok,
+        );
+        r.user_key = Some(key.to_string());
+        r.email = email.map(str::to_string);
+        storage.append_audit(&r).await.unwrap();
+    }
+    let find = |user: &str| {
+        let filter = AuditFilter {
+            user: Some(user.to_string()),
+            oldest_first: true,
+            ..Default::default()
+        };
+        async move {
+            let found = storage.query_audit(&filter).await.unwrap();
+            tools(&found)
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("00u1").await, ["old_bare", "new_uid", "new_sub"]);
+    assert_eq!(find("uid:00u1").await, ["new_uid"]);
+    assert_eq!(find("uid:uid:00u1").await, ["double_prefix"]);
+    assert_eq!(find("sub:00u1").await, ["new_sub"]);
+    assert_eq!(find("ann@acme.com").await, ["old_bare", "new_uid"]);
+    assert_eq!(find("00u2").await, ["other_user"]);
+    assert!(find("u1").await.is_empty());
+    assert!(find("uid:").await.is_empty());
 }

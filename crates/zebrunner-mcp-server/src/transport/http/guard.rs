@@ -164,11 +164,16 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     let started = Instant::now();
     match guard.admit(request).await {
         Ok(request) => guard.run(request, next).await,
-        Err((refusal, caller)) => guard.refuse(&refusal, caller.as_ref(), started).await,
+        Err(refused) => {
+            let (refusal, caller) = *refused;
+            guard.refuse(&refusal, caller.as_ref(), started).await
+        }
     }
 }
 
-type Refused = (Refusal, Option<Caller>);
+/// A refusal, and the caller when they proved who they are (boxed: the
+/// admitted path should not pay for the refused one).
+type Refused = Box<(Refusal, Option<Caller>)>;
 
 impl Guard {
     /// Authenticate and authorize, returning the request with its
@@ -185,7 +190,7 @@ impl Guard {
                 .insert(Caller::local("http", self.read_only));
             return Ok(request);
         };
-        let anonymous = |refusal| (refusal, None);
+        let anonymous = |refusal| Box::new((refusal, None));
         if request
             .headers()
             .get_all(header::AUTHORIZATION)
@@ -224,7 +229,7 @@ impl Guard {
                     grant: Grant::unrestricted(true),
                     transport: "http",
                 };
-                return Err((Refusal::AccessDenied(reason), Some(caller)));
+                return Err(Box::new((Refusal::AccessDenied(reason), Some(caller))));
             }
         };
         let caller = Caller {
@@ -232,7 +237,7 @@ impl Guard {
             grant,
             transport: "http",
         };
-        let refuse = |refusal| Err((refusal, Some(caller.clone())));
+        let refuse = |refusal| Err(Box::new((refusal, Some(caller.clone()))));
         if !self.policy.has_scopes(&identity, false) {
             return refuse(Refusal::InsufficientScope { write: false });
         }

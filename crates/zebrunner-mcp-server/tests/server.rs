@@ -1,0 +1,271 @@
+//! Call-path tests: the HTTP app and the MCP handler driven in-process,
+//! against the sandbox Zebrunner, an in-process OpenID issuer and a real
+//! SQLite audit database. They cover what the JavaScript and Python
+//! end-to-end suites cover from outside (refusals, write step-up, session
+//! binding, audit records, toolset narrowing), in seconds and without a
+//! binary.
+// Tests may unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Harness, READ, WRITE};
+
+#[tokio::test]
+async fn anonymous_refusals_are_counted_not_stored() {
+    let h = Harness::start(Default::default()).await;
+    for _ in 0..200 {
+        let response = h.post(None, None, &h.initialize()).await;
+        assert_eq!(response.status(), 401);
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with("Bearer resource_metadata="),
+            "{challenge}"
+        );
+    }
+    let preflight = h
+        .http
+        .request(reqwest::Method::OPTIONS, h.mcp_url())
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_client_error());
+    assert_eq!(h.audit_rows().await.len(), 0, "anonymous refusals stored");
+    assert_eq!(h.observer_anonymous(), 201);
+}
+
+#[tokio::test]
+async fn an_authenticated_refusal_leaves_one_record() {
+    let h = Harness::start(Default::default()).await;
+    let token = h.token("alice", &["openid"], &["qa"]);
+    let response = h.post(Some(&token), None, &h.initialize()).await;
+    assert_eq!(response.status(), 403);
+    let rows = h.audit_rows().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["error_class"], "insufficient_scope");
+    assert!(rows[0]["user_key"].as_str().unwrap().ends_with("00ualice"));
+}
+
+#[tokio::test]
+async fn a_tool_call_leaves_one_record_with_its_zebrunner_requests() {
+    let h = Harness::start(Default::default()).await;
+    let token = h.token("alice", &[READ], &["qa"]);
+    let session = h.open_session(&token).await;
+    let answer = h
+        .call(&token, &session, "list_projects", json!({"format": "json"}))
+        .await;
+    assert_eq!(answer["isError"], false, "{answer}");
+    let rows = h.audit_rows().await;
+    let kinds: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap(),
+                r["tool"]
+                    .as_str()
+                    .unwrap_or(r["error_class"].as_str().unwrap_or("")),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("authorization", "session_opened"),
+            ("tool_call", "list_projects")
+        ]
+    );
+    assert!(!rows[1]["zebrunner_requests"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_session_id_alone_lets_nobody_in() {
+    let h = Harness::start(Default::default()).await;
+    let alice = h.token("alice", &[READ], &["qa"]);
+    let bob = h.token("bob", &[READ], &["qa"]);
+    let session = h.open_session(&alice).await;
+    // Another user on alice's session.
+    let response = h.post(Some(&bob), Some(&session), &h.list_tools()).await;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "session_not_yours");
+    // A session id nobody was given (or one whose binding is gone).
+    let response = h
+        .post(Some(&alice), Some("not-a-session"), &h.list_tools())
+        .await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "session_not_found");
+    // Closed sessions are unbound too.
+    let closed = h
+        .http
+        .delete(h.mcp_url())
+        .bearer_auth(&alice)
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    let response = h.post(Some(&alice), Some(&session), &h.list_tools()).await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn writes_need_the_write_scope() {
+    let h = Harness::start(Default::default()).await;
+    let reader = h.token("alice", &[READ], &["qa"]);
+    let session = h.open_session(&reader).await;
+    let response = h
+        .post(
+            Some(&reader),
+            Some(&session),
+            &h.tool_call(
+                "create_test_suite",
+                json!({"project_key": "DEMO", "title": "x"}),
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("insufficient_scope"), "{challenge}");
+    assert!(challenge.contains(WRITE), "{challenge}");
+    let writer = h.token("alice", &[READ, WRITE], &["qa"]);
+    let session = h.open_session(&writer).await;
+    let preview = h
+        .call(
+            &writer,
+            &session,
+            "create_test_suite",
+            json!({"project_key": "DEMO", "title": "x", "format": "json"}),
+        )
+        .await;
+    assert_eq!(
+        preview["structuredContent"]["stage"], "preview",
+        "{preview}"
+    );
+}
+
+#[tokio::test]
+async fn the_toolsets_header_narrows_what_a_request_sees() {
+    let h = Harness::start(Default::default()).await;
+    let token = h.token("alice", &[READ, WRITE], &["qa"]);
+    let session = h.open_session(&token).await;
+    let all = h.tool_names(&token, &session, None).await;
+    let cases = h.tool_names(&token, &session, Some("cases")).await;
+    assert!(all.contains(&"list_launches".to_string()));
+    assert!(cases.contains(&"search_test_cases".to_string()));
+    assert!(!cases.contains(&"list_launches".to_string()), "{cases:?}");
+    assert!(
+        !cases.contains(&"create_test_case".to_string()),
+        "{cases:?}"
+    );
+    // A narrowed-away tool is refused like one that does not exist.
+    let response = h
+        .post_with(
+            Some(&token),
+            Some(&session),
+            &h.tool_call("list_launches", json!({"project_key": "DEMO"})),
+            &[("x-zebrunner-toolsets", "cases")],
+        )
+        .await;
+    let message = support::rpc_message(response).await;
+    assert_eq!(message["error"]["message"], "tool not found", "{message}");
+}
+
+#[tokio::test]
+async fn signed_in_callers_never_see_the_service_account() {
+    let h = Harness::start_with_bad_token().await;
+    let token = h.token("alice", &[READ], &["qa"]);
+    let session = h.open_session(&token).await;
+    let answer = h.call(&token, &session, "list_projects", json!({})).await;
+    assert_eq!(answer["isError"], true, "{answer}");
+    let text = answer["content"][0]["text"].as_str().unwrap();
+    assert!(!text.contains(support::SERVICE_LOGIN), "{text}");
+    assert!(!text.contains("127.0.0.1"), "{text}");
+    assert!(!text.contains("http://"), "{text}");
+    assert!(text.contains("reference "), "{text}");
+    let rows = h.audit_rows().await;
+    let call = rows.iter().find(|r| r["kind"] == "tool_call").unwrap();
+    assert_eq!(call["error_class"], "zebrunner_unauthorized");
+    assert!(
+        text.contains(call["correlation_id"].as_str().unwrap()),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn forged_cursors_are_refused_not_trusted() {
+    let h = Harness::start(Default::default()).await;
+    let token = h.token("alice", &[READ], &["qa"]);
+    let session = h.open_session(&token).await;
+    use base64::Engine;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(br#"{"q":"x","t":null,"o":0,"n":18446744073709551615}"#);
+    for (tool, args) in [
+        (
+            "search_test_cases",
+            json!({"project_key": "DEMO", "cursor": forged}),
+        ),
+        (
+            "list_test_suites",
+            json!({"project_key": "DEMO", "cursor": forged}),
+        ),
+        (
+            "list_launches",
+            json!({"project_key": "DEMO", "cursor": forged}),
+        ),
+    ] {
+        let answer = h.call(&token, &session, tool, args).await;
+        assert_eq!(answer["isError"], true, "{tool}: {answer}");
+        let text = answer["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("not one this server issued"),
+            "{tool}: {text}"
+        );
+    }
+    // A real cursor still pages.
+    let first = h
+        .call(
+            &token,
+            &session,
+            "search_test_cases",
+            json!({"project_key": "DEMO", "limit": 2, "format": "json"}),
+        )
+        .await;
+    let next = first["structuredContent"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = h
+        .call(
+            &token,
+            &session,
+            "search_test_cases",
+            json!({"project_key": "DEMO", "limit": 2, "cursor": next, "format": "json"}),
+        )
+        .await;
+    assert_eq!(second["isError"], false, "{second}");
+}
+
+#[tokio::test]
+async fn unknown_tool_names_are_recorded_bounded() {
+    let h = Harness::start(Default::default()).await;
+    let token = h.token("alice", &[READ], &["qa"]);
+    let session = h.open_session(&token).await;
+    let name = format!("\u{1b}[2J{}", "x".repeat(900_000));
+    let response = h
+        .post(
+            Some(&token),
+            Some(&session),
+            &h.tool_call(&name, json!({"\u{1b}]0;k": 1})),
+        )
+        .await;
+    let message = support::rpc_message(response).await;
+    assert_eq!(message["error"]["message"], "tool not found");
+    let rows = h.audit_rows().await;
+    let call = rows.iter().find(|r| r["kind"] == "tool_call").unwrap();
+    let tool = call["tool"].as_str().unwrap();
+    assert!(tool.starts_with("unknown:") && tool.len() < 64, "{tool}");
+    assert!(!call["arguments"].to_string().contains('\u{1b}'));
+}
