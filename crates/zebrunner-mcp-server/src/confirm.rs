@@ -5,10 +5,15 @@
 //! SHA-256, bound to the caller's user key (`local` without identity), the
 //! tool and a SHA-256 of the canonical arguments (keys sorted, the control
 //! arguments `confirm`, `confirmation_token`, `dry_run` and `format` left
-//! out), and an expiry (10 minutes by default). Confirming consumes it with
-//! one conditional `UPDATE`, so a confirm may reach any replica sharing the
-//! database and of two concurrent confirms exactly one writes. Without a
-//! configured database the server uses a private in-memory SQLite.
+//! out), a SHA-256 of the plan (the request the preview showed and the
+//! current state it was computed from, see [`crate::tools::write::Plan`]),
+//! and an expiry (10 minutes by default). A confirm plans the write again
+//! and consumes the token with one conditional `UPDATE`, so a confirm may
+//! reach any replica sharing the database and of two concurrent confirms
+//! exactly one writes; when only the plan differs (the data changed since
+//! the preview, or the write now covers more), the token is refused and
+//! left unused. Without a configured database the server uses a private
+//! in-memory SQLite.
 
 use std::{sync::Arc, time::Duration};
 
@@ -87,6 +92,11 @@ pub fn arguments_hash(arguments: &Value) -> String {
     sha256_hex(&canonical_json(&args))
 }
 
+/// The hash a token binds the plan with: the canonical JSON of `plan`.
+pub fn plan_hash(plan: &Value) -> String {
+    sha256_hex(&canonical_json(plan))
+}
+
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> String {
     sha256_hex(token.trim())
@@ -149,12 +159,14 @@ impl Confirmations {
             .map_err(storage_error)
     }
 
-    /// A new token for `user_key` calling `tool` with these arguments.
+    /// A new token for `user_key` calling `tool` with these arguments, for
+    /// the plan hashed as `plan_hash`.
     pub async fn issue(
         &self,
         user_key: &str,
         tool: &str,
         arguments: &Value,
+        plan_hash: &str,
     ) -> Result<Issued, ToolError> {
         let token = new_token();
         let created_at = now_unix();
@@ -166,7 +178,7 @@ impl Confirmations {
                 user_key: user_key.to_string(),
                 tool: tool.to_string(),
                 arguments_hash: arguments_hash(arguments),
-                plan_hash: String::new(),
+                plan_hash: plan_hash.to_string(),
                 created_at,
                 expires_at,
             })
@@ -181,13 +193,15 @@ impl Confirmations {
         })
     }
 
-    /// Use `token` for this write, or say why it cannot be used and what to do.
+    /// Use `token` for this write (planned again now and hashed as
+    /// `plan_hash`), or say why it cannot be used and what to do.
     pub async fn consume(
         &self,
         token: &str,
         user_key: &str,
         tool: &str,
         arguments: &Value,
+        plan_hash: &str,
     ) -> Result<(), ToolError> {
         let hash = token_hash(token);
         let args = arguments_hash(arguments);
@@ -199,7 +213,7 @@ impl Confirmations {
                 user_key,
                 tool,
                 arguments_hash: &args,
-                plan_hash: "",
+                plan_hash,
                 now: now_unix(),
             })
             .await
@@ -274,6 +288,16 @@ mod tests {
     }
 
     #[test]
+    fn plan_hashes_ignore_key_order_only() {
+        let a = json!({"method": "PUT", "body": {"title": "A", "parentSuiteId": null}});
+        let b = json!({"body": {"parentSuiteId": null, "title": "A"}, "method": "PUT"});
+        assert_eq!(plan_hash(&a), plan_hash(&b));
+        let c = json!({"method": "PUT", "body": {"title": "B", "parentSuiteId": null}});
+        assert_ne!(plan_hash(&a), plan_hash(&c));
+        assert_eq!(plan_hash(&a).len(), 64);
+    }
+
+    #[test]
     fn tokens_are_random_and_stored_hashed() {
         let (a, b) = (new_token(), new_token());
         assert_eq!(a.len(), 64);
@@ -287,40 +311,50 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn tokens_bind_user_tool_and_arguments_and_are_single_use() {
+    async fn tokens_bind_user_tool_arguments_and_plan_and_are_single_use() {
         let c = Confirmations::default();
         let args = json!({"project_key": "DEMO", "title": "x"});
-        let issued = c.issue("ann", "create_test_suite", &args).await.unwrap();
+        let issued = c
+            .issue("ann", "create_test_suite", &args, "p1")
+            .await
+            .unwrap();
         let refused = |r: Result<(), ToolError>| match r {
             Err(ToolError::Confirmation(m)) => m,
             other => panic!("expected a refusal, got {other:?}"),
         };
         let m = refused(
-            c.consume(&issued.token, "bob", "create_test_suite", &args)
+            c.consume(&issued.token, "bob", "create_test_suite", &args, "p1")
                 .await,
         );
         assert!(m.contains("another user"), "{m}");
         let other = json!({"project_key": "DEMO", "title": "y"});
         let m = refused(
-            c.consume(&issued.token, "ann", "create_test_suite", &other)
+            c.consume(&issued.token, "ann", "create_test_suite", &other, "p1")
                 .await,
         );
         assert!(m.contains("different arguments"), "{m}");
         let m = refused(
-            c.consume(&issued.token, "ann", "update_test_suite", &args)
+            c.consume(&issued.token, "ann", "update_test_suite", &args, "p1")
                 .await,
         );
         assert!(m.contains("different arguments"), "{m}");
-        c.consume(&issued.token, "ann", "create_test_suite", &args)
+        // The same arguments, but the write planned now differs from the
+        // preview's: refused, and the token stays usable.
+        let m = refused(
+            c.consume(&issued.token, "ann", "create_test_suite", &args, "p2")
+                .await,
+        );
+        assert!(m.contains("changed since the preview"), "{m}");
+        c.consume(&issued.token, "ann", "create_test_suite", &args, "p1")
             .await
             .unwrap();
         let m = refused(
-            c.consume(&issued.token, "ann", "create_test_suite", &args)
+            c.consume(&issued.token, "ann", "create_test_suite", &args, "p1")
                 .await,
         );
         assert!(m.contains("already used"), "{m}");
         let m = refused(
-            c.consume("nonsense", "ann", "create_test_suite", &args)
+            c.consume("nonsense", "ann", "create_test_suite", &args, "p1")
                 .await,
         );
         assert!(m.contains("not one this server issued"), "{m}");
@@ -330,8 +364,8 @@ mod tests {
     async fn expired_tokens_are_refused() {
         let c = Confirmations::default().with_ttl(Duration::ZERO);
         let args = json!({"a": 1});
-        let issued = c.issue(LOCAL_USER, "t", &args).await.unwrap();
-        match c.consume(&issued.token, LOCAL_USER, "t", &args).await {
+        let issued = c.issue(LOCAL_USER, "t", &args, "p").await.unwrap();
+        match c.consume(&issued.token, LOCAL_USER, "t", &args, "p").await {
             Err(ToolError::Confirmation(m)) => assert!(m.contains("expired"), "{m}"),
             other => panic!("{other:?}"),
         }

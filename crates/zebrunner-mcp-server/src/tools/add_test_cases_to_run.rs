@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use futures::TryStreamExt as _;
 use rmcp::{
     ErrorData as McpError,
     handler::server::{tool::Extension, wrapper::Parameters},
@@ -13,11 +14,12 @@ use rmcp::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use zebrunner_client::{WriteMethod, WriteRequest};
+use zebrunner_client::{Rql, TestCase, TestSuite, WriteMethod, WriteRequest, ZebrunnerClient};
 
 use super::{
     args,
     error::ToolError,
+    hierarchy::Hierarchy,
     output::{Format, finish},
     scope,
     write::{Change, Control, Plan, WriteOutput, arguments_of},
@@ -169,19 +171,38 @@ impl ZebrunnerMcp {
                 }
             })
             .collect();
+        let explicit_new = diff.iter().filter(|c| c.changed).count();
+        // What the selector adds, resolved now as Zebrunner will: the preview
+        // shows it and the token binds it, so a confirm never adds more.
+        let selected = selected_cases(&cx.client, &project, a).await?;
+        let adds: Vec<&String> = selected
+            .iter()
+            .filter(|k| !in_run.contains(*k) && !keys.contains(*k))
+            .collect();
         if a.all_project_test_cases || !a.suites.is_empty() {
+            let after = in_run.len() + explicit_new + adds.len();
             diff.push(Change {
                 field: "cases in run".into(),
                 before: json!(in_run.len()),
-                after: json!(if a.all_project_test_cases {
-                    "plus every case of the project not yet in the run"
+                after: json!(after),
+                changed: after != in_run.len(),
+            });
+            let mut shown: Vec<Value> = adds.iter().take(SHOWN_KEYS).map(|k| json!(k)).collect();
+            if adds.len() > SHOWN_KEYS {
+                shown.push(json!(format!("… and {} more", adds.len() - SHOWN_KEYS)));
+            }
+            diff.push(Change {
+                field: if a.all_project_test_cases {
+                    "added: the project's cases not in the run".into()
                 } else {
-                    "plus the selected suites' cases not yet in the run"
-                }),
-                changed: true,
+                    "added: the selected suites' cases not in the run".into()
+                },
+                before: Value::Null,
+                after: Value::Array(shown),
+                changed: !adds.is_empty(),
             });
         }
-        let new = diff.iter().filter(|c| c.changed).count();
+        let new = explicit_new + adds.len();
         let plan = Plan {
             request: WriteRequest::new(
                 WriteMethod::Post,
@@ -195,6 +216,7 @@ impl ZebrunnerMcp {
             )
             .body(Value::Object(body)),
             diff: Some(diff),
+            basis: json!({ "adds": adds }),
             summary: format!(
                 "Add test cases to run {} \"{}\" in {project} ({} cases in it now; {new} of the selection are new).",
                 a.run_id,
@@ -210,4 +232,58 @@ impl ZebrunnerMcp {
         self.write_flow(cx, "add_test_cases_to_run", &arguments_of(a), control, plan)
             .await
     }
+}
+
+/// Keys a preview lists of the cases a selector adds (all are bound).
+const SHOWN_KEYS: usize = 100;
+
+/// Suite ids per case-list filter.
+const SUITES_PER_FILTER: usize = 10;
+
+/// The keys of the cases the selector of `a` adds (every case of the
+/// project, or those of the selected suites, with their descendants where
+/// asked), read now; deleted cases are never added.
+async fn selected_cases(
+    client: &ZebrunnerClient,
+    project: &str,
+    a: &AddTestCasesToRunArgs,
+) -> Result<BTreeSet<String>, ToolError> {
+    let mut keys = BTreeSet::new();
+    let mut keep = |case: TestCase| {
+        if !case.deleted && scope::key_in(project, &case.key) {
+            keys.insert(case.key);
+        }
+    };
+    if a.all_project_test_cases {
+        let mut cases = std::pin::pin!(client.test_cases(project, None));
+        while let Some(case) = cases.try_next().await? {
+            keep(case);
+        }
+        return Ok(keys);
+    }
+    if a.suites.is_empty() {
+        return Ok(keys);
+    }
+    // Read fresh: a suite created a moment ago is a descendant too.
+    let suites: Vec<TestSuite> = client.test_suites(project).try_collect().await?;
+    let hierarchy = Hierarchy::new(&suites);
+    let mut ids = BTreeSet::new();
+    for s in &a.suites {
+        ids.insert(s.suite_id);
+        if s.mode == SelectionMode::AllDescendants {
+            ids.extend(hierarchy.subtree(s.suite_id));
+        }
+    }
+    let ids: Vec<i64> = ids.into_iter().collect();
+    for chunk in ids.chunks(SUITES_PER_FILTER) {
+        let filter = match chunk {
+            [one] => Rql::new().eq("testSuite.id", *one),
+            many => Rql::new().in_("testSuite.id", many.to_vec()),
+        };
+        let mut cases = std::pin::pin!(client.test_cases(project, Some(filter)));
+        while let Some(case) = cases.try_next().await? {
+            keep(case);
+        }
+    }
+    Ok(keys)
 }

@@ -207,6 +207,7 @@ impl ZebrunnerMcp {
                     ""
                 }
             ),
+            basis: Value::Null,
         };
         let control = Control {
             dry_run: a.dry_run,

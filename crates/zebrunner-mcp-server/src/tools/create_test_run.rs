@@ -154,6 +154,7 @@ impl ZebrunnerMcp {
             .body(Value::Object(body)),
             diff: None,
             summary: format!("Create test run \"{title}\" in {project} (no test cases yet)."),
+            basis: Value::Null,
         };
         let control = Control {
             dry_run: a.dry_run,

@@ -9,7 +9,7 @@ use rmcp::{
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use zebrunner_client::{WriteMethod, WriteRequest};
 
 use super::{
@@ -104,6 +104,7 @@ impl ZebrunnerMcp {
                 Some(p) => format!("Create suite \"{title}\" under suite {p} in {project}."),
                 None => format!("Create root suite \"{title}\" in {project}."),
             },
+            basis: Value::Null,
         };
         let control = Control {
             dry_run: a.dry_run,

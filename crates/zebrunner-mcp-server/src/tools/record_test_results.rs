@@ -358,6 +358,7 @@ impl ZebrunnerMcp {
             .body(json!({ "items": body_items })),
             diff: Some(diff),
             summary,
+            basis: Value::Null,
         };
         let control = Control {
             dry_run: a.dry_run,

@@ -167,6 +167,7 @@ impl ZebrunnerMcp {
                 "Change {} in {project}; fields not listed stay as they are.",
                 current.get("key").and_then(Value::as_str).unwrap_or(&label)
             ),
+            basis: Value::Null,
         };
         let control = Control {
             dry_run: a.dry_run,

@@ -118,6 +118,7 @@ impl ZebrunnerMcp {
                 "Change test run {} in {project}; fields not listed stay as they are.",
                 a.run_id
             ),
+            basis: Value::Null,
         };
         let control = Control {
             dry_run: a.dry_run,

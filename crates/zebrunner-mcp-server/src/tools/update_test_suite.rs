@@ -122,6 +122,7 @@ impl ZebrunnerMcp {
                 "Replace suite {} in {project} (full replacement; unchanged fields are sent as they are).",
                 a.suite_id
             ),
+            basis: Value::Null,
         };
         let control = Control {
             dry_run: a.dry_run,

@@ -4,7 +4,11 @@
 //!
 //! 1. A call without `confirm` returns a **preview** and a single-use
 //!    `confirmation_token` (see [`crate::confirm`]); nothing is written.
-//! 2. The same call with `confirm: true` and that token performs the write.
+//! 2. The same call with `confirm: true` and that token plans the write
+//!    again and performs it, if the plan is still the preview's: the token
+//!    binds a hash of the request (method, path, body), the diff (with the
+//!    `before` values it was computed from) and the plan's [`Plan::basis`].
+//!    Otherwise it is refused ("changed since the preview") and stays unused.
 //! 3. `dry_run: true` shows the request and the diff without any token.
 
 use schemars::JsonSchema;
@@ -33,6 +37,25 @@ pub struct Plan {
     pub diff: Option<Vec<Change>>,
     /// One line saying what the write does.
     pub summary: String,
+    /// Current state the plan depends on that neither the request nor the
+    /// diff shows in full (e.g. every case a suite selector adds); `Null`
+    /// when there is none. Bound to the token with the request and diff.
+    pub basis: Value,
+}
+
+impl Plan {
+    /// What a confirmation token binds: the request exactly as it will be
+    /// sent, the diff with the current values it was computed from, and the
+    /// basis.
+    pub fn hash(&self) -> String {
+        crate::confirm::plan_hash(&serde_json::json!({
+            "method": self.request.method.as_str(),
+            "path": self.request.path(),
+            "body": self.request.body,
+            "diff": self.diff,
+            "basis": self.basis,
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -206,6 +229,7 @@ impl ZebrunnerMcp {
             ));
         }
         let user = cx.caller.user_key().unwrap_or(LOCAL_USER);
+        let plan_hash = plan.hash();
         let request = RequestView {
             method: plan.request.method.as_str().to_string(),
             path: plan.request.path(),
@@ -233,7 +257,7 @@ impl ZebrunnerMcp {
                     ))
                 })?;
             self.confirmations()
-                .consume(token, user, tool, arguments)
+                .consume(token, user, tool, arguments, &plan_hash)
                 .await?;
             let result = cx.client.write(&plan.request).await?;
             out.stage = Stage::Written;
@@ -245,7 +269,10 @@ impl ZebrunnerMcp {
                 "Nothing was written. Call {tool} without `dry_run` to get a preview with a confirmation token."
             );
         } else {
-            let issued = self.confirmations().issue(user, tool, arguments).await?;
+            let issued = self
+                .confirmations()
+                .issue(user, tool, arguments, &plan_hash)
+                .await?;
             out.stage = Stage::Preview;
             out.next_step = format!(
                 "Nothing was written yet. Show this to the user; if they agree, call {tool} again with the same arguments plus `confirm: true` and `confirmation_token: \"{}\"` before {}.",
