@@ -18,3 +18,5 @@ export const clearRequestLog = (sandbox) => control(sandbox, 'DELETE', 'requests
 /** `{path_prefix, method, latency_ms, status, count, rate, retry_after_secs}` */
 export const addFault = (sandbox, fault) => control(sandbox, 'POST', 'faults', fault);
 export const clearFaults = (sandbox) => control(sandbox, 'DELETE', 'faults');
+/** `{ids_ignore_project}`: lookups by id answer any project's object (a Zebrunner that ignores the project parameter). */
+export const setBehaviour = (sandbox, behaviour) => control(sandbox, 'POST', 'behaviour', behaviour);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError, discoverAuthorizationServerMetadata, discoverOAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/client/auth.js';
-import { clearRequestLog, requestLog } from '../lib/control.mjs';
+import { clearRequestLog, requestLog, setBehaviour } from '../lib/control.mjs';
 import {
   findKey, flatValues, freePort, jsonLines, leakedSecrets, mcpPost, parseChallenge, readTree, runCli, startOidcServer, tempDir,
 } from '../lib/identity.mjs';
@@ -316,6 +316,36 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
       const leaked = log.filter((r) => /MOBILE|\bAPI\b/i.test(`${r.path} ${JSON.stringify(r.query)}`) && !/^\/api\/(iam|projects\/v1\/projects$)/.test(r.path));
       assert.deepEqual(leaked, [], 'refused calls must not reach Zebrunner for the other projects');
     } finally {
+      await client.close();
+    }
+  });
+
+  test('bob (DEMO only): other projects\' ids under project_key DEMO are refused like missing ones, even where Zebrunner ignores the project', async () => {
+    const { client, connect } = sdkClient(server.url, tok.bob);
+    await connect();
+    const mobileCase = (await oracle.testCases('MOBILE'))[0];
+    // The worst case for a shared account: lookups by id answer any project's object.
+    await setBehaviour(sandbox, { ids_ignore_project: true });
+    try {
+      const refusals = [
+        ['get_test_suite', { project_key: 'DEMO', suite_id: 132 }, 'suite_id', 132],
+        ['get_test_case', { project_key: 'DEMO', id: mobileCase.id }, 'id', mobileCase.id],
+        ['get_test_run', { project_key: 'DEMO', run_id: 813 }, 'run_id', 813],
+        ['get_launch', { project_key: 'DEMO', launch_id: 2001 }, 'launch_id', 2001],
+        ['list_launch_tests', { project_key: 'DEMO', launch_id: 2001 }, 'launch_id', 2001],
+        ['list_test_runs', { project_key: 'DEMO', milestone: 509 }, 'milestone', 509],
+      ];
+      const missing = 4999999;
+      for (const [name, args, field, id] of refusals) {
+        const foreign = await assertRefused(client, name, { ...args, format: 'json' }, `bob ${name} ${JSON.stringify(args)}`);
+        const absent = await assertRefused(client, name, { ...args, [field]: missing, format: 'json' }, `bob ${name} with a missing ${field}`);
+        assert.equal(foreign.replaceAll(String(id), 'N'), absent.replaceAll(String(missing), 'N'), `${name}: another project's ${field} reads like a missing one`);
+        assert.ok(!/MOBILE|Mobile App/.test(foreign), `${name}: nothing of MOBILE is shown: ${foreign}`);
+      }
+      const own = await callTool(client, 'get_test_suite', { project_key: 'DEMO', suite_id: 101, format: 'json' });
+      assert.notEqual(own.isError, true, `DEMO's own suite: ${JSON.stringify(own.content)}`);
+    } finally {
+      await setBehaviour(sandbox, { ids_ignore_project: false });
       await client.close();
     }
   });
