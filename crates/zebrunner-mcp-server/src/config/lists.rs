@@ -25,6 +25,25 @@ where
     deserializer.deserialize_any(ListVisitor(PhantomData))
 }
 
+/// Like [`comma_list`] for an optional list: absent stays `None`, and an
+/// empty string or array is `Some(vec![])` (an explicit "none").
+pub fn optional_comma_list<'de, D, T>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(Option::<CommaList<T>>::deserialize(deserializer)?.map(|l| l.0))
+}
+
+/// A list read with [`comma_list`], as a type (for `Option` and nesting).
+struct CommaList<T>(Vec<T>);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for CommaList<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        comma_list(deserializer).map(CommaList)
+    }
+}
+
 struct ListVisitor<T>(PhantomData<T>);
 
 impl<T: DeserializeOwned> ListVisitor<T> {
@@ -144,6 +163,12 @@ mod tests {
         sinks: Vec<Sink>,
     }
 
+    #[derive(Deserialize)]
+    struct Optional {
+        #[serde(default, deserialize_with = "optional_comma_list")]
+        items: Option<Vec<String>>,
+    }
+
     #[test]
     fn accepts_arrays_and_comma_strings() {
         let a: Holder = serde_json::from_str(r#"{"items": ["a", " b ", ""]}"#).unwrap();
@@ -171,5 +196,17 @@ mod tests {
                 .to_string();
             assert!(err.contains("fiel") && err.contains("database"), "{err}");
         }
+    }
+
+    #[test]
+    fn optional_lists_tell_absent_from_empty() {
+        let absent: Optional = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent.items, None);
+        let empty: Optional = serde_json::from_str(r#"{"items": ""}"#).unwrap();
+        assert_eq!(empty.items, Some(vec![]));
+        let array: Optional = serde_json::from_str(r#"{"items": []}"#).unwrap();
+        assert_eq!(array.items, Some(vec![]));
+        let some: Optional = serde_json::from_str(r#"{"items": "a,b"}"#).unwrap();
+        assert_eq!(some.items, Some(vec!["a".into(), "b".into()]));
     }
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use check::{Problem, Severity};
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpOptions, SUPPORTED_PROTOCOL_VERSIONS};
-use lists::comma_list;
+use lists::{comma_list, optional_comma_list};
 
 /// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
 const SECTIONS: [&str; 4] = ["zebrunner", "oidc", "policy", "audit"];
@@ -212,6 +212,21 @@ pub struct PolicyConfig {
     /// limited groups gets the union; a caller in an allowed group without a
     /// limit sees every project.
     pub project_access: Vec<ProjectAccess>,
+    /// Projects for a non-admin caller in none of the `project_access`
+    /// groups and in no allowed group without a limit, e.g. `["DEMO"]`; `[]`
+    /// gives such a caller no project. Unset gives every project, so leaving
+    /// a limited group widens access: set it whenever `project_access` is set.
+    #[serde(deserialize_with = "project_keys")]
+    pub default_projects: Option<Vec<String>>,
+}
+
+/// An optional list of Zebrunner project keys, in upper case as Zebrunner
+/// writes them (tools compare keys in upper case).
+fn project_keys<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let keys: Option<Vec<String>> = optional_comma_list(deserializer)?;
+    Ok(keys.map(|keys| keys.iter().map(|k| k.to_ascii_uppercase()).collect()))
 }
 
 impl Default for PolicyConfig {
@@ -223,6 +238,7 @@ impl Default for PolicyConfig {
             read_only_groups: Vec::new(),
             admin_groups: Vec::new(),
             project_access: Vec::new(),
+            default_projects: None,
         }
     }
 }
@@ -444,6 +460,25 @@ mod tests {
     }
 
     #[test]
+    fn default_projects_unset_empty_or_listed() {
+        Jail::expect_with(|jail| {
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.policy.default_projects, None);
+            jail.set_env("ZMCP_POLICY_DEFAULT_PROJECTS", "");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.policy.default_projects, Some(vec![]));
+            jail.set_env("ZMCP_POLICY_DEFAULT_PROJECTS", "[]");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.policy.default_projects, Some(vec![]));
+            jail.clear_env();
+            jail.create_file("zmcp.toml", "[policy]\ndefault_projects = [\"demo\"]\n")?;
+            let config = Config::from_figment(Config::figment(Some("zmcp.toml".as_ref()))).unwrap();
+            assert_eq!(config.policy.default_projects, Some(vec!["DEMO".into()]));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_settings_are_errors() {
         Jail::expect_with(|jail| {
             jail.create_file("zmcp.toml", "identty = \"oidc\"\n")?;
@@ -539,6 +574,10 @@ mod tests {
         }),
         ("ZMCP_POLICY_ADMIN_GROUPS", "qa-admins", |c| {
             c.policy.admin_groups == ["qa-admins"]
+        }),
+        // Keys in any case, kept in upper case.
+        ("ZMCP_POLICY_DEFAULT_PROJECTS", "demo, Web", |c| {
+            c.policy.default_projects.as_deref() == Some(&["DEMO".to_string(), "WEB".to_string()])
         }),
         ("ZMCP_AUDIT_SINKS", "file", |c| {
             c.audit.sinks == [AuditSinkKind::File]
