@@ -183,7 +183,7 @@ mod tests {
 
     fn identity(groups: &[&str], scopes: &[&str]) -> Identity {
         Identity {
-            user_key: "00u1".into(),
+            user_key: "uid:00u1".into(),
             subject: "alice@example.com".into(),
             email: None,
             name: None,
