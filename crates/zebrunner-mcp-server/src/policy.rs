@@ -19,8 +19,6 @@ use crate::config::PolicyConfig;
 pub struct Grant {
     /// No write tool may run.
     pub read_only: bool,
-    /// Member of an admin group.
-    pub admin: bool,
     /// Project keys the caller may use; `None` means every project.
     pub projects: Option<BTreeSet<String>>,
 }
@@ -30,7 +28,6 @@ impl Grant {
     pub fn unrestricted(read_only: bool) -> Self {
         Self {
             read_only,
-            admin: false,
             projects: None,
         }
     }
@@ -170,7 +167,6 @@ impl Policy {
         };
         Ok(Grant {
             read_only,
-            admin,
             projects,
         })
     }
@@ -228,7 +224,7 @@ mod tests {
         assert_eq!(dev.projects, Some(BTreeSet::from(["DEMO".to_string()])));
         assert!(dev.check_project("API").unwrap_err().contains("DEMO"));
         let admin = p.grant(&identity(&["qa-admins", "dev"], &[])).unwrap();
-        assert!(admin.admin && !admin.read_only && admin.projects.is_none());
+        assert!(!admin.read_only && admin.projects.is_none());
     }
 
     #[test]
