@@ -241,8 +241,15 @@ async fn schemas_are_standard_and_inputs_carry_no_null() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// A value of the type a schema declares.
-fn example(schema: &Value) -> Value {
+/// A value of the type a schema declares (`$ref`s looked up in `root`).
+fn example(root: &Value, schema: &Value) -> Value {
+    if let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+    {
+        return example(root, &root["$defs"][name]);
+    }
     if let Some(Value::Array(values)) = schema.get("enum") {
         return values.first().cloned().unwrap_or(Value::Null);
     }
@@ -256,16 +263,16 @@ fn example(schema: &Value) -> Value {
         Some("number") => schema.get("minimum").cloned().unwrap_or(json!(0.5)),
         Some("boolean") => json!(true),
         Some("string") => json!("DEMO-1"),
-        Some("array") => json!([example(schema.get("items").unwrap_or(&json!({})))]),
+        Some("array") => json!([example(root, schema.get("items").unwrap_or(&json!({})))]),
         Some("object") => match schema.get("properties") {
             Some(Value::Object(properties)) => Value::Object(
                 properties
                     .iter()
-                    .map(|(name, sub)| (name.clone(), example(sub)))
+                    .map(|(name, sub)| (name.clone(), example(root, sub)))
                     .collect(),
             ),
             _ => match schema.get("additionalProperties") {
-                Some(sub @ Value::Object(_)) => json!({"PASSED": example(sub)}),
+                Some(sub @ Value::Object(_)) => json!({"PASSED": example(root, sub)}),
                 _ => json!({}),
             },
         },
@@ -288,7 +295,7 @@ fn required_only(schema: &Value) -> Value {
         properties
             .into_iter()
             .filter(|(name, _)| required.contains(&name.as_str()))
-            .map(|(name, sub)| (name, example(&sub)))
+            .map(|(name, sub)| (name, example(schema, &sub)))
             .collect(),
     )
 }
@@ -339,7 +346,7 @@ async fn every_listed_argument_deserialises_and_optionals_may_be_left_out() {
     for tool in &f.tools {
         let name = tool["name"].as_str().unwrap_or_default();
         let schema = &tool["inputSchema"];
-        let every = example(schema);
+        let every = example(schema, schema);
         if let Err(e) = deserialise(name, every.clone()) {
             problems.push(format!("{name} with every argument {every}: {e}"));
         }
