@@ -8,19 +8,19 @@
 //! `const`s, and each referenced type under `$defs`. [`compact_tool`]
 //! rewrites that to standard, smaller JSON Schema:
 //!
-//! - `$schema` goes, and so do `true` schemas (`items: true`); only standard `format` values stay (`date-time`,
-//!   `uri`, ...); an integer's width bounds go with its format (a range
-//!   set by hand, such as `limit`'s 1-100, stays).
+//! - `$schema` goes, and so do `true` schemas (`items: true`); only
+//!   standard `format` values stay (`date-time`, `uri`, ...); an integer's
+//!   width bounds go with its format (a range set by hand, such as
+//!   `limit`'s 1-100, stays). Wrapped doc-comment lines are joined.
 //! - `oneOf`/`anyOf` of `const`s becomes one `enum`.
 //! - Input: an optional argument is typed plainly (`"type": "integer"`),
 //!   without `null`: leaving it out is how a caller says "not given", and
 //!   clients such as the MCP Inspector CLI can only convert a typed value.
-//!   serde still accepts a missing or `null` optional.
-//!   `additionalProperties: false` goes too: the server refuses unknown
-//!   arguments itself, naming the known ones, and a model only uses the
-//!   listed properties anyway. Defaults that say
+//!   serde still accepts a missing or `null` optional. Defaults that say
 //!   what leaving an argument out means anyway (`false`, `""`, `[]`, `{}`)
-//!   go.
+//!   go, and so does `additionalProperties: false`: the server refuses
+//!   unknown arguments itself, naming the known ones, and a model only
+//!   uses the listed properties anyway.
 //! - Output: a value that can be `null` keeps saying so (structured content
 //!   is validated against these), as `type: [T, "null"]` where that is
 //!   shorter than `anyOf`. Output schemas keep their structure (types,
@@ -520,7 +520,9 @@ mod tests {
         let schema = json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
+            "additionalProperties": false,
             "properties": {
+                "dry_run": {"type": "boolean", "default": false, "description": "Only show\nthe request."},
                 "limit": {"type": ["integer", "null"], "format": "uint32", "minimum": 1, "maximum": 100},
                 "page": {"type": ["integer", "null"], "format": "uint32", "minimum": 0},
                 "at": {"type": ["string", "null"], "format": "date-time"},
@@ -537,6 +539,7 @@ mod tests {
             json!({
                 "type": "object",
                 "properties": {
+                    "dry_run": {"type": "boolean", "description": "Only show the request."},
                     "limit": {"type": "integer", "minimum": 1, "maximum": 100},
                     "page": {"type": "integer"},
                     "at": {"type": "string", "format": "date-time"},
