@@ -90,11 +90,19 @@ pub(crate) fn check(
         is_service = true;
     }
 
+    // Each key names its claim: a bare value would let a token without `uid`
+    // whose `sub` equals another user's `uid` pass as that user (in session
+    // bindings, confirmation tokens and the audit log).
+    let user_key = match (uid, &client_id) {
+        (Some(uid), _) => format!("uid:{uid}"),
+        (None, Some(client)) if is_service => format!("client:{client}"),
+        (None, _) => format!("sub:{subject}"),
+    };
     let email = string_claim(claims, "email")?
         .map(str::to_owned)
         .or_else(|| looks_like_email(subject).then(|| subject.to_owned()));
     Ok(Identity {
-        user_key: uid.unwrap_or(subject).to_owned(),
+        user_key,
         subject: subject.to_owned(),
         email,
         name: string_claim(claims, "name")?.map(str::to_owned),
@@ -255,7 +263,7 @@ mod tests {
         assert_eq!(
             id,
             Identity {
-                user_key: "00u1".into(),
+                user_key: "uid:00u1".into(),
                 subject: "jane@acme.com".into(),
                 email: Some("jane@acme.com".into()),
                 name: None,
@@ -369,7 +377,7 @@ mod tests {
         let id = run(v).unwrap();
         assert_eq!(
             (id.user_key.as_str(), id.client_id),
-            ("jane@acme.com", None)
+            ("sub:jane@acme.com", None)
         );
     }
 
@@ -382,7 +390,20 @@ mod tests {
         c.service_clients = vec!["0oasvc".into()];
         let id = check(cc.as_object().unwrap(), &c, NOW).unwrap();
         assert!(id.is_service);
-        assert_eq!(id.user_key, "0oasvc");
+        assert_eq!(id.user_key, "client:0oasvc");
+    }
+
+    #[test]
+    fn user_keys_name_the_claim_they_come_from() {
+        let jane = run(okta()).unwrap();
+        assert_eq!(jane.user_key, "uid:00u1");
+        // A token without uid whose sub is jane's uid is someone else.
+        let lookalike = run(with(without(okta(), "uid"), "sub", json!("00u1"))).unwrap();
+        assert_eq!(lookalike.user_key, "sub:00u1");
+        assert_ne!(lookalike.user_key, jane.user_key);
+        // An empty uid is no uid.
+        let v = with(okta(), "uid", json!(""));
+        assert_eq!(run(v).unwrap().user_key, "sub:jane@acme.com");
     }
 
     #[test]

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 /// The caller behind a validated access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
-    /// Stable key for the user: Okta's `uid`, else `sub`. For a service
-    /// client (no user) it is `sub`, i.e. the client id.
+    /// Stable key for the caller, prefixed with the claim it comes from so
+    /// that values of different claims never collide: `uid:<uid>` (Okta's
+    /// user id), else `sub:<sub>`; for a service client (no user)
+    /// `client:<client id>`.
     pub user_key: String,
     /// The token's `sub` (for Okta the login, usually the e-mail address).
     pub subject: String,

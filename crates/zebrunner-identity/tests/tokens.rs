@@ -546,7 +546,7 @@ async fn valid_tokens_are_accepted_and_mapped() {
     assert_eq!(
         id,
         Identity {
-            user_key: "00u1jane".into(),
+            user_key: "uid:00u1jane".into(),
             subject: "jane.doe@acme.com".into(),
             email: Some("jane.doe@acme.com".into()),
             name: Some("Jane Doe".into()),
@@ -589,7 +589,7 @@ async fn valid_tokens_are_accepted_and_mapped() {
         .unwrap();
     assert_eq!(
         (id.user_key.as_str(), id.email.as_deref()),
-        ("alice", Some("alice@example.test"))
+        ("sub:alice", Some("alice@example.test"))
     );
     assert_eq!(
         (
@@ -633,7 +633,7 @@ async fn valid_tokens_are_accepted_and_mapped() {
     assert!(id.is_service);
     assert_eq!(
         (id.user_key.as_str(), id.email.as_deref()),
-        ("svc-app", None)
+        ("client:svc-app", None)
     );
 }
 
@@ -651,7 +651,7 @@ async fn es256_and_eddsa_when_allowed() {
             .await
             .unwrap()
             .user_key,
-        "00u1jane"
+        "uid:00u1jane"
     );
     assert_eq!(
         validator
@@ -659,7 +659,7 @@ async fn es256_and_eddsa_when_allowed() {
             .await
             .unwrap()
             .user_key,
-        "00u1jane"
+        "uid:00u1jane"
     );
     assert_eq!(
         validator.validate(&encode(&a, &claims)).await,

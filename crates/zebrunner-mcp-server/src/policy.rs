@@ -19,8 +19,6 @@ use crate::config::PolicyConfig;
 pub struct Grant {
     /// No write tool may run.
     pub read_only: bool,
-    /// Member of an admin group.
-    pub admin: bool,
     /// Project keys the caller may use; `None` means every project.
     pub projects: Option<BTreeSet<String>>,
 }
@@ -30,7 +28,6 @@ impl Grant {
     pub fn unrestricted(read_only: bool) -> Self {
         Self {
             read_only,
-            admin: false,
             projects: None,
         }
     }
@@ -52,6 +49,10 @@ impl Grant {
     /// Refuse a project outside the caller's grant, saying which are allowed.
     pub fn check_project(&self, key: &str) -> Result<(), String> {
         match &self.projects {
+            Some(allowed) if allowed.is_empty() => Err(format!(
+                "the access policy gives your groups no project, so project {key} is refused; ask \
+                 your administrator to add you to a group with project access"
+            )),
             Some(allowed) if !allowed.contains(key) => Err(format!(
                 "the access policy does not give your groups project {key}; projects you may use: {}",
                 allowed.iter().cloned().collect::<Vec<_>>().join(", ")
@@ -147,8 +148,14 @@ impl Policy {
                 .allowed_groups
                 .iter()
                 .any(|g| groups.contains(g) && !c.project_access.iter().any(|a| &a.group == g));
-            if limited.is_empty() || unlimited_allowed_group {
+            if unlimited_allowed_group {
                 None
+            } else if limited.is_empty() {
+                // Outside every limited group: `default_projects`, so that
+                // leaving a limited group never widens access once it is set.
+                c.default_projects
+                    .as_ref()
+                    .map(|keys| keys.iter().cloned().collect())
             } else {
                 Some(
                     limited
@@ -160,7 +167,6 @@ impl Policy {
         };
         Ok(Grant {
             read_only,
-            admin,
             projects,
         })
     }
@@ -173,7 +179,7 @@ mod tests {
 
     fn identity(groups: &[&str], scopes: &[&str]) -> Identity {
         Identity {
-            user_key: "00u1".into(),
+            user_key: "uid:00u1".into(),
             subject: "alice@example.com".into(),
             email: None,
             name: None,
@@ -218,7 +224,7 @@ mod tests {
         assert_eq!(dev.projects, Some(BTreeSet::from(["DEMO".to_string()])));
         assert!(dev.check_project("API").unwrap_err().contains("DEMO"));
         let admin = p.grant(&identity(&["qa-admins", "dev"], &[])).unwrap();
-        assert!(admin.admin && !admin.read_only && admin.projects.is_none());
+        assert!(!admin.read_only && admin.projects.is_none());
     }
 
     #[test]
@@ -231,6 +237,79 @@ mod tests {
         );
         let qa_and_dev = p.grant(&identity(&["qa", "dev"], &[])).unwrap();
         assert_eq!(qa_and_dev.projects, None);
+    }
+
+    /// Only a limited group and admins, no allowed groups: the set-up where a
+    /// user outside every group used to see every project.
+    fn limited_only(default_projects: Option<&[&str]>) -> Policy {
+        Policy::new(
+            PolicyConfig {
+                admin_groups: vec!["qa-admins".into()],
+                project_access: vec![ProjectAccess {
+                    group: "limited".into(),
+                    projects: vec!["DEMO".into()],
+                }],
+                default_projects: default_projects
+                    .map(|keys| keys.iter().map(|k| k.to_string()).collect()),
+                ..PolicyConfig::default()
+            },
+            false,
+        )
+    }
+
+    fn projects(p: &Policy, groups: &[&str]) -> Option<BTreeSet<String>> {
+        p.grant(&identity(groups, &[])).unwrap().projects
+    }
+
+    fn keys(keys: &[&str]) -> Option<BTreeSet<String>> {
+        Some(keys.iter().map(|k| k.to_string()).collect())
+    }
+
+    #[test]
+    fn users_outside_every_group_get_the_default_projects() {
+        // Unset keeps the old answer: every project.
+        let p = limited_only(None);
+        assert_eq!(projects(&p, &[]), None);
+        assert_eq!(projects(&p, &["limited"]), keys(&["DEMO"]));
+
+        let p = limited_only(Some(&["API"]));
+        assert_eq!(projects(&p, &[]), keys(&["API"]));
+        assert_eq!(projects(&p, &["Everyone"]), keys(&["API"]));
+        // A limited group replaces the default, it does not add to it.
+        assert_eq!(projects(&p, &["limited"]), keys(&["DEMO"]));
+        assert_eq!(projects(&p, &["qa-admins"]), None);
+        assert_eq!(projects(&p, &["qa-admins", "limited"]), None);
+
+        // `[]`: leaving the limited group leaves no project at all.
+        let p = limited_only(Some(&[]));
+        let ungrouped = p.grant(&identity(&[], &[])).unwrap();
+        assert_eq!(ungrouped.projects, keys(&[]));
+        assert!(!ungrouped.allows_project("DEMO"));
+        let refusal = ungrouped.check_project("DEMO").unwrap_err();
+        assert!(refusal.contains("no project"), "{refusal}");
+        assert_eq!(projects(&p, &["limited"]), keys(&["DEMO"]));
+        assert_eq!(projects(&p, &["qa-admins"]), None);
+
+        // Robots without groups are users outside every group too.
+        let mut robot = identity(&[], &[]);
+        robot.is_service = true;
+        robot.client_id = Some("ci".into());
+        assert_eq!(p.grant(&robot).unwrap().projects, keys(&[]));
+    }
+
+    #[test]
+    fn an_unlimited_allowed_group_is_not_given_the_default() {
+        let p = Policy::new(
+            PolicyConfig {
+                default_projects: Some(vec![]),
+                ..policy().config
+            },
+            false,
+        );
+        assert_eq!(projects(&p, &["qa"]), None);
+        assert_eq!(projects(&p, &["dev"]), keys(&["DEMO"]));
+        assert_eq!(projects(&p, &["qa", "dev"]), None);
+        assert!(p.grant(&identity(&[], &[])).is_err());
     }
 
     #[test]

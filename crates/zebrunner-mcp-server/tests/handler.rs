@@ -49,7 +49,6 @@ fn demo_only(read_only: bool) -> Grant {
     Grant {
         read_only,
         projects: Some(BTreeSet::from(["DEMO".to_string()])),
-        ..Grant::unrestricted(read_only)
     }
 }
 

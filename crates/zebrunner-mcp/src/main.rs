@@ -6,17 +6,22 @@
 //! - [`cli`]: the command line (clap).
 //! - [`settings`]: configuration read from the environment, with `<NAME>_FILE`
 //!   variants for Docker secrets.
+//! - [`logging`]: the `RUST_LOG` filter, which keeps payload-logging crates
+//!   (rmcp) at `info` unless named.
 //! - [`commands`]: one file per subcommand (`serve`, `sandbox`, `demo`,
 //!   `config`, `audit`), and `setup`, which turns configuration into running parts.
 
 mod cli;
 mod commands;
+mod logging;
 mod settings;
 
 use std::io::IsTerminal;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{
+    EnvFilter, Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -43,13 +48,33 @@ async fn main() -> std::process::ExitCode {
 
 /// Logs go to stderr: on stdio, stdout carries the MCP protocol.
 fn init_logging(format: cli::LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    let filter = logging::LogFilter::new(rust_log.as_deref());
+    let filter = match filter.into_filter() {
+        Ok(filter) => filter,
+        Err(error) => {
+            // Before the subscriber exists, so straight to stderr.
+            eprintln!(
+                "warning: RUST_LOG is not a valid log filter ({error}); logging at info. \
+                 Write a level (debug) or target=level pairs (info,zebrunner_mcp=debug)"
+            );
+            // The default directives always parse; `None` here logs nothing
+            // rather than stopping the server over its log settings.
+            match logging::LogFilter::new(None).into_filter() {
+                Ok(filter) => filter,
+                Err(_) => return,
+            }
+        }
+    };
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
-        cli::LogFormat::Text => builder.init(),
-        cli::LogFormat::Json => builder.json().init(),
+        cli::LogFormat::Text => tracing_subscriber::registry()
+            .with(layer.with_filter(filter))
+            .init(),
+        cli::LogFormat::Json => tracing_subscriber::registry()
+            .with(layer.json().with_filter(filter))
+            .init(),
     }
 }

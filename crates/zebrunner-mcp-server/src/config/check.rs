@@ -135,6 +135,9 @@ impl Config {
                     .into(),
             });
         }
+        if let Some(problem) = self.default_projects_problem() {
+            out.push(problem);
+        }
         if self.policy.read_scope == self.policy.write_scope {
             out.push(Problem {
                 severity: Severity::Warning,
@@ -234,16 +237,57 @@ impl Config {
                 }
             }
         }
+        for key in p.default_projects.iter().flatten() {
+            if !is_project_key(key) {
+                error(
+                    "policy.default_projects",
+                    format!("{key:?} is not a Zebrunner project key such as DEMO"),
+                );
+            }
+        }
         let grouped = !p.allowed_groups.is_empty()
             || !p.read_only_groups.is_empty()
             || !p.admin_groups.is_empty()
-            || !p.project_access.is_empty();
+            || !p.project_access.is_empty()
+            || p.default_projects.is_some();
         if grouped && self.identity == IdentityMode::None {
             error(
                 "policy",
                 "group rules need caller identities; set identity = \"oidc\" or remove them".into(),
             );
         }
+    }
+
+    /// The trap of project limits without a default: a caller outside every
+    /// limited group sees every project, so taking someone out of a limited
+    /// group widens their access. With allowed groups every admitted caller
+    /// is an admin or in an allowed group, so there the default never applies.
+    fn default_projects_problem(&self) -> Option<Problem> {
+        let p = &self.policy;
+        let message = match (&p.default_projects, p.allowed_groups.is_empty()) {
+            (None, true) if !p.project_access.is_empty() => {
+                let limited: Vec<&str> = p.project_access.iter().map(|a| a.group.as_str()).collect();
+                format!(
+                    "a caller in none of the project_access groups ({}) and not an admin sees every \
+                     project, so removing someone from a limited group widens their access; set \
+                     default_projects = [] (ZMCP_POLICY_DEFAULT_PROJECTS=\"\") to give such callers \
+                     no project, list the projects they may use (default_projects = [\"DEMO\"]), or \
+                     set allowed_groups to refuse them",
+                    limited.join(", ")
+                )
+            }
+            (Some(_), false) => "has no effect while allowed_groups is set: every caller let in is an \
+                                 admin, in a project_access group, or in an allowed group without a \
+                                 limit (every project); to limit an allowed group, list it in \
+                                 project_access"
+                .to_string(),
+            _ => return None,
+        };
+        Some(Problem {
+            severity: Severity::Warning,
+            setting: "policy.default_projects",
+            message,
+        })
     }
 
     fn check_writes(&self, error: &mut impl FnMut(&'static str, String)) {
@@ -391,5 +435,72 @@ mod tests {
                 "{expected} missing from {found:?}"
             );
         }
+    }
+
+    fn warnings(config: &Config) -> Vec<Problem> {
+        config
+            .problems()
+            .into_iter()
+            .filter(|p| p.severity == Severity::Warning)
+            .collect()
+    }
+
+    fn limited(default_projects: Option<Vec<String>>) -> Config {
+        Config {
+            transport: Transport::Http,
+            identity: IdentityMode::Oidc,
+            oidc: crate::config::OidcConfig {
+                issuer: Some("https://acme.okta.com/oauth2/default".into()),
+                ..Default::default()
+            },
+            policy: crate::config::PolicyConfig {
+                project_access: vec![ProjectAccess {
+                    group: "limited".into(),
+                    projects: vec!["DEMO".into()],
+                }],
+                default_projects,
+                ..Default::default()
+            },
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn project_limits_without_a_default_are_a_warning() {
+        let trap = warnings(&limited(None));
+        assert_eq!(trap.len(), 1, "{trap:?}");
+        assert_eq!(trap[0].setting, "policy.default_projects");
+        for needed in [
+            "limited",
+            "every project",
+            "default_projects = []",
+            "allowed_groups",
+        ] {
+            assert!(trap[0].message.contains(needed), "{needed}: {}", trap[0]);
+        }
+        assert!(warnings(&limited(Some(vec![]))).is_empty());
+        assert!(warnings(&limited(Some(vec!["API".into()]))).is_empty());
+        assert!(settings(&limited(Some(vec!["API".into()]))).is_empty());
+
+        // With allowed groups nobody falls through to the default.
+        let mut gated = limited(None);
+        gated.policy.allowed_groups = vec!["limited".into(), "qa".into()];
+        assert!(warnings(&gated).is_empty());
+        gated.policy.default_projects = Some(vec![]);
+        let unused = warnings(&gated);
+        assert_eq!(unused.len(), 1, "{unused:?}");
+        assert!(unused[0].message.contains("no effect"), "{}", unused[0]);
+    }
+
+    #[test]
+    fn default_projects_need_identities_and_project_keys() {
+        let c = Config {
+            policy: crate::config::PolicyConfig {
+                default_projects: Some(vec!["DE MO".into()]),
+                ..Default::default()
+            },
+            ..Config::default()
+        };
+        assert_eq!(settings(&c), vec!["policy.default_projects", "policy"]);
     }
 }

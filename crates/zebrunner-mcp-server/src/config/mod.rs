@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use check::{Problem, Severity};
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpOptions, SUPPORTED_PROTOCOL_VERSIONS};
-use lists::comma_list;
+use lists::{comma_list, optional_comma_list};
 
 /// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
 const SECTIONS: [&str; 4] = ["zebrunner", "oidc", "policy", "audit"];
@@ -212,6 +212,21 @@ pub struct PolicyConfig {
     /// limited groups gets the union; a caller in an allowed group without a
     /// limit sees every project.
     pub project_access: Vec<ProjectAccess>,
+    /// Projects for a non-admin caller in none of the `project_access`
+    /// groups and in no allowed group without a limit, e.g. `["DEMO"]`; `[]`
+    /// gives such a caller no project. Unset gives every project, so leaving
+    /// a limited group widens access: set it whenever `project_access` is set.
+    #[serde(deserialize_with = "project_keys")]
+    pub default_projects: Option<Vec<String>>,
+}
+
+/// An optional list of Zebrunner project keys, in upper case as Zebrunner
+/// writes them (tools compare keys in upper case).
+fn project_keys<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let keys: Option<Vec<String>> = optional_comma_list(deserializer)?;
+    Ok(keys.map(|keys| keys.iter().map(|k| k.to_ascii_uppercase()).collect()))
 }
 
 impl Default for PolicyConfig {
@@ -223,6 +238,7 @@ impl Default for PolicyConfig {
             read_only_groups: Vec::new(),
             admin_groups: Vec::new(),
             project_access: Vec::new(),
+            default_projects: None,
         }
     }
 }
@@ -250,6 +266,7 @@ pub enum AuditSinkKind {
 #[serde(default, deny_unknown_fields)]
 pub struct AuditConfig {
     /// Where audit records go.
+    #[serde(deserialize_with = "comma_list")]
     pub sinks: Vec<AuditSinkKind>,
     /// File for the `file` sink.
     pub file: Option<PathBuf>,
@@ -352,6 +369,7 @@ impl Config {
 mod tests {
     use super::*;
     use figment::Jail;
+    use std::collections::BTreeSet;
 
     #[test]
     fn env_keys_map_to_sections() {
@@ -427,12 +445,204 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_list_entry_names_the_valid_values() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ZMCP_AUDIT_SINKS", "database,fiel");
+            let err = Config::from_figment(Config::figment(None)).unwrap_err();
+            assert!(
+                err.contains("fiel")
+                    && err.contains("stdout")
+                    && err.to_ascii_lowercase().contains("audit.sinks"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn default_projects_unset_empty_or_listed() {
+        Jail::expect_with(|jail| {
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.policy.default_projects, None);
+            jail.set_env("ZMCP_POLICY_DEFAULT_PROJECTS", "");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.policy.default_projects, Some(vec![]));
+            jail.set_env("ZMCP_POLICY_DEFAULT_PROJECTS", "[]");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.policy.default_projects, Some(vec![]));
+            jail.clear_env();
+            jail.create_file("zmcp.toml", "[policy]\ndefault_projects = [\"demo\"]\n")?;
+            let config = Config::from_figment(Config::figment(Some("zmcp.toml".as_ref()))).unwrap();
+            assert_eq!(config.policy.default_projects, Some(vec!["DEMO".into()]));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_settings_are_errors() {
         Jail::expect_with(|jail| {
             jail.create_file("zmcp.toml", "identty = \"oidc\"\n")?;
             let err =
                 Config::from_figment(Config::figment(Some("zmcp.toml".as_ref()))).unwrap_err();
             assert!(err.contains("identty"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// Every `ZMCP_*` variable named in docs/configuration.md, a valid value
+    /// for it, and whether that value reached its setting. A documented
+    /// variable missing here, or one whose value does not arrive, fails
+    /// `every_documented_variable_reaches_its_setting`.
+    type Reaches = fn(&Config) -> bool;
+    const DOCUMENTED: &[(&str, &str, Reaches)] = &[
+        ("ZMCP_TRANSPORT", "http", |c| c.transport == Transport::Http),
+        ("ZMCP_LISTEN", "127.0.0.1:9123", |c| c.listen.port() == 9123),
+        ("ZMCP_PUBLIC_URL", "https://mcp.example.com", |c| {
+            c.public_url.as_deref() == Some("https://mcp.example.com")
+        }),
+        // One value, not a list: the form `ZMCP_AUDIT_SINKS=file` once refused.
+        ("ZMCP_ALLOWED_HOSTS", "mcp.example.com", |c| {
+            c.allowed_hosts == ["mcp.example.com"]
+        }),
+        (
+            "ZMCP_ALLOWED_ORIGINS",
+            "https://a.example.com, https://b.example.com",
+            |c| c.allowed_origins == ["https://a.example.com", "https://b.example.com"],
+        ),
+        ("ZMCP_MAX_BODY_BYTES", "2048", |c| c.max_body_bytes == 2048),
+        ("ZMCP_DATA_DIR", "/var/lib/zmcp", |c| {
+            c.data_dir.as_deref() == Some("/var/lib/zmcp".as_ref())
+        }),
+        (
+            "ZMCP_DATABASE_URL",
+            "postgres://zmcp@db.internal/zmcp",
+            |c| c.database_url.as_deref() == Some("postgres://zmcp@db.internal/zmcp"),
+        ),
+        ("ZMCP_REVIEW_RULES_FILE", "/etc/zmcp/rules.toml", |c| {
+            c.review_rules_file.as_deref() == Some("/etc/zmcp/rules.toml".as_ref())
+        }),
+        ("ZMCP_IDENTITY", "oidc", |c| {
+            c.identity == IdentityMode::Oidc
+        }),
+        ("ZMCP_CREDENTIALS", "vault", |c| {
+            c.credentials == CredentialsMode::Vault
+        }),
+        ("ZMCP_READ_ONLY", "true", |c| c.read_only),
+        ("ZMCP_TOOLSETS", "cases", |c| c.toolsets == ["cases"]),
+        ("ZMCP_CONFIRMATION_TTL_SECS", "30", |c| {
+            c.confirmation_ttl_secs == 30
+        }),
+        ("ZMCP_SKIP_CREDENTIAL_CHECK", "true", |c| {
+            c.skip_credential_check
+        }),
+        ("ZMCP_ZEBRUNNER_REQUESTS_PER_SECOND", "7", |c| {
+            c.zebrunner.requests_per_second.map(NonZeroU32::get) == Some(7)
+        }),
+        (
+            "ZMCP_OIDC_ISSUER",
+            "https://acme.okta.com/oauth2/default",
+            |c| c.oidc.issuer.as_deref() == Some("https://acme.okta.com/oauth2/default"),
+        ),
+        ("ZMCP_OIDC_AUDIENCE", "api://zebrunner-mcp", |c| {
+            c.oidc.audience.as_deref() == Some("api://zebrunner-mcp")
+        }),
+        ("ZMCP_OIDC_ALGORITHMS", "RS256,ES256", |c| {
+            c.oidc.algorithms == ["RS256", "ES256"]
+        }),
+        ("ZMCP_OIDC_LEEWAY_SECS", "5", |c| c.oidc.leeway_secs == 5),
+        // Digits only: the environment gives a number, still one client id.
+        ("ZMCP_OIDC_ALLOWED_CLIENT_IDS", "12345", |c| {
+            c.oidc.allowed_client_ids == ["12345"]
+        }),
+        ("ZMCP_OIDC_GROUPS_CLAIM", "roles", |c| {
+            c.oidc.groups_claim == "roles"
+        }),
+        ("ZMCP_OIDC_SERVICE_CLIENTS", "ci,nightly", |c| {
+            c.oidc.service_clients == ["ci", "nightly"]
+        }),
+        ("ZMCP_POLICY_READ_SCOPE", "zmcp:read", |c| {
+            c.policy.read_scope == "zmcp:read"
+        }),
+        ("ZMCP_POLICY_WRITE_SCOPE", "zmcp:write", |c| {
+            c.policy.write_scope == "zmcp:write"
+        }),
+        ("ZMCP_POLICY_ALLOWED_GROUPS", "qa,dev", |c| {
+            c.policy.allowed_groups == ["qa", "dev"]
+        }),
+        ("ZMCP_POLICY_READ_ONLY_GROUPS", "dev", |c| {
+            c.policy.read_only_groups == ["dev"]
+        }),
+        ("ZMCP_POLICY_ADMIN_GROUPS", "qa-admins", |c| {
+            c.policy.admin_groups == ["qa-admins"]
+        }),
+        // Keys in any case, kept in upper case.
+        ("ZMCP_POLICY_DEFAULT_PROJECTS", "demo, Web", |c| {
+            c.policy.default_projects.as_deref() == Some(&["DEMO".to_string(), "WEB".to_string()])
+        }),
+        ("ZMCP_AUDIT_SINKS", "file", |c| {
+            c.audit.sinks == [AuditSinkKind::File]
+        }),
+        ("ZMCP_AUDIT_FILE", "/var/log/zmcp-audit.jsonl", |c| {
+            c.audit.file.as_deref() == Some("/var/log/zmcp-audit.jsonl".as_ref())
+        }),
+    ];
+
+    /// `ZMCP_*` variables the documentation names that the binary reads
+    /// itself (clap), not through [`Config::figment`].
+    const READ_BY_THE_BINARY: [&str; 2] = ["ZMCP_CONFIG", "ZMCP_LOG_FORMAT"];
+
+    /// Every `ZMCP_NAME` in the text (bare `ZMCP_`, as in `ZMCP_*`, skipped).
+    fn variables_in(text: &str) -> BTreeSet<String> {
+        text.match_indices("ZMCP_")
+            .filter_map(|(at, _)| {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                (name.len() > "ZMCP_".len()).then_some(name)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_variable_reaches_its_setting() {
+        let docs = variables_in(include_str!("../../../../docs/configuration.md"));
+        let tested: BTreeSet<String> = DOCUMENTED.iter().map(|(n, _, _)| n.to_string()).collect();
+        let binary: BTreeSet<String> = READ_BY_THE_BINARY.iter().map(|n| n.to_string()).collect();
+        let untested: Vec<_> = docs
+            .difference(&tested)
+            .filter(|n| !binary.contains(*n))
+            .collect();
+        assert!(
+            untested.is_empty(),
+            "documented but not tested here: {untested:?}"
+        );
+        let undocumented: Vec<_> = tested.difference(&docs).collect();
+        assert!(
+            undocumented.is_empty(),
+            "tested but not in docs/configuration.md: {undocumented:?}"
+        );
+        for name in READ_BY_THE_BINARY {
+            let key = name.trim_start_matches("ZMCP_").to_ascii_lowercase();
+            assert!(NOT_SETTINGS.contains(&key.as_str()), "{name}");
+        }
+        Jail::expect_with(|jail| {
+            for (name, value, _) in DOCUMENTED {
+                jail.set_env(name, value);
+            }
+            // Also set, and ignored here: they belong to the command line.
+            jail.set_env("ZMCP_CONFIG", "zmcp.toml");
+            jail.set_env("ZMCP_LOG_FORMAT", "json");
+            let config = Config::from_figment(Config::figment(None)).map_err(|e| e.to_string())?;
+            let missed: Vec<_> = DOCUMENTED
+                .iter()
+                .filter(|(_, _, reaches)| !reaches(&config))
+                .map(|(name, value, _)| format!("{name}={value}"))
+                .collect();
+            assert!(
+                missed.is_empty(),
+                "did not reach their settings: {missed:?}"
+            );
             Ok(())
         });
     }

@@ -48,28 +48,24 @@ pub struct SuiteSelection {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddTestCasesToRunArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// The run (see list_test_runs).
     pub run_id: i64,
-    /// Test case keys, e.g. ["DEMO-1", "DEMO-7"].
+    /// Case keys, e.g. DEMO-7.
     #[serde(default)]
     pub test_case_keys: Vec<String>,
-    /// Suites whose cases are added.
+    /// Suites; mode IMMEDIATE: without sub-suites.
     #[serde(default)]
     pub suites: Vec<SuiteSelection>,
     /// Add every test case of the project.
     #[serde(default)]
     pub all_project_test_cases: bool,
-    /// Only show the request; no token, nothing written.
+    /// Only show the request.
     #[serde(default)]
     pub dry_run: bool,
-    /// true to perform the write previewed earlier, with `confirmation_token`.
     #[serde(default)]
     pub confirm: bool,
-    /// The token of the preview (with `confirm: true`).
     pub confirmation_token: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -78,7 +74,7 @@ pub struct AddTestCasesToRunArgs {
 impl ZebrunnerMcp {
     #[tool(
         name = "add_test_cases_to_run",
-        description = "Add test cases to an open TCM test run: by `test_case_keys`, by `suites` (mode IMMEDIATE or ALL_DESCENDANTS, the default), or `all_project_test_cases`. Cases already in the run stay as they are. The first call returns a preview (exact request; which keys are already in the run) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token writes. `dry_run: true` only shows the request.",
+        description = "Add test cases to an open TCM test run by `test_case_keys`, `suites` or `all_project_test_cases`; cases already in stay. First call previews; repeat it with `confirm: true` and the `confirmation_token` to write.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
         annotations(title = "Add test cases to run", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]

@@ -42,30 +42,24 @@ const HISTORY_CONCURRENCY: usize = 4;
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyzeLaunchFailuresArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// Launch id (see list_launches).
     pub launch_id: i64,
-    /// Read each failing test's history across earlier launches (one
-    /// Zebrunner request per failing test) to find flaky tests, new failures
-    /// and the last passing run. Default true.
+    /// Read each failing test's history, one request each (default true).
     pub history: Option<bool>,
-    /// Earlier runs to look at per failing test (2-50, default 10).
+    /// Earlier runs read per failing test (default 10).
     #[schemars(range(min = 2, max = 50))]
     pub history_depth: Option<u32>,
-    /// Failing tests whose history is read at most (0-200, default 50); the
-    /// answer says when some were left unchecked.
+    /// Histories read at most (default 50).
     #[schemars(range(min = 0, max = 200))]
     pub max_history_calls: Option<u32>,
-    /// Signature groups per answer (1-50, default 10), largest first.
+    /// Groups per answer, largest first (default 10).
     #[schemars(range(min = 1, max = 50))]
     pub limit: Option<u32>,
-    /// Tests listed per group (0-100, default 5); the group's count is always complete.
+    /// Tests listed per group (default 5); counts stay complete.
     #[schemars(range(min = 0, max = 100))]
     pub tests_per_group: Option<u32>,
-    /// `next_cursor` from the previous answer, for further groups.
     pub cursor: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -442,7 +436,7 @@ fn failed_test(t: &LaunchTest, history: Option<&[TestHistoryItem]>) -> FailedTes
 impl ZebrunnerMcp {
     #[tool(
         name = "analyze_launch_failures",
-        description = "Triage an automation launch: group its failed tests by error signature (messages normalised: numbers, ids, hex, paths and quoted values stripped; first line plus exception type), mark known issues and flaky tests (from each failing test's history across earlier launches), link TCM cases, compare with each test's last passing run, and summarise (counts, top signatures, new vs known vs flaky, next tools). Groups are cut to `limit` with `next_cursor`.",
+        description = "Triage a launch's failures: failed tests grouped by error signature, with known issues, flaky, new and recurring tests (from their history in earlier launches), linked TCM cases, the last passing run, and next steps.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<LaunchFailuresOutput>(),
         annotations(title = "Analyze launch failures", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

@@ -34,27 +34,22 @@ const NO_STATE: &str = "(none)";
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoverageReportArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// Suite level the cases are grouped by: 1 (default) = root suites, 2 =
-    /// their children, ... A case in a shallower suite counts in that suite.
+    /// Suite level to group by: 1 = root suites (default), 2 = their children...
     #[schemars(range(min = 1, max = 10))]
     pub depth: Option<usize>,
-    /// Count deprecated cases too (default false).
+    /// Count deprecated cases too.
     #[serde(default)]
     pub include_deprecated: bool,
-    /// Count draft cases too (default false).
+    /// Count draft cases too.
     #[serde(default)]
     pub include_drafts: bool,
-    /// Automation state names that count as automated (default: every state
-    /// whose name contains "automated" except "Not Automated" and "To Be
-    /// Automated").
+    /// Default: states named *automated* but not Not/To Be Automated.
     #[serde(default)]
     pub automated_states: Vec<String>,
-    /// `png` also returns a bar chart of coverage per suite (default none).
+    /// `png` adds a bar chart image.
     #[serde(default)]
     pub chart: Chart,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -285,7 +280,7 @@ pub(crate) fn percent(part: u64, whole: u64) -> f64 {
 impl ZebrunnerMcp {
     #[tool(
         name = "coverage_report",
-        description = "Automation coverage of a project's test cases per suite: cases per automation state, automated count and coverage % for each root suite (or each suite at `depth`), plus a TOTAL row. Deprecated and draft cases are left out unless included. Reads every case once (pages of 100) and the suite list once. `chart=png` adds a PNG bar chart image.",
+        description = "Automation coverage per suite (root suites or level `depth`): cases per automation state, automated count, coverage % and a TOTAL row; deprecated and draft cases only if included. `chart=png` adds a bar chart.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<CoverageOutput>(),
         annotations(title = "Automation coverage report", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

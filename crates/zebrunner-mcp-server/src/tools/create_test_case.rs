@@ -38,20 +38,20 @@ pub struct StepArg {
 /// The fields a case write may set; shared by create and update.
 #[derive(Debug, Default)]
 pub struct CaseFields {
-    /// Description (up to 5000 characters).
+    /// Up to 5000 characters.
     pub description: Option<String>,
-    /// Priority by name (e.g. "High") or id (see get_project_settings).
+    /// Name (e.g. "High") or id.
     pub priority: Option<NameOrId>,
-    /// Automation state by name (e.g. "Automated") or id.
+    /// Name (e.g. "Automated") or id.
     pub automation_state: Option<NameOrId>,
     pub deprecated: Option<bool>,
-    /// Pre-conditions (up to 2000 characters).
+    /// Up to 2000 characters.
     pub pre_conditions: Option<String>,
-    /// Post-conditions (up to 2000 characters).
+    /// Up to 2000 characters.
     pub post_conditions: Option<String>,
-    /// Steps, in order; on update they replace all current steps.
+    /// In order; on update they replace all.
     pub steps: Option<Vec<StepArg>>,
-    /// Custom fields by system name; on update merged into the current ones.
+    /// By system name; on update merged.
     pub custom_fields: Option<BTreeMap<String, Value>>,
 }
 
@@ -109,38 +109,34 @@ impl CaseFields {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTestCaseArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// Suite the case goes into (see list_test_suites).
+    /// Suite of the case (see list_test_suites).
     pub suite_id: i64,
-    /// Title (1-255 characters).
+    #[schemars(length(min = 1, max = 255))]
     pub title: String,
-    /// Create as a draft (default true: new cases are drafts until reviewed).
+    /// Create as a draft (default true).
     pub draft: Option<bool>,
-    /// Description (up to 5000 characters).
+    #[schemars(length(max = 5000))]
     pub description: Option<String>,
-    /// Priority by name (e.g. "High") or id (see get_project_settings).
+    /// Name (e.g. "High") or id.
     pub priority: Option<NameOrId>,
-    /// Automation state by name (e.g. "Automated") or id.
+    /// Name (e.g. "Automated") or id.
     pub automation_state: Option<NameOrId>,
     pub deprecated: Option<bool>,
-    /// Pre-conditions (up to 2000 characters).
+    #[schemars(length(max = 2000))]
     pub pre_conditions: Option<String>,
-    /// Post-conditions (up to 2000 characters).
+    #[schemars(length(max = 2000))]
     pub post_conditions: Option<String>,
-    /// Steps, in order; on update they replace all current steps.
+    /// In order; on update they replace all.
     pub steps: Option<Vec<StepArg>>,
-    /// Custom fields by system name; on update merged into the current ones.
+    /// By system name; on update merged.
     pub custom_fields: Option<BTreeMap<String, Value>>,
-    /// Only show the request; no token, nothing written.
+    /// Only show the request.
     #[serde(default)]
     pub dry_run: bool,
-    /// true to perform the write previewed earlier, with `confirmation_token`.
     #[serde(default)]
     pub confirm: bool,
-    /// The token of the preview (with `confirm: true`).
     pub confirmation_token: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -149,7 +145,7 @@ pub struct CreateTestCaseArgs {
 impl ZebrunnerMcp {
     #[tool(
         name = "create_test_case",
-        description = "Create a TCM test case in a suite: title, description, priority and automation state (name or id), pre/post-conditions, steps, custom fields. New cases are drafts unless `draft: false`. The first call returns a preview (exact request) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token creates it. `dry_run: true` only shows the request.",
+        description = "Create a TCM test case in a suite; a draft unless `draft: false`. First call previews; repeat it with `confirm: true` and the `confirmation_token` to write.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
         annotations(title = "Create test case", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]

@@ -27,9 +27,9 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigurationArg {
-    /// Configuration group by name or id (see get_project_settings).
+    /// Group name or id.
     pub group: NameOrId,
-    /// Option of that group by name or id.
+    /// Option name or id.
     pub option: NameOrId,
 }
 
@@ -78,27 +78,23 @@ impl RunFields<'_> {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTestRunArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// Run title (1-255 characters).
+    #[schemars(length(min = 1, max = 255))]
     pub title: String,
-    /// Description (up to 10000 characters).
+    #[schemars(length(max = 10000))]
     pub description: Option<String>,
-    /// Milestone by name or id (see list_milestones).
+    /// Milestone name or id.
     pub milestone: Option<NameOrId>,
     /// Environment key.
     pub environment: Option<String>,
-    /// Configurations (group and option, by name or id).
+    /// E.g. [{"group": "Browser", "option": "Chrome"}].
     pub configurations: Option<Vec<ConfigurationArg>>,
-    /// Only show the request; no token, nothing written.
+    /// Only show the request.
     #[serde(default)]
     pub dry_run: bool,
-    /// true to perform the write previewed earlier, with `confirmation_token`.
     #[serde(default)]
     pub confirm: bool,
-    /// The token of the preview (with `confirm: true`).
     pub confirmation_token: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -107,7 +103,7 @@ pub struct CreateTestRunArgs {
 impl ZebrunnerMcp {
     #[tool(
         name = "create_test_run",
-        description = "Create an empty TCM test run: title, description, milestone (name or id), environment key, configurations. Add cases afterwards with add_test_cases_to_run. The first call returns a preview (exact request) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token creates it. `dry_run: true` only shows the request.",
+        description = "Create an empty TCM test run; add cases with add_test_cases_to_run. First call previews; repeat it with `confirm: true` and the `confirmation_token` to write.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
         annotations(title = "Create test run", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]

@@ -23,23 +23,19 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTestSuiteArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// Suite title (1-255 characters).
+    #[schemars(length(min = 1, max = 255))]
     pub title: String,
     /// Suite description.
     pub description: Option<String>,
-    /// Parent suite id; omit for a root suite (see list_test_suites).
+    /// Parent suite; omit for a root suite.
     pub parent_suite_id: Option<i64>,
-    /// Only show the request; no token, nothing written.
+    /// Only show the request.
     #[serde(default)]
     pub dry_run: bool,
-    /// true to perform the write previewed earlier, with `confirmation_token`.
     #[serde(default)]
     pub confirm: bool,
-    /// The token of the preview (with `confirm: true`).
     pub confirmation_token: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -59,7 +55,7 @@ pub(crate) fn title(raw: &str) -> Result<String, ToolError> {
 impl ZebrunnerMcp {
     #[tool(
         name = "create_test_suite",
-        description = "Create a TCM test suite (root, or under `parent_suite_id`). Safe by construction: the first call returns a preview (the exact request) and a single-use `confirmation_token` (10 minutes); only a second call with the same arguments plus `confirm: true` and that token creates the suite. `dry_run: true` only shows the request.",
+        description = "Create a TCM test suite, at the root or under `parent_suite_id`. First call previews; repeat it with `confirm: true` and the `confirmation_token` to write.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
         annotations(title = "Create test suite", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]

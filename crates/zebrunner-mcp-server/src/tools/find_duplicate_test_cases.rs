@@ -38,25 +38,21 @@ const MAX_CASES: u32 = 300;
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindDuplicateTestCasesArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// Suite to look in, with its sub-suites; without it, the whole project.
+    /// With sub-suites (default the whole project).
     pub suite_id: Option<i64>,
-    /// Minimum similarity (0.5-1.0, default 0.8) for two cases to be linked.
+    /// Similarity linking two cases (default 0.8).
     #[schemars(range(min = 0.5, max = 1.0))]
     pub threshold: Option<f64>,
-    /// Compare titles too (default true): title words join the step words.
+    /// Compare titles too (default true).
     pub include_title: Option<bool>,
-    /// Cases compared at most (1-300, default 100). Each costs one Zebrunner
-    /// request, because the case list carries no steps; above it the tool refuses.
+    /// Cases compared at most (default 100).
     #[schemars(range(min = 1, max = 300))]
     pub max_cases: Option<u32>,
-    /// Clusters per answer (1-50, default 10), largest first.
+    /// Clusters per answer, largest first (default 10).
     #[schemars(range(min = 1, max = 50))]
     pub limit: Option<u32>,
-    /// `next_cursor` from the previous answer, for further clusters.
     pub cursor: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -250,7 +246,7 @@ fn round2(x: f64) -> f64 {
 impl ZebrunnerMcp {
     #[tool(
         name = "find_duplicate_test_cases",
-        description = "Find near-duplicate test cases in a suite (with its sub-suites) or a whole project: token Jaccard similarity over normalised step text (and title), single-linkage clusters at `threshold` (0.5-1.0, default 0.8), a representative (medoid) per cluster, sizes and similarities. Each case costs one Zebrunner request (the list has no steps), so at most `max_cases` (default 100) are compared; narrow with `suite_id` above that.",
+        description = "Find near-duplicate test cases in a suite (with sub-suites) or project: clusters of cases with similar steps (and titles) at `threshold`, each with a representative. One Zebrunner request per case, at most `max_cases`.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<DuplicatesOutput>(),
         annotations(title = "Find duplicate test cases", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

@@ -22,13 +22,11 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetLaunchArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// Launch id (see list_launches).
     pub launch_id: i64,
-    /// Include the launch's attempts: the first run and each rerun (default true).
+    /// Include the first run and each rerun (default true).
     pub include_attempts: Option<bool>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -255,7 +253,7 @@ fn launch_output(project: String, l: Launch, attempts: Option<Vec<AttemptItem>>)
 impl ZebrunnerMcp {
     #[tool(
         name = "get_launch",
-        description = "Get one automation launch: status, per-status test counts, start/end and duration, milestone, build, environment, platform, browser, labels, artifacts, and its attempts (first run and reruns). list_launch_tests lists its tests.",
+        description = "Get one automation launch: status, counts per status, times, milestone, build, environment, platform, browser, labels, artifacts and attempts (reruns). Its tests: list_launch_tests.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<LaunchOutput>(),
         annotations(title = "Get launch", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

@@ -37,12 +37,10 @@ const ALL_SECTIONS: [Section; 5] = [
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetProjectSettingsArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// Sections to return (default all).
     #[serde(default)]
     pub sections: Vec<Section>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -190,7 +188,7 @@ impl ToolOutput for ProjectSettingsOutput {
 impl ZebrunnerMcp {
     #[tool(
         name = "get_project_settings",
-        description = "Get a project's vocabularies: automation states, priorities, test run result statuses, configuration groups with options, and test case fields (system and custom). Choose some with `sections`; default all.",
+        description = "Get a project's automation states, priorities, result statuses, configuration groups with options, and test case fields: the names other tools take.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<ProjectSettingsOutput>(),
         annotations(title = "Get project settings", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

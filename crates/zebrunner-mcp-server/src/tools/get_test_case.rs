@@ -25,25 +25,24 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetTestCaseArgs {
-    /// Test case key such as DEMO-12. Give either `key`, or `id` with `project_key`.
+    /// E.g. DEMO-12; or `id` and `project_key`.
     pub key: Option<String>,
-    /// Numeric test case id (needs `project_key`).
+    /// Numeric id, with `project_key`.
     pub id: Option<i64>,
-    /// Project key, e.g. DEMO. Optional with `key`.
+    /// E.g. DEMO; not with `key`.
     pub project_key: Option<String>,
-    /// Include the latest executions of this case across test runs and launches.
+    /// Add executions in runs and launches.
     #[serde(default)]
     pub include_execution_history: bool,
-    /// How many executions to show, newest first (1-100, default 10).
+    /// Executions shown, newest first (default 10).
     #[schemars(range(min = 1, max = 100))]
     pub execution_limit: Option<u32>,
-    /// Include the change log (who changed what, with step-level diffs).
+    /// Add the change log.
     #[serde(default)]
     pub include_change_history: bool,
-    /// How many change entries to show, newest first (1-100, default 20).
+    /// Changes shown, newest first (default 20).
     #[schemars(range(min = 1, max = 100))]
     pub change_limit: Option<u32>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -258,7 +257,7 @@ impl ToolOutput for TestCaseOutput {
 impl ZebrunnerMcp {
     #[tool(
         name = "get_test_case",
-        description = "Get one test case by key (e.g. DEMO-12) or by id with project_key: steps, pre/post-conditions, custom fields, priority, automation state and suite path. Optionally its execution history and change history with step-level diffs.",
+        description = "Get one test case by key (DEMO-12) or id: steps, conditions, custom fields, priority, automation state, suite path; optionally its execution and change history.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<TestCaseOutput>(),
         annotations(title = "Get test case", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

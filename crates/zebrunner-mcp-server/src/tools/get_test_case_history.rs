@@ -52,30 +52,26 @@ pub enum ChangeFilter {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetTestCaseHistoryArgs {
-    /// Test case key such as DEMO-12.
+    /// E.g. DEMO-12.
     pub key: String,
-    /// Only executions with these result statuses (names such as "Failed").
+    /// E.g. "Failed".
     #[serde(default)]
     pub statuses: Vec<String>,
-    /// Only MANUAL or only AUTOMATED executions.
     pub execution_type: Option<ExecutionType>,
-    /// Executed on or after (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub executed_after: Option<String>,
-    /// Executed on or before (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub executed_before: Option<String>,
-    /// Executions per answer, newest first (1-100, default 20).
+    /// Executions per answer (default 20).
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
-    /// `next_cursor` from the previous answer, for older executions (the
-    /// change log is only in the first answer).
     pub cursor: Option<String>,
-    /// Which changes to show (default all).
+    /// Default all; events_only: all but steps.
     #[serde(default)]
     pub changes: ChangeFilter,
-    /// Change entries to show, newest first (1-100, default 20).
+    /// Changes shown, newest first (default 20).
     #[schemars(range(min = 1, max = 100))]
     pub change_limit: Option<u32>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -259,7 +255,7 @@ fn filter_entry(mut entry: ChangeEntry, filter: ChangeFilter) -> Option<ChangeEn
 impl ZebrunnerMcp {
     #[tool(
         name = "get_test_case_history",
-        description = "History of one test case by key (e.g. DEMO-12): its executions across TCM test runs and automation launches, newest first, with counts per status, filterable by status, MANUAL/AUTOMATED and date, cursor-paged; and its change log with step-level diffs (`changes`: all, steps_only, events_only or none).",
+        description = "A test case's executions across TCM runs and launches, newest first, counted per status, filterable, cursor paged; and its change log with step-level diffs.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<TestCaseHistoryOutput>(),
         annotations(title = "Get test case history", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

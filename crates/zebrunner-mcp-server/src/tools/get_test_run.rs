@@ -27,20 +27,16 @@ const UNTESTED: &str = "Untested";
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetTestRunArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// Test run id (see list_test_runs).
     pub run_id: i64,
-    /// Only cases whose result has one of these statuses (names such as
-    /// "Failed"; "Untested" for cases without a result).
+    /// E.g. "Failed", "Untested" (no result).
     #[serde(default)]
     pub statuses: Vec<String>,
-    /// Test cases per answer (1-200, default 50).
+    /// Cases per answer (default 50).
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
-    /// `next_cursor` from the previous answer, for the next test cases.
     pub cursor: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -197,7 +193,7 @@ fn case_item(c: TestRunCase) -> RunCaseItem {
 impl ZebrunnerMcp {
     #[tool(
         name = "get_test_run",
-        description = "Get one TCM test run: title, open/closed, milestone, environment, configurations, requirements, results per status, and its test cases with result status, assignee, execution type and linked issue. Filter cases with `statuses` (e.g. [\"Failed\", \"Untested\"]); `limit` cases per answer, then follow `next_cursor`.",
+        description = "Get one TCM test run: milestone, environment, configurations, requirements, results per status, and its cases with result, assignee and issue; cases filtered by `statuses`, cursor paged.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<TestRunOutput>(),
         annotations(title = "Get test run", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

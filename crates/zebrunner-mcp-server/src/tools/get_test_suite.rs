@@ -23,14 +23,11 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetTestSuiteArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// Suite id (see list_test_suites).
     pub suite_id: i64,
-    /// Count the test cases in the suite and each child (default true; pages
-    /// through the suite's cases, 100 per request).
+    /// Count cases (default true; a request per 100).
     pub include_case_counts: Option<bool>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -113,7 +110,7 @@ impl ToolOutput for TestSuiteOutput {
 impl ZebrunnerMcp {
     #[tool(
         name = "get_test_suite",
-        description = "Get one test suite: its path from the root, description, direct children, and how many test cases it holds directly and including sub-suites (per child too).",
+        description = "Get one test suite: path, description, children, and case counts directly and with sub-suites.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<TestSuiteOutput>(),
         annotations(title = "Get test suite", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

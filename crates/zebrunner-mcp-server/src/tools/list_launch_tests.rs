@@ -30,24 +30,21 @@ const DEFAULT_MESSAGE_CHARS: u32 = 300;
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListLaunchTestsArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// Launch id (see list_launches).
     pub launch_id: i64,
-    /// Test statuses, any of them matches: PASSED, FAILED, SKIPPED, ABORTED, IN_PROGRESS.
+    /// Any of PASSED, FAILED, SKIPPED, ABORTED, IN_PROGRESS.
     #[serde(default)]
     pub statuses: Vec<String>,
-    /// true: only tests marked as known issues; false: only the others.
+    /// true: only known issues; false: the others.
     pub known_issue: Option<bool>,
-    /// Tests per answer (1-100, default 25).
+    /// Tests per answer (default 25).
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
-    /// `next_cursor` from the previous answer.
     pub cursor: Option<String>,
-    /// Characters of each failure message to keep (0-5000, default 300).
+    /// Characters kept per message (default 300).
     #[schemars(range(min = 0, max = 5000))]
     pub message_chars: Option<u32>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -168,7 +165,7 @@ fn test_item(t: LaunchTest, message_chars: usize) -> LaunchTestItem {
 impl ZebrunnerMcp {
     #[tool(
         name = "list_launch_tests",
-        description = "List the tests of an automation launch with status, failure message (truncated to `message_chars`), linked TCM test case keys, known issues and stability. Filter by `statuses` (e.g. [\"FAILED\"]) and `known_issue`; follow `next_cursor` until `has_more` is false.",
+        description = "List a launch's tests: status, failure message, linked TCM case keys, known issues, stability; filter by `statuses` and `known_issue`; cursor paged.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<LaunchTestsOutput>(),
         annotations(title = "List launch tests", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

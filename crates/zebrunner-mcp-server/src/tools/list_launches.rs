@@ -35,28 +35,25 @@ const SCAN_PAGE: u32 = 100;
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListLaunchesArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// Milestone name (or id).
+    /// Milestone name or id.
     pub milestone: Option<NameOrId>,
-    /// Build number or launch name contains this text.
+    /// In the build or name.
     pub query: Option<String>,
-    /// Launch statuses, any of them matches: PASSED, FAILED, IN_PROGRESS, ABORTED, SKIPPED, QUEUED.
+    /// Any of PASSED, FAILED, IN_PROGRESS, ABORTED, SKIPPED, QUEUED.
     #[serde(default)]
     pub statuses: Vec<String>,
-    /// Started on or after (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub started_after: Option<String>,
-    /// Started on or before (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub started_before: Option<String>,
-    /// Page number (1-based) when no status/date filter is given; otherwise use `cursor`.
+    /// Page from 1 (not with status or date filters).
     #[schemars(range(min = 1))]
     pub page: Option<u32>,
-    /// Launches per answer (1-100, default 20).
+    /// Launches per answer (default 20).
     #[schemars(range(min = 1, max = 100))]
     pub page_size: Option<u32>,
-    /// `next_cursor` from the previous answer.
     pub cursor: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -195,7 +192,7 @@ fn launch_item(l: LaunchSummary) -> LaunchItem {
 impl ZebrunnerMcp {
     #[tool(
         name = "list_launches",
-        description = "List a project's automation launches, newest first: filter by milestone (name or id), build number or name text (`query`), statuses and start-date range. Page with `page`/`page_size` (total from Zebrunner) or follow `next_cursor`; with status or date filters use the cursor. Each launch has its pass/fail/skip counts; get_launch gives the details.",
+        description = "List a project's automation launches, newest first, with pass/fail/skip counts; filter by milestone, build or name (`query`), statuses and start dates. Paged by `page`, or by `cursor` with status or date filters.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<LaunchesOutput>(),
         annotations(title = "List launches", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

@@ -37,17 +37,14 @@ pub enum MilestoneStatus {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListMilestonesArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// Which milestones (default open).
     #[serde(default)]
     pub status: MilestoneStatus,
-    /// Milestones per answer (1-200, default 50).
+    /// Milestones per answer (default 50).
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
-    /// `next_cursor` from the previous answer.
     pub cursor: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -137,7 +134,7 @@ fn is_overdue(completed: bool, due: Option<&str>, now: OffsetDateTime) -> bool {
 impl ZebrunnerMcp {
     #[tool(
         name = "list_milestones",
-        description = "List a project's milestones: open (default), completed, overdue (open and past the due date) or all, with start and due dates. Use the names with list_test_runs and list_launches.",
+        description = "List a project's milestones (open by default, completed, overdue or all) with start and due dates.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<MilestonesOutput>(),
         annotations(title = "List milestones", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

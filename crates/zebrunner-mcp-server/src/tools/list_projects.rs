@@ -18,10 +18,9 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListProjectsArgs {
-    /// Only projects the account has starred.
+    /// Only starred projects.
     #[serde(default)]
     pub starred_only: bool,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -69,7 +68,7 @@ impl ToolOutput for ProjectsOutput {
 impl ZebrunnerMcp {
     #[tool(
         name = "list_projects",
-        description = "List the Zebrunner projects this account can use, with their keys (needed by every other tool). Deleted projects are left out.",
+        description = "List the Zebrunner projects this account can use, with the keys every other tool needs.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<ProjectsOutput>(),
         annotations(title = "List projects", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

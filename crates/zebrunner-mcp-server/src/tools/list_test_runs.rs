@@ -52,25 +52,22 @@ impl RunSort {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListTestRunsArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// Title contains this text (case-insensitive).
+    /// In the title, any case.
     pub title_contains: Option<String>,
-    /// Milestone, by name (e.g. "Release 1.5") or id.
+    /// Milestone name (e.g. "Release 1.5") or id.
     pub milestone: Option<NameOrId>,
-    /// Build: matches a configuration option, the title or the description.
+    /// A configuration option, or in title or description.
     pub build: Option<String>,
-    /// true: only closed runs; false: only open runs.
+    /// true: only closed; false: only open.
     pub closed: Option<bool>,
-    /// Order (default `-createdAt`, newest first).
+    /// Order (default newest first).
     #[serde(default)]
     pub sort_by: RunSort,
-    /// Runs per answer (1-100, default 25).
+    /// Runs per answer (default 25).
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
-    /// `next_cursor` from the previous answer.
     pub cursor: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -218,7 +215,7 @@ struct RunsCursor {
 impl ZebrunnerMcp {
     #[tool(
         name = "list_test_runs",
-        description = "List a project's TCM test runs (planned manual/automated runs): filter by title text, milestone (name or id), build (matched against configuration options, title and description) and closed/open; sort by creation date or title. Each run shows its configurations, milestone and results per status. Follow `next_cursor` while `has_more`; get_test_run shows one run with its test cases.",
+        description = "List a project's TCM test runs with milestone, configurations and results per status; filter by title, milestone, build and open/closed; sorted, cursor paged. One run's cases: get_test_run.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<TestRunsOutput>(),
         annotations(title = "List test runs", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

@@ -36,22 +36,19 @@ pub enum SuiteListMode {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListTestSuitesArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// `flat` (default) or `tree`.
     #[serde(default)]
     pub mode: SuiteListMode,
-    /// Only this suite and what is below it.
+    /// Only this branch.
     pub root_suite_id: Option<i64>,
-    /// Tree mode: levels shown below the top (1-10, default 5).
+    /// Tree: levels below the top (default 5).
     #[schemars(range(min = 1, max = 10))]
     pub max_depth: Option<usize>,
-    /// Flat mode: suites per answer (1-200, default 50).
+    /// Flat: suites per answer (default 50).
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<usize>,
-    /// Flat mode: `next_cursor` from the previous answer.
+    /// Flat mode only.
     pub cursor: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -147,7 +144,7 @@ impl ToolOutput for TestSuitesOutput {
 impl ZebrunnerMcp {
     #[tool(
         name = "list_test_suites",
-        description = "List a project's test suites. mode=flat (default): one row per suite with its full path (`Root > Child > Leaf`) and depth, paged with `cursor`. mode=tree: nested suites up to `max_depth`. `root_suite_id` limits either to one branch.",
+        description = "List a project's test suites: flat rows with paths (`Root > Child`), cursor paged, or a tree up to `max_depth`; `root_suite_id` for one branch.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<TestSuitesOutput>(),
         annotations(title = "List test suites", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod reporting;
 pub mod review_test_case;
 pub mod scan;
+pub mod schema;
 pub mod scope;
 pub mod write;
 
@@ -76,9 +77,10 @@ use rmcp::handler::server::router::tool::ToolRouter;
 
 use crate::handler::ZebrunnerMcp;
 
-/// Every tool this server offers.
+/// Every tool this server offers, with its schemas made compact and
+/// standard ([`schema::compact_tool`]).
 pub fn router() -> ToolRouter<ZebrunnerMcp> {
-    ZebrunnerMcp::list_projects_router()
+    let mut router = ZebrunnerMcp::list_projects_router()
         + ZebrunnerMcp::get_test_case_router()
         + ZebrunnerMcp::search_test_cases_router()
         + ZebrunnerMcp::list_test_suites_router()
@@ -103,5 +105,9 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::create_test_run_router()
         + ZebrunnerMcp::update_test_run_router()
         + ZebrunnerMcp::add_test_cases_to_run_router()
-        + ZebrunnerMcp::record_test_results_router()
+        + ZebrunnerMcp::record_test_results_router();
+    for route in router.map.values_mut() {
+        schema::compact_tool(&mut route.attr);
+    }
+    router
 }

@@ -4,7 +4,9 @@ use rmcp::{
     ErrorData as McpError,
     model::{CallToolResult, ContentBlock},
 };
-use schemars::JsonSchema;
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use super::error::ToolError;
@@ -12,7 +14,7 @@ use crate::context::CallContext;
 
 /// How the text content of a result is written. `structuredContent` is
 /// always present whichever is chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Compact, readable Markdown (default).
@@ -20,6 +22,23 @@ pub enum Format {
     Markdown,
     /// The structured result as JSON text.
     Json,
+}
+
+/// Every tool takes `format`, so its schema is the smallest standard one,
+/// written in place (no `$defs` entry, no per-value prose): the values say
+/// what they are.
+impl JsonSchema for Format {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Format".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string", "enum": ["markdown", "json"]})
+    }
 }
 
 /// A tool's structured answer, which also knows how to read as Markdown.

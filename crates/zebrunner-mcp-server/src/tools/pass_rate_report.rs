@@ -58,29 +58,27 @@ pub enum GroupBy {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PassRateReportArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// `milestone` (default), `platform`, `day` or `week`.
+    /// Default milestone; day: UTC day, week: ISO week.
     #[serde(default)]
     pub group_by: GroupBy,
-    /// Launches started on or after (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub from: Option<String>,
-    /// Launches started on or before (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub to: Option<String>,
-    /// Only the newest N launches (1-1000); default 50 when `from` is not given.
+    /// Newest N launches (default 50 without `from`).
     #[schemars(range(min = 1, max = 1000))]
     pub last: Option<u32>,
-    /// Only launches of this milestone (name or id).
+    /// Milestone name or id.
     pub milestone: Option<NameOrId>,
-    /// Only launches whose name or build contains this text.
+    /// In the name or build.
     pub query: Option<String>,
-    /// Count launches still IN_PROGRESS or QUEUED too (default false).
+    /// Count IN_PROGRESS and QUEUED launches too.
     #[serde(default)]
     pub include_unfinished: bool,
-    /// `png` also returns a bar chart of the pass rate per group (default none).
+    /// `png` adds a bar chart image.
     #[serde(default)]
     pub chart: Chart,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -281,7 +279,7 @@ pub(crate) fn aggregate(launches: &[Counted], by: GroupBy) -> (Vec<PassRateRow>,
 impl ZebrunnerMcp {
     #[tool(
         name = "pass_rate_report",
-        description = "Pass rate of a project's automation launches grouped by milestone (default), platform, day or week, over a date range (`from`/`to`) or the newest `last` launches (default 50), optionally within one milestone or name/build `query`. Per group: launches, passed, failed, known issues, skipped, aborted, pass rate and pass rate ignoring known issues, plus a TOTAL row. Reads the launch list only (no per-test calls). `chart=png` adds a PNG bar chart image.",
+        description = "Pass rate of a project's launches per milestone, platform, day or week, over `from`/`to` or the newest `last`: passed, failed, known issues, skipped, aborted, rates with and without known issues, TOTAL row. `chart=png` adds a bar chart.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<PassRateOutput>(),
         annotations(title = "Pass rate report", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

@@ -46,11 +46,12 @@ pub enum ExecutionType {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultArg {
-    /// Test case key, e.g. DEMO-12.
+    /// E.g. DEMO-12.
     pub key: String,
-    /// Result status name, e.g. "Passed" (see get_project_settings).
+    /// Result status name, e.g. "Passed".
     pub status: String,
-    /// Details, e.g. the failure (up to 10000 characters).
+    /// E.g. the failure.
+    #[schemars(length(max = 10000))]
     pub details: Option<String>,
     pub execution_time_ms: Option<i64>,
 }
@@ -58,38 +59,34 @@ pub struct ResultArg {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordTestResultsArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// The TCM test run receiving the results.
+    /// The TCM test run.
     pub run_id: i64,
-    /// Take results from this automation launch (its tests' linked test case keys).
+    /// Take results from this launch.
     pub launch_id: Option<i64>,
-    /// Launch status → result status name; defaults PASSED→Passed, FAILED→Failed,
-    /// SKIPPED→Skipped, ABORTED→Blocked. Unmapped statuses (IN_PROGRESS) are left out.
+    /// Launch status → result status; defaults PASSED→Passed, FAILED→Failed,
+    /// SKIPPED→Skipped, ABORTED→Blocked; others are left out.
     #[serde(default)]
     pub status_mapping: BTreeMap<String, String>,
-    /// With `launch_id`: only these test case keys.
+    /// With `launch_id`: only these case keys.
     #[serde(default)]
     pub test_case_keys: Vec<String>,
-    /// With `launch_id`: put the failure message into the result details.
+    /// With `launch_id`: messages as details.
     #[serde(default)]
     pub include_details: bool,
-    /// Or: the results to record (instead of `launch_id`).
+    /// Instead of `launch_id`.
     pub results: Option<Vec<ResultArg>>,
-    /// MANUAL or AUTOMATED; default AUTOMATED for a launch, MANUAL for `results`.
+    /// Default AUTOMATED from a launch, MANUAL for `results`.
     pub execution_type: Option<ExecutionType>,
-    /// Add cases that are not in the run yet (default false: such items fail).
+    /// Add cases not in the run (else they fail).
     #[serde(default)]
     pub add_missing_test_cases: bool,
-    /// Only show the request; no token, nothing written.
+    /// Only show the request.
     #[serde(default)]
     pub dry_run: bool,
-    /// true to perform the write previewed earlier, with `confirmation_token`.
     #[serde(default)]
     pub confirm: bool,
-    /// The token of the preview (with `confirm: true`).
     pub confirmation_token: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -106,7 +103,7 @@ struct Item {
 impl ZebrunnerMcp {
     #[tool(
         name = "record_test_results",
-        description = "Record results in a TCM test run, overwriting the current result of each case: from an automation launch (`launch_id`; its tests' linked case keys; `status_mapping` overrides PASSED→Passed, FAILED→Failed, SKIPPED→Skipped, ABORTED→Blocked) or from `results` [{key, status, details}]. The first call returns a preview (exact request; each case's current and new status) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token writes. `dry_run: true` only shows the request.",
+        description = "Record results in a TCM test run, overwriting current ones: from a launch (`launch_id`, by linked case keys) or from `results`. First call previews; repeat it with `confirm: true` and the `confirmation_token` to write.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
         annotations(title = "Record test results", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]

@@ -197,9 +197,8 @@ fn rules() -> &'static ReviewRules {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewTestCaseArgs {
-    /// Test case key such as DEMO-12.
+    /// E.g. DEMO-12.
     pub key: String,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -583,7 +582,7 @@ fn rating(score: u32) -> &'static str {
 impl ZebrunnerMcp {
     #[tool(
         name = "review_test_case",
-        description = "Review one test case (by key such as DEMO-12) against review rules: title quality, preconditions, an action and an expected result in every step, step count, compound steps, vague words, independence from other cases, automation readiness. Returns a 0-100 score and issues by severity (critical, major, minor), each with a concrete rewrite. Rules are built in unless the server has a rules file (review_rules_file).",
+        description = "Review a test case against review rules (title, preconditions, an action and expected result per step, vague words, independence, automation readiness): a 0-100 score and issues by severity with rewrites.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<ReviewOutput>(),
         annotations(title = "Review test case", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

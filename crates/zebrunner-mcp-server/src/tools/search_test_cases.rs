@@ -50,48 +50,44 @@ pub enum FieldMatch {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchTestCasesArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
-    /// Only cases in this suite (see list_test_suites).
+    /// Only cases in this suite.
     pub suite_id: Option<i64>,
-    /// With `suite_id`: also cases in its sub-suites (default true).
+    /// With `suite_id`: sub-suites too (default true).
     pub include_sub_suites: Option<bool>,
-    /// Title contains this text (case-insensitive).
+    /// In the title, any case.
     pub title_contains: Option<String>,
-    /// Automation states, by name (e.g. "Automated") or id; any of them matches.
+    /// Names (e.g. "Automated") or ids; any matches.
     #[serde(default)]
     pub automation_states: Vec<NameOrId>,
-    /// Priorities, by name (e.g. "Critical") or id; any of them matches.
+    /// Names (e.g. "Critical") or ids; any matches.
     #[serde(default)]
     pub priorities: Vec<NameOrId>,
-    /// Created on or after (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub created_after: Option<String>,
-    /// Created on or before (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub created_before: Option<String>,
-    /// Last modified on or after (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub modified_after: Option<String>,
-    /// Last modified on or before (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub modified_before: Option<String>,
-    /// true: only deprecated cases; false: only cases that are not deprecated.
+    /// true: only deprecated; false: no deprecated.
     pub deprecated: Option<bool>,
-    /// true: only drafts; false: only cases that are not drafts.
+    /// true: only drafts; false: no drafts.
     pub draft: Option<bool>,
-    /// Dot path into Zebrunner's test case JSON, e.g. `customField.component`,
-    /// `priority.name`, `automationState.name`, `description`.
+    /// Case JSON path, e.g. `customField.component`.
     pub field_path: Option<String>,
-    /// Value compared with `field_path` (not needed for `exists`).
+    /// Compared with `field_path` (not for `exists`).
     pub field_value: Option<String>,
-    /// How `field_value` is compared (default exact, ignoring case).
+    /// Default exact; exact and contains ignore case.
     pub field_match: Option<FieldMatch>,
-    /// Cases per answer (1-100, default 25).
+    /// Cases per answer (default 25).
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
-    /// `next_cursor` from the previous answer, to continue the same search.
     pub cursor: Option<String>,
-    /// Only count the matching cases (pages through all of them).
+    /// Only count (reads all matches).
     #[serde(default)]
     pub count_only: bool,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -285,7 +281,7 @@ struct QueryIdentity<'a> {
 impl ZebrunnerMcp {
     #[tool(
         name = "search_test_cases",
-        description = "Search a project's test cases by suite (optionally with sub-suites), title text, automation states and priorities (names or ids), created/modified date ranges, deprecated and draft flags, and a custom-field path filter. Returns at most `limit` cases (default 25) with `total_matched` when known and a `next_cursor` while more remain. Use `count_only` for an exact count of a large set.",
+        description = "Search a project's test cases by suite, title, automation states, priorities, dates, deprecated/draft and a field path. Answers give `total_matched` when known and `next_cursor`; `count_only` counts exactly.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<SearchTestCasesOutput>(),
         annotations(title = "Search test cases", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

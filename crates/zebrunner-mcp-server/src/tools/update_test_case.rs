@@ -28,42 +28,36 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTestCaseArgs {
-    /// Test case key, e.g. DEMO-12 (or give `project_key` and `id`).
+    /// E.g. DEMO-12 (or `project_key` and `id`).
     pub key: Option<String>,
-    /// Project key, needed with `id`.
+    /// Project key, with `id`.
     pub project_key: Option<String>,
-    /// Numeric test case id (instead of `key`).
     pub id: Option<i64>,
-    /// New title.
     pub title: Option<String>,
-    /// Move the case to this suite.
+    /// Move to this suite.
     pub suite_id: Option<i64>,
-    /// Draft flag.
     pub draft: Option<bool>,
-    /// Description (up to 5000 characters).
+    #[schemars(length(max = 5000))]
     pub description: Option<String>,
-    /// Priority by name (e.g. "High") or id (see get_project_settings).
+    /// Name (e.g. "High") or id.
     pub priority: Option<NameOrId>,
-    /// Automation state by name (e.g. "Automated") or id.
+    /// Name (e.g. "Automated") or id.
     pub automation_state: Option<NameOrId>,
     pub deprecated: Option<bool>,
-    /// Pre-conditions (up to 2000 characters).
+    #[schemars(length(max = 2000))]
     pub pre_conditions: Option<String>,
-    /// Post-conditions (up to 2000 characters).
+    #[schemars(length(max = 2000))]
     pub post_conditions: Option<String>,
-    /// Steps, in order; on update they replace all current steps.
+    /// In order; on update they replace all.
     pub steps: Option<Vec<StepArg>>,
-    /// Custom fields by system name; on update merged into the current ones.
+    /// By system name; on update merged.
     pub custom_fields: Option<BTreeMap<String, Value>>,
-    /// Only show the request; no token, nothing written.
+    /// Only show the request.
     #[serde(default)]
     pub dry_run: bool,
-    /// true to perform the write previewed earlier, with `confirmation_token`.
     #[serde(default)]
     pub confirm: bool,
-    /// The token of the preview (with `confirm: true`).
     pub confirmation_token: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -72,7 +66,7 @@ pub struct UpdateTestCaseArgs {
 impl ZebrunnerMcp {
     #[tool(
         name = "update_test_case",
-        description = "Change a TCM test case by `key` (DEMO-12) or `project_key` + `id`: only the given fields change (title, suite, draft, description, priority, automation state, conditions, steps (replace all), custom fields (merged)). The first call returns a preview (exact PATCH and a field-by-field diff against the current case) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token writes. `dry_run: true` only shows the request.",
+        description = "Change only the given fields of a TCM test case; steps replace all, custom fields merge. First call previews; repeat it with `confirm: true` and the `confirmation_token` to write.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
         annotations(title = "Update test case", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

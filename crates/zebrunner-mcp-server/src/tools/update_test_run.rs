@@ -27,29 +27,23 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTestRunArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// The run to change (see list_test_runs).
     pub run_id: i64,
-    /// New title.
     pub title: Option<String>,
-    /// New description.
     pub description: Option<String>,
-    /// Milestone by name or id.
+    /// Milestone name or id.
     pub milestone: Option<NameOrId>,
     /// Environment key.
     pub environment: Option<String>,
-    /// Configurations; replace all current ones.
+    /// Replace all configurations.
     pub configurations: Option<Vec<ConfigurationArg>>,
-    /// Only show the request; no token, nothing written.
+    /// Only show the request.
     #[serde(default)]
     pub dry_run: bool,
-    /// true to perform the write previewed earlier, with `confirmation_token`.
     #[serde(default)]
     pub confirm: bool,
-    /// The token of the preview (with `confirm: true`).
     pub confirmation_token: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -58,7 +52,7 @@ pub struct UpdateTestRunArgs {
 impl ZebrunnerMcp {
     #[tool(
         name = "update_test_run",
-        description = "Change an open TCM test run: only the given fields (title, description, milestone, environment, configurations (replace all)). The first call returns a preview (exact PATCH and a field-by-field diff against the current run) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token writes. `dry_run: true` only shows the request.",
+        description = "Change only the given fields of an open TCM test run; configurations replace all. First call previews; repeat it with `confirm: true` and the `confirmation_token` to write.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
         annotations(title = "Update test run", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

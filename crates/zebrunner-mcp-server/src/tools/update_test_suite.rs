@@ -25,28 +25,23 @@ use crate::{context::CallContext, handler::ZebrunnerMcp};
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTestSuiteArgs {
-    /// Project key, e.g. DEMO.
     pub project_key: String,
     /// The suite to change.
     pub suite_id: i64,
-    /// New title; omitted keeps the current one.
     pub title: Option<String>,
-    /// New description ("" clears it); omitted keeps the current one.
+    /// New description ("" clears it).
     pub description: Option<String>,
-    /// Move under this suite; omitted keeps the current parent.
+    /// Move under this suite.
     pub parent_suite_id: Option<i64>,
-    /// true moves the suite to the root (excludes `parent_suite_id`).
+    /// true: move to the root (not with `parent_suite_id`).
     #[serde(default)]
     pub move_to_root: bool,
-    /// Only show the request; no token, nothing written.
+    /// Only show the request.
     #[serde(default)]
     pub dry_run: bool,
-    /// true to perform the write previewed earlier, with `confirmation_token`.
     #[serde(default)]
     pub confirm: bool,
-    /// The token of the preview (with `confirm: true`).
     pub confirmation_token: Option<String>,
-    /// Output format of the text content.
     #[serde(default)]
     pub format: Format,
 }
@@ -55,7 +50,7 @@ pub struct UpdateTestSuiteArgs {
 impl ZebrunnerMcp {
     #[tool(
         name = "update_test_suite",
-        description = "Change a TCM test suite's title, description or parent (`move_to_root` for the root). Fields not given keep their values. The first call returns a preview (exact request and a field-by-field diff against the current suite) and a single-use `confirmation_token`; a second call with the same arguments plus `confirm: true` and the token writes. `dry_run: true` only shows the request.",
+        description = "Change a TCM test suite's title, description or parent; fields not given keep their values. First call previews; repeat it with `confirm: true` and the `confirmation_token` to write.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<WriteOutput>(),
         annotations(title = "Update test suite", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]

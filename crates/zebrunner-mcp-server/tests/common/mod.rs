@@ -45,7 +45,6 @@ impl Harness {
             identity: None,
             grant: Grant {
                 read_only: false,
-                admin: false,
                 projects: projects
                     .map(|p| p.iter().map(|k| k.to_string()).collect::<BTreeSet<_>>()),
             },

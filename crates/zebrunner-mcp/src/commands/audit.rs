@@ -84,7 +84,7 @@ pub struct ExportArgs {
 /// (2026-05-01) or a duration ago (90s, 30m, 1h, 7d, 2w).
 #[derive(Debug, Args, Default)]
 pub struct FilterArgs {
-    /// User key or e-mail address (exact).
+    /// User key (`uid:<uid>`, `sub:<sub>` or `client:<id>`) or e-mail address.
     #[arg(long)]
     pub user: Option<String>,
     /// Tool name (exact).

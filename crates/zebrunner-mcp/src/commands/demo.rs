@@ -1,6 +1,8 @@
 //! `zebrunner-mcp demo`: the sandbox Zebrunner and the MCP server in one
 //! process, with ready-to-paste client configuration.
 
+use std::net::SocketAddr;
+
 use anyhow::Context;
 use serde_json::json;
 use zebrunner_client::ClientConfig;
@@ -11,14 +13,19 @@ use super::{connect, parse_url, shutdown_signal};
 use crate::cli::DemoArgs;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let config = SandboxConfig {
+    let mut overrides = serde_json::Map::new();
+    args.http.overrides(&mut overrides);
+    let config = super::setup::load_config(None, overrides)?;
+    // Before anything starts, so a refused address leaves nothing running.
+    refuse_beyond_loopback(config.listen)?;
+    let sandbox_config = SandboxConfig {
         scale: args
             .scale
             .parse()
             .map_err(|e| anyhow::anyhow!("--scale: {e}"))?,
         seed: args.seed,
     };
-    let sandbox = Sandbox::spawn(config, "127.0.0.1:0")
+    let sandbox = Sandbox::spawn(sandbox_config, "127.0.0.1:0")
         .await
         .context("could not start the sandbox")?;
     let user = sandbox
@@ -34,9 +41,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     let client = connect(client_config, true).await?;
     let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client));
-    let mut overrides = serde_json::Map::new();
-    args.http.overrides(&mut overrides);
-    let config = super::setup::load_config(None, overrides)?;
     let security = transport::http::Security::open(false);
     let http = transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
     let mcp_url = format!("http://{}/mcp", http.local_addr()?);
@@ -45,6 +49,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         instructions(&sandbox.url, &mcp_url, &user.login, &user.token)
     );
     http.run(shutdown_signal()).await
+}
+
+/// The demo has no identity (anyone who reaches it acts as the sandbox
+/// account, writes included), so, like `serve` with identity `none`, it
+/// listens only on loopback.
+fn refuse_beyond_loopback(listen: SocketAddr) -> anyhow::Result<()> {
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "demo will not listen on {listen}: it has no caller identity, so anyone who reaches that \
+         address could use every sandbox project and tool. Listen on loopback (the default \
+         127.0.0.1:8080, or --listen 127.0.0.1:PORT); to share a server, run `zebrunner-mcp \
+         serve --transport http` with identity = \"oidc\" (docs/configuration.md)"
+    )
 }
 
 fn instructions(sandbox_url: &str, mcp_url: &str, login: &str, token: &str) -> String {
@@ -78,4 +97,49 @@ fn instructions(sandbox_url: &str, mcp_url: &str, login: &str, token: &str) -> S
          Cursor/VS Code: add an MCP server of type \"http\" with url {mcp_url}\n\
          MCP Inspector:  npx @modelcontextprotocol/inspector --cli {mcp_url} --transport http --method tools/list\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::HttpArgs;
+
+    fn args(listen: &str) -> DemoArgs {
+        DemoArgs {
+            http: HttpArgs {
+                listen: Some(listen.parse().unwrap()),
+                allowed_hosts: Vec::new(),
+                allowed_origins: Vec::new(),
+                max_body_bytes: None,
+            },
+            scale: "small".into(),
+            seed: 42,
+        }
+    }
+
+    #[test]
+    fn loopback_addresses_are_fine() {
+        for listen in ["127.0.0.1:8080", "127.1.2.3:0", "[::1]:0"] {
+            assert!(
+                refuse_beyond_loopback(listen.parse().unwrap()).is_ok(),
+                "{listen}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_addresses_beyond_loopback() {
+        for listen in ["0.0.0.0:0", "[::]:0", "192.0.2.10:8080"] {
+            // Without the check the demo would start serving and never return.
+            let outcome =
+                tokio::time::timeout(std::time::Duration::from_secs(20), run(args(listen))).await;
+            let error = outcome
+                .unwrap_or_else(|_| panic!("demo --listen {listen} started serving"))
+                .unwrap_err()
+                .to_string();
+            for needed in [listen, "127.0.0.1", "serve", "identity = \"oidc\""] {
+                assert!(error.contains(needed), "{needed} missing from: {error}");
+            }
+        }
+    }
 }

@@ -20,6 +20,9 @@ import { initializeBody, responseFor } from '../lib/raw.mjs';
 import { Oracle, startSandbox } from '../lib/sandbox.mjs';
 import { TOOL_NAMES } from '../lib/tool-suite.mjs';
 
+// The user key the server records for an Okta user: the uid, named by its claim.
+const userKey = (user) => `uid:${user.uid}`;
+
 const FREE_TEXT = 'passphrase hunter2 in a free-text title filter';
 
 function sdkClient(url, token) {
@@ -438,7 +441,7 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
 
   test('audit stdout sink: JSON lines with alice\'s list_projects call, free text redacted', () => {
     const has = (r, ...vals) => { const v = flatValues(r); return vals.every((x) => v.includes(x)); };
-    const stdoutRecords = jsonLines(server.stdout).filter((r) => has(r, USERS.alice.uid, 'list_projects'));
+    const stdoutRecords = jsonLines(server.stdout).filter((r) => has(r, userKey(USERS.alice), 'list_projects'));
     assert.ok(stdoutRecords.length >= 1, `stdout sink printed alice's list_projects record; stdout was:\n${server.stdout.slice(0, 2000)}`);
     assert.ok(!server.stdout.includes('hunter2'), 'free text (title_contains) is redacted in the stdout sink');
   });
@@ -451,7 +454,7 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
 
   test('audit CLI: search and export show a record per tool call and per refusal, arguments redacted, no secrets', async () => {
     const env = server.env;
-    const search = await runCli(['audit', 'search', '--user', USERS.alice.uid, '--tool', 'list_projects'], env);
+    const search = await runCli(['audit', 'search', '--user', userKey(USERS.alice), '--tool', 'list_projects'], env);
     assert.equal(search.code, 0, `audit search failed: ${search.stderr}`);
     assert.ok(search.stdout.includes('list_projects'), `audit search shows alice's list_projects call:\n${search.stdout}`);
     assert.ok(!search.stdout.includes('search_test_cases'), 'audit search --tool filters by tool');
@@ -463,22 +466,22 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
     assert.ok(records.length > 0, `audit export printed no JSON lines:\n${exp.stdout.slice(0, 1000)}`);
     const has = (r, ...vals) => { const v = flatValues(r); return vals.every((x) => v.includes(x)); };
 
-    const aliceList = records.filter((r) => has(r, USERS.alice.uid, 'list_projects'));
+    const aliceList = records.filter((r) => has(r, userKey(USERS.alice), 'list_projects'));
     assert.ok(aliceList.length >= 1, `a record of alice's list_projects call (uid ${USERS.alice.uid})`);
     const rec = aliceList[0];
     assert.ok(has(rec, CLIENTS.web.id), `client id in the record: ${JSON.stringify(rec)}`);
     assert.ok(findKey(rec, /outcome|result|status/i) !== undefined, `outcome in the record: ${JSON.stringify(rec)}`);
 
-    const aliceSearch = records.filter((r) => has(r, USERS.alice.uid, 'search_test_cases'));
+    const aliceSearch = records.filter((r) => has(r, userKey(USERS.alice), 'search_test_cases'));
     assert.ok(aliceSearch.length >= 1, 'a record of alice\'s search_test_cases call');
     assert.ok(findKey(aliceSearch[0], /arg/i) !== undefined, `arguments recorded: ${JSON.stringify(aliceSearch[0])}`);
     assert.ok(JSON.stringify(aliceSearch[0]).includes('MOBILE'), 'project keys are kept');
     assert.ok(!exp.stdout.includes('hunter2'), 'free text (title_contains) is redacted in the audit log');
 
     const denial = /den|refus|forbid|reject|not.?allowed/i;
-    const bobDenied = records.filter((r) => has(r, USERS.bob.uid) && /MOBILE|API/.test(JSON.stringify(r)) && denial.test(JSON.stringify(r)));
+    const bobDenied = records.filter((r) => has(r, userKey(USERS.bob)) && /MOBILE|API/.test(JSON.stringify(r)) && denial.test(JSON.stringify(r)));
     assert.ok(bobDenied.length >= 1, 'authorization-decision records for bob\'s refused project calls');
-    const malloryDenied = records.filter((r) => (has(r, USERS.mallory.uid) || has(r, 'mallory')) && denial.test(JSON.stringify(r)));
+    const malloryDenied = records.filter((r) => (has(r, userKey(USERS.mallory)) || has(r, 'mallory')) && denial.test(JSON.stringify(r)));
     assert.ok(malloryDenied.length >= 1, 'an authorization-decision record for mallory\'s 403');
 
     for (const [where, text] of [['audit export', exp.stdout], ['audit search', search.stdout], ['audit CLI stderr', exp.stderr + search.stderr]]) {

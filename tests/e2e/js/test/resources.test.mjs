@@ -261,7 +261,7 @@ describe('resources with identity oidc and policy: bob (group dev) sees only DEM
   test('audit: each read is recorded with its template, outcome and Zebrunner requests', async () => {
     // The stdout sink writes as records are made; give the pipe a moment.
     await new Promise((r) => setTimeout(r, 300));
-    const records = jsonLines(server.stdout).filter((r) => r.user_key === USERS.bob.uid && String(r.tool).startsWith('resource:'));
+    const records = jsonLines(server.stdout).filter((r) => r.user_key === `uid:${USERS.bob.uid}` && String(r.tool).startsWith('resource:'));
     const ok = records.find((r) => r.tool === 'resource:zebrunner://projects/{project_key}/priorities' && r.outcome === 'ok');
     assert.ok(ok, `an ok record of bob's DEMO priorities read: ${JSON.stringify(records).slice(0, 1500)}`);
     assert.equal(ok.arguments.project_key, 'DEMO');
