@@ -22,6 +22,8 @@
 //! - [`challenge`]: `WWW-Authenticate: Bearer` (RFC 6750 §3, RFC 9728 §5.1).
 //! - [`resource_metadata`]: RFC 9728 protected resource metadata.
 //! - [`error`]: [`TokenError`], [`SetupError`], [`ConfigError`].
+//! - `tls`: [`install_crypto_provider`], rustls with ring as the process default
+//!   (reqwest is built without a provider of its own).
 //!
 //! Tokens are never logged, stored, forwarded, or echoed in errors.
 
@@ -34,6 +36,7 @@ pub mod error;
 pub mod identity;
 pub mod keys;
 pub mod resource_metadata;
+mod tls;
 pub mod validate;
 
 pub use bearer::{MalformedAuthorization, bearer_token};
@@ -43,4 +46,5 @@ pub use error::{ConfigError, SetupError, TokenError};
 pub use identity::Identity;
 pub use jsonwebtoken::Algorithm;
 pub use keys::CachePolicy;
+pub use tls::install_crypto_provider;
 pub use validate::{MAX_TOKEN_BYTES, OidcValidator};

@@ -22,6 +22,8 @@ impl T {
 
     async fn with(config: SandboxConfig) -> T {
         let sb = Sandbox::spawn(config, "127.0.0.1:0").await.unwrap();
+        // reqwest is built without a rustls provider of its own (see zebrunner-client's tls.rs).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         T {
             sb,
             http: Client::new(),
