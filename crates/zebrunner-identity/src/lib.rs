@@ -22,8 +22,9 @@
 //! - [`challenge`]: `WWW-Authenticate: Bearer` (RFC 6750 §3, RFC 9728 §5.1).
 //! - [`resource_metadata`]: RFC 9728 protected resource metadata.
 //! - [`error`]: [`TokenError`], [`SetupError`], [`ConfigError`].
-//! - `tls`: [`install_crypto_provider`], rustls with ring as the process default
-//!   (reqwest is built without a provider of its own).
+//! - `tls`: [`install_crypto_provider`]: ring as the process-wide crypto provider of rustls
+//!   and of `jsonwebtoken` (both are built without one of their own).
+//! - `jwt_crypto`: the ring-backed `jsonwebtoken` provider.
 //!
 //! Tokens are never logged, stored, forwarded, or echoed in errors.
 
@@ -34,6 +35,7 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod identity;
+mod jwt_crypto;
 pub mod keys;
 pub mod resource_metadata;
 mod tls;

@@ -73,9 +73,9 @@ enum What {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // reqwest is built without a rustls provider of its own: make ring the process default
-    // before any client is built. An error means one is installed already, which is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // reqwest and jsonwebtoken are built without a crypto provider of their own: install ring
+    // before any client is built or token signed.
+    zebrunner_identity::install_crypto_provider();
     anyhow::ensure!(
         cli.bin.exists(),
         "{} does not exist; run `cargo build --release -p zebrunner-mcp` first",
