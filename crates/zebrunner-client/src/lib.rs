@@ -37,6 +37,8 @@
 //! * [`request_log`]: per-call counts of the requests made, for audit records.
 //! * [`rql`]: a builder for RQL `filter` strings that escapes values.
 //! * [`error`]: [`Error`] / [`ErrorKind`] with messages a person can act on.
+//! * `tls`: [`install_crypto_provider`], rustls with ring as the process default
+//!   (reqwest is built without a provider of its own).
 //!
 //! A call flows `api::*` → `transport::Transport::execute` (→ `auth` for a
 //! bearer when needed) → HTTP, and back through `api`'s envelope decoders
@@ -52,6 +54,7 @@ pub mod models;
 pub mod paging;
 pub mod request_log;
 pub mod rql;
+mod tls;
 mod transport;
 
 pub use api::reporting::REPORTING_PAGE_SIZE;
@@ -65,3 +68,4 @@ pub use paging::{MAX_PAGE_SIZE, Page, PageRequest, TokenPage, TokenPageRequest};
 pub use request_log::{RequestCount, RequestLog};
 pub use rql::{Rql, RqlValue};
 pub use secrecy::SecretString;
+pub use tls::install_crypto_provider;

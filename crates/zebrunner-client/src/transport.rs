@@ -187,6 +187,7 @@ impl Transport {
 
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .default_headers(headers)

@@ -2,6 +2,9 @@
 //! with RQL and sortBy, single runs with their cases, launch details and
 //! attempts.
 
+// Test helpers may unwrap/expect/panic: clippy.toml only covers #[test] fns and #[cfg(test)].
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::Env;

@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo bench -p zebrunner-identity`.
 
+// Test helpers may unwrap/expect/panic: clippy.toml only covers #[test] fns and #[cfg(test)].
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

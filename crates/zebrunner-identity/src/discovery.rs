@@ -60,6 +60,7 @@ pub fn discovery_urls(issuer: &str) -> Vec<String> {
 
 /// The HTTP client used for metadata and keys: short timeouts, few redirects.
 pub(crate) fn http_client() -> reqwest::Client {
+    crate::tls::install_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))

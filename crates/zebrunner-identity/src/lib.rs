@@ -22,6 +22,9 @@
 //! - [`challenge`]: `WWW-Authenticate: Bearer` (RFC 6750 §3, RFC 9728 §5.1).
 //! - [`resource_metadata`]: RFC 9728 protected resource metadata.
 //! - [`error`]: [`TokenError`], [`SetupError`], [`ConfigError`].
+//! - `tls`: [`install_crypto_provider`]: ring as the process-wide crypto provider of rustls
+//!   and of `jsonwebtoken` (both are built without one of their own).
+//! - `jwt_crypto`: the ring-backed `jsonwebtoken` provider.
 //!
 //! Tokens are never logged, stored, forwarded, or echoed in errors.
 
@@ -32,8 +35,10 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod identity;
+mod jwt_crypto;
 pub mod keys;
 pub mod resource_metadata;
+mod tls;
 pub mod validate;
 
 pub use bearer::{MalformedAuthorization, bearer_token};
@@ -43,4 +48,5 @@ pub use error::{ConfigError, SetupError, TokenError};
 pub use identity::Identity;
 pub use jsonwebtoken::Algorithm;
 pub use keys::CachePolicy;
+pub use tls::install_crypto_provider;
 pub use validate::{MAX_TOKEN_BYTES, OidcValidator};

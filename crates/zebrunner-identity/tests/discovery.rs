@@ -1,6 +1,9 @@
 //! Issuer discovery against a live test issuer: the three metadata URL
 //! forms, the exact-issuer rule, and set-up errors that say what to fix.
 
+// Test helpers may unwrap/expect/panic: clippy.toml only covers #[test] fns and #[cfg(test)].
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use support::*;

@@ -2,6 +2,9 @@
 //! tokens, each refused with the expected [`TokenError`], and valid tokens
 //! in their several shapes, accepted and mapped to an [`Identity`].
 
+// Test helpers may unwrap/expect/panic: clippy.toml only covers #[test] fns and #[cfg(test)].
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use jsonwebtoken::{Algorithm, EncodingKey};

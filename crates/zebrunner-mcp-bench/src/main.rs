@@ -73,6 +73,9 @@ enum What {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // reqwest and jsonwebtoken are built without a crypto provider of their own: install ring
+    // before any client is built or token signed.
+    zebrunner_identity::install_crypto_provider();
     anyhow::ensure!(
         cli.bin.exists(),
         "{} does not exist; run `cargo build --release -p zebrunner-mcp` first",

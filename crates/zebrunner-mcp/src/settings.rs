@@ -56,6 +56,7 @@ mod tests {
     use super::*;
 
     // Each test uses its own variable names, so parallel tests don't collide.
+    #[allow(unsafe_code)] // std::env::set_var is unsafe since edition 2024
     fn set(name: &str, value: &str) {
         // SAFETY: only this test reads or writes these uniquely named variables.
         unsafe { std::env::set_var(name, value) }

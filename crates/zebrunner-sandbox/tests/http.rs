@@ -1,6 +1,9 @@
 //! HTTP behaviour of a spawned sandbox: auth, paging, errors, RQL, writes,
 //! internal APIs and the control API.
 
+// Test helpers may unwrap/expect/panic: clippy.toml only covers #[test] fns and #[cfg(test)].
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Client, RequestBuilder, StatusCode};
@@ -22,6 +25,8 @@ impl T {
 
     async fn with(config: SandboxConfig) -> T {
         let sb = Sandbox::spawn(config, "127.0.0.1:0").await.unwrap();
+        // reqwest is built without a rustls provider of its own (see zebrunner-client's tls.rs).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         T {
             sb,
             http: Client::new(),

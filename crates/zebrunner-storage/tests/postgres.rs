@@ -1,6 +1,9 @@
 //! The backend suite on the real PostgreSQL server (`ZEBRUNNER_MCP_TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`), each test in its own schema.
 
+// Test helpers may unwrap/expect/panic: clippy.toml only covers #[test] fns and #[cfg(test)].
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{suite, with_postgres};

@@ -1,5 +1,8 @@
 //! The backend suite on SQLite: a temporary file and an in-memory database.
 
+// Test helpers may unwrap/expect/panic: clippy.toml only covers #[test] fns and #[cfg(test)].
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::suite;

@@ -86,7 +86,10 @@ impl WriteRequest {
 
     /// The path and query as sent, e.g. `/api/public/v1/test-suites?projectKey=DEMO`.
     pub fn path(&self) -> String {
-        let mut url = url::Url::parse("http://x/api/public/v1").expect("static base URL");
+        let Ok(mut url) = url::Url::parse("http://x/api/public/v1") else {
+            // Not reached: the base is a constant, valid URL.
+            return format!("/api/public/v1/{}", self.segments.join("/"));
+        };
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.extend(&self.segments);
         }

@@ -28,6 +28,7 @@ impl Env {
         let sandbox = Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
             .await
             .expect("sandbox starts");
+        zebrunner_client::install_crypto_provider(); // before our own reqwest client
         Env {
             sandbox,
             http: reqwest::Client::new(),

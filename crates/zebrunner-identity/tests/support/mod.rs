@@ -33,6 +33,7 @@ pub struct TestKey {
 
 impl TestKey {
     fn new(kid: &str, alg: Algorithm, encoding: EncodingKey) -> Self {
+        zebrunner_identity::install_crypto_provider(); // before jsonwebtoken's first use
         let mut jwk =
             serde_json::to_value(Jwk::from_encoding_key(&encoding, alg).expect("jwk")).unwrap();
         jwk["kid"] = json!(kid);
@@ -276,6 +277,7 @@ async fn jwks(State(s): State<Arc<IssuerState>>) -> Response {
 
 /// A token through `jsonwebtoken::encode`, header `{alg, typ: JWT, kid}`.
 pub fn encode(key: &TestKey, claims: &Value) -> String {
+    zebrunner_identity::install_crypto_provider();
     let mut header = Header::new(key.alg);
     header.kid = Some(key.kid.clone());
     jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
@@ -283,6 +285,7 @@ pub fn encode(key: &TestKey, claims: &Value) -> String {
 
 /// A token with an arbitrary JSON header, signed by `key` with `alg`.
 pub fn sign_raw(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
+    zebrunner_identity::install_crypto_provider();
     let message = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),

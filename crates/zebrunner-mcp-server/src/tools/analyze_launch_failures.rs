@@ -266,21 +266,28 @@ impl ToolOutput for LaunchFailuresOutput {
     }
 }
 
+#[expect(clippy::expect_used)] // a constant pattern, which clippy::invalid_regex checks
 static QUOTED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#""[^"]*"|'[^']*'|`[^`]*`"#).expect("valid regex"));
+#[expect(clippy::expect_used)] // a constant pattern, which clippy::invalid_regex checks
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
         .expect("valid regex")
 });
+#[expect(clippy::expect_used)] // a constant pattern, which clippy::invalid_regex checks
 static HEX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:0x[0-9a-f]+|[0-9a-f]{6,})\b").expect("valid regex"));
+#[expect(clippy::expect_used)] // a constant pattern, which clippy::invalid_regex checks
 static PATH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:[A-Za-z]:)?(?:[\w.~-]*[/\\][\w.~-]+){2,}[/\\]?|https?://\S+")
         .expect("valid regex")
 });
+#[expect(clippy::expect_used)] // a constant pattern, which clippy::invalid_regex checks
 static NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d+(?:[.,]\d+)*").expect("valid regex"));
+#[expect(clippy::expect_used)] // a constant pattern, which clippy::invalid_regex checks
 static SPACES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+").expect("valid regex"));
+#[expect(clippy::expect_used)] // a constant pattern, which clippy::invalid_regex checks
 static EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*((?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*(?:Exception|Error|Failure|Fault))\b")
         .expect("valid regex")

@@ -208,16 +208,15 @@ pub fn clusters(sim: &[Vec<f64>], threshold: f64) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = groups
         .into_values()
         .filter(|g| g.len() > 1)
-        .map(|mut g| {
+        .filter_map(|mut g| {
             let score = |i: usize| -> f64 { g.iter().map(|&j| sim[i][j]).sum() };
             let medoid = *g
                 .iter()
-                .max_by(|&&a, &&b| score(a).total_cmp(&score(b)).then(b.cmp(&a)))
-                .expect("non-empty");
+                .max_by(|&&a, &&b| score(a).total_cmp(&score(b)).then(b.cmp(&a)))?;
             g.sort_unstable();
             g.retain(|&i| i != medoid);
             g.insert(0, medoid);
-            g
+            Some(g)
         })
         .collect();
     out.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));

@@ -259,6 +259,7 @@ impl ToolOutput for ReviewOutput {
     }
 }
 
+#[expect(clippy::expect_used)] // a constant pattern, which clippy::invalid_regex checks
 static COMPOUND: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\s*(?:,\s*)?\b(?:and then|then|and also)\b\s*|;\s*|\.\s+")
         .expect("valid regex")

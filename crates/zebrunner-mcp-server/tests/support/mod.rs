@@ -97,7 +97,10 @@ impl Harness {
         let addr = http_server.local_addr().unwrap();
         tokio::spawn(http_server.run(std::future::pending()));
         Self {
-            http: reqwest::Client::new(),
+            http: {
+                zebrunner_client::install_crypto_provider();
+                reqwest::Client::new()
+            },
             addr,
             issuer,
             key,
@@ -270,6 +273,8 @@ pub async fn rpc_message(response: reqwest::Response) -> Value {
 }
 
 async fn start_issuer() -> (String, EncodingKey) {
+    // Before jsonwebtoken's first use: its crypto comes from the identity crate.
+    zebrunner_identity::install_crypto_provider();
     let key = EncodingKey::from_rsa_pem(KEY_PEM.as_bytes()).unwrap();
     let mut jwk =
         serde_json::to_value(Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap()).unwrap();
