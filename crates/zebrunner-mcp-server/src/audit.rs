@@ -11,8 +11,6 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use zebrunner_client::RequestCount;
 use zebrunner_storage::audit::{
     AuditKind, AuditRecord, Outcome, ZebrunnerRequest, now_rfc3339, redact_arguments,
@@ -102,9 +100,7 @@ impl CalledTool<'_> {
 /// `key:` and the first 12 hex digits of the key's SHA-256: enough to tell
 /// keys apart in an investigation, nothing a caller can write into the log.
 fn hashed_key(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("key:{hex}")
+    format!("key:{}", &crate::confirm::sha256_hex(key)[..12])
 }
 
 /// Nested keys (inside arrays of steps, say) are kept when they look like

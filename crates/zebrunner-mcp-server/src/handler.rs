@@ -170,7 +170,7 @@ impl ZebrunnerMcp {
         self.tool_router
             .list_all()
             .into_iter()
-            .filter(|t| caller.grant.may_use(t) && toolsets.enables(&t.name))
+            .filter(|t| offers(caller, toolsets, t))
             .collect()
     }
 
@@ -182,7 +182,7 @@ impl ZebrunnerMcp {
     ) -> Option<rmcp::model::Tool> {
         self.tool_router
             .get(name)
-            .filter(|t| caller.grant.may_use(t) && toolsets.enables(&t.name))
+            .filter(|t| offers(caller, toolsets, t))
             .cloned()
     }
 
@@ -417,6 +417,12 @@ impl ServerHandler for ZebrunnerMcp {
         }
         outcome
     }
+}
+
+/// Whether `tool` is offered to `caller` under `toolsets`: their grant
+/// allows it and an enabled toolset holds it.
+fn offers(caller: &Caller, toolsets: Toolsets, tool: &rmcp::model::Tool) -> bool {
+    caller.grant.may_use(tool) && toolsets.enables(&tool.name)
 }
 
 /// Whether the session's protocol carries cache hints (2026-07-28 and later).
