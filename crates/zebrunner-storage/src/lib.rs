@@ -34,6 +34,9 @@ pub mod storage;
 pub use error::StorageError;
 pub use storage::{Backend, Storage};
 
+/// The future a boxed entry point returns (see [`Storage::connect`] for why some are boxed).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// The platform's data directory plus `zebrunner-mcp` (for example
 /// `~/.local/share/zebrunner-mcp` on Linux, `~/Library/Application Support/zebrunner-mcp` on
 /// macOS). `ZMCP_DATA_DIR` is handled by the caller and takes precedence.

@@ -11,6 +11,7 @@ use rand::TryRngCore;
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
+use crate::BoxFuture;
 use crate::StorageError;
 use crate::sql::{self, Sql, on_pool, sql};
 use crate::storage::Storage;
@@ -36,7 +37,17 @@ impl Storage {
     ///
     /// The returned buffer is wiped on drop; copies inside the database driver's buffers are
     /// not.
-    pub async fn server_secret(
+    ///
+    /// (Boxed: see [`Storage::connect`].)
+    pub fn server_secret<'a>(
+        &'a self,
+        name: &'a str,
+        len: usize,
+    ) -> BoxFuture<'a, Result<Zeroizing<Vec<u8>>, StorageError>> {
+        Box::pin(self.server_secret_unboxed(name, len))
+    }
+
+    async fn server_secret_unboxed(
         &self,
         name: &str,
         len: usize,

@@ -10,6 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::BoxFuture;
 use crate::error::{StorageError, redact_url};
 
 /// How long a SQLite writer waits for another writer (another replica, `audit tail`).
@@ -53,7 +54,15 @@ impl Storage {
     /// - `sqlite::memory:`: a private in-memory database (one connection, lives with the pool).
     /// - `postgres://...` / `postgresql://...`: any libpq-style URL sqlx understands, e.g.
     ///   `?sslmode=require` or `?options[search_path]=zmcp`.
-    pub async fn connect(url: &str) -> Result<Storage, StorageError> {
+    ///
+    /// The future is boxed (so are a few other entry points the binary and the server both
+    /// await): an `async fn` body is compiled in every crate that polls it, and boxing here
+    /// compiles the database drivers' connection code once, in this crate.
+    pub fn connect(url: &str) -> BoxFuture<'_, Result<Storage, StorageError>> {
+        Box::pin(Storage::connect_unboxed(url))
+    }
+
+    async fn connect_unboxed(url: &str) -> Result<Storage, StorageError> {
         let storage = if let Some(rest) = url.strip_prefix("sqlite:") {
             Storage::connect_sqlite(url, rest).await?
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

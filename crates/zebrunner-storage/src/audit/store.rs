@@ -4,6 +4,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 
 use super::{AuditFilter, AuditRecord, timefmt};
+use crate::BoxFuture;
 use crate::StorageError;
 use crate::sql::{self, Sql, on_pool, sql};
 use crate::storage::Storage;
@@ -170,7 +171,15 @@ impl Storage {
     }
 
     /// Records matching `filter`, newest first unless `filter.oldest_first`.
-    pub async fn query_audit(
+    /// (Boxed: see [`Storage::connect`].)
+    pub fn query_audit<'a>(
+        &'a self,
+        filter: &'a AuditFilter,
+    ) -> BoxFuture<'a, Result<Vec<AuditRecord>, StorageError>> {
+        Box::pin(self.query_audit_unboxed(filter))
+    }
+
+    async fn query_audit_unboxed(
         &self,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditRecord>, StorageError> {

@@ -16,6 +16,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use axum::{Json, Router, middleware, routing::get, serve::ListenerExt};
+use futures::future::BoxFuture;
 pub use guard::{Guard, Refusal};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
@@ -187,24 +188,33 @@ impl HttpServer {
     }
 
     /// Serve until `signal` completes, then close sessions and stop.
-    pub async fn run(
+    pub fn run(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let shutdown = self.shutdown.clone();
-        // Responses stream as SSE events: without TCP_NODELAY a small event
-        // that follows another waits for the client's delayed ACK (~40 ms).
-        let listener = self.listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, self.app)
-            .with_graceful_shutdown(async move {
-                signal.await;
-                shutdown.cancel();
-            })
-            .await
-            .context("the HTTP server failed")
+    ) -> BoxFuture<'static, anyhow::Result<()>> {
+        self.serve(Box::pin(signal))
+    }
+
+    /// [`run`](Self::run) without its generic parameter, boxed, so that axum's
+    /// and hyper's connection handling is compiled once, in this crate, and not
+    /// again in every crate that awaits the server (see `stdio::serve`).
+    fn serve(self, signal: BoxFuture<'static, ()>) -> BoxFuture<'static, anyhow::Result<()>> {
+        Box::pin(async move {
+            let shutdown = self.shutdown.clone();
+            // Responses stream as SSE events: without TCP_NODELAY a small event
+            // that follows another waits for the client's delayed ACK (~40 ms).
+            let listener = self.listener.tap_io(|stream| {
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::debug!(%error, "could not set TCP_NODELAY");
+                }
+            });
+            axum::serve(listener, self.app)
+                .with_graceful_shutdown(async move {
+                    signal.await;
+                    shutdown.cancel();
+                })
+                .await
+                .context("the HTTP server failed")
+        })
     }
 }
