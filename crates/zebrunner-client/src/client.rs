@@ -13,10 +13,12 @@ use std::time::Duration;
 use moka::future::Cache;
 
 use crate::auth::AuthIdentity;
-use crate::config::ClientConfig;
+use secrecy::SecretString;
+
+use crate::config::{ClientConfig, WorkspaceConfig};
 use crate::error::Error;
 use crate::models::{FieldsLayout, NamedItem, Project, TestSuite};
-use crate::transport::Transport;
+use crate::transport::{Shared, Transport};
 
 const SHORT_TTL: Duration = Duration::from_secs(5 * 60);
 const LONG_TTL: Duration = Duration::from_secs(10 * 60);
@@ -61,18 +63,51 @@ impl Caches {
     }
 }
 
+/// One Zebrunner workspace, for clients of several users (the per-user vault, per-request
+/// headers): they share one connection pool and one client-side rate limit, and each has its
+/// own credentials, bearer, caches and request counter.
+#[derive(Clone)]
+pub struct Workspace {
+    shared: Shared,
+    web_url: String,
+}
+
+impl Workspace {
+    /// Does not contact Zebrunner.
+    pub fn new(cfg: &WorkspaceConfig) -> Result<Self, Error> {
+        Ok(Self {
+            shared: Shared::new(cfg)?,
+            web_url: cfg.url.web_url(),
+        })
+    }
+
+    /// A client acting as `login` with `token`. Does not contact Zebrunner; see
+    /// [`ZebrunnerClient::check_credentials`].
+    pub fn client(
+        &self,
+        login: impl Into<String>,
+        token: SecretString,
+    ) -> Result<ZebrunnerClient, Error> {
+        Ok(ZebrunnerClient {
+            inner: Arc::new(Inner {
+                transport: Transport::new(self.shared.clone(), login.into(), token)?,
+                web_url: self.web_url.clone(),
+                caches: Caches::new(),
+            }),
+        })
+    }
+
+    /// The workspace address for links (no trailing slash).
+    pub fn web_url(&self) -> &str {
+        &self.web_url
+    }
+}
+
 impl ZebrunnerClient {
     /// Builds a client. Does not contact Zebrunner; see
     /// [`Self::check_credentials`].
     pub fn new(cfg: ClientConfig) -> Result<Self, Error> {
-        let web_url = cfg.url.web_url();
-        Ok(Self {
-            inner: Arc::new(Inner {
-                transport: Transport::new(cfg)?,
-                web_url,
-                caches: Caches::new(),
-            }),
-        })
+        Workspace::new(&cfg.workspace())?.client(cfg.login, cfg.token)
     }
 
     /// The configured Zebrunner login.

@@ -150,6 +150,41 @@ impl ClientConfig {
     }
 }
 
+/// What the clients of one workspace share (see [`crate::Workspace`]): everything of a
+/// [`ClientConfig`] but the credentials.
+#[derive(Clone, Debug)]
+pub struct WorkspaceConfig {
+    pub url: ZebrunnerUrl,
+    /// Client-side rate limit for all clients of the workspace together; `None` means unlimited.
+    pub requests_per_second: Option<NonZeroU32>,
+    pub retry_deadline: Duration,
+    pub timeout: Duration,
+}
+
+impl WorkspaceConfig {
+    /// No rate limit, the default retry deadline and per-attempt timeout.
+    pub fn new(url: ZebrunnerUrl) -> Self {
+        Self {
+            url,
+            requests_per_second: None,
+            retry_deadline: ClientConfig::DEFAULT_RETRY_DEADLINE,
+            timeout: ClientConfig::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The workspace part, without the credentials.
+    pub fn workspace(&self) -> WorkspaceConfig {
+        WorkspaceConfig {
+            url: self.url.clone(),
+            requests_per_second: self.requests_per_second,
+            retry_deadline: self.retry_deadline,
+            timeout: self.timeout,
+        }
+    }
+}
+
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")

@@ -15,6 +15,7 @@
 //! Each attempt runs in a `zebrunner.request` tracing span and bumps the
 //! request counter.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -30,7 +31,7 @@ use tracing::Instrument as _;
 use url::Url;
 
 use crate::auth::BearerCache;
-use crate::config::ClientConfig;
+use crate::config::WorkspaceConfig;
 use crate::error::Error;
 
 /// Upper bound on attempts, on top of the deadline.
@@ -153,38 +154,19 @@ struct Received {
     body: Vec<u8>,
 }
 
-/// Shared HTTP state of one client.
-pub(crate) struct Transport {
+/// What every client of one workspace shares: the connection pool, the addresses, the
+/// client-side rate limit (one budget towards Zebrunner for all users) and the retry budget.
+#[derive(Clone)]
+pub(crate) struct Shared {
     http: reqwest::Client,
     host: Url,
     public_api: Url,
-    login: String,
-    token: SecretString,
-    basic: HeaderValue,
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
     retry_deadline: Duration,
-    requests: AtomicU64,
-    pub(crate) bearer: BearerCache,
 }
 
-impl Transport {
-    pub(crate) fn new(cfg: ClientConfig) -> Result<Self, Error> {
-        if cfg.login.trim().is_empty() {
-            return Err(Error::config("ZEBRUNNER_LOGIN is empty"));
-        }
-        if cfg.token.expose_secret().trim().is_empty() {
-            return Err(Error::config("ZEBRUNNER_TOKEN is empty"));
-        }
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            cfg.login,
-            cfg.token.expose_secret()
-        ));
-        let mut basic = HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
-            Error::config("ZEBRUNNER_LOGIN contains characters not allowed in a header")
-        })?;
-        basic.set_sensitive(true);
-
+impl Shared {
+    pub(crate) fn new(cfg: &WorkspaceConfig) -> Result<Self, Error> {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         crate::tls::install_crypto_provider();
@@ -194,18 +176,65 @@ impl Transport {
             .user_agent(concat!("zebrunner-mcp/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
-
         Ok(Self {
             http,
             host: cfg.url.host().clone(),
             public_api: cfg.url.public_api().clone(),
-            login: cfg.login,
-            token: cfg.token,
-            basic,
             limiter: cfg
                 .requests_per_second
-                .map(|rps| RateLimiter::direct(Quota::per_second(rps))),
+                .map(|rps| Arc::new(RateLimiter::direct(Quota::per_second(rps)))),
             retry_deadline: cfg.retry_deadline,
+        })
+    }
+}
+
+/// HTTP state of one client: the workspace's shared parts and one user's credentials.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    host: Url,
+    public_api: Url,
+    login: String,
+    token: SecretString,
+    basic: HeaderValue,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    retry_deadline: Duration,
+    requests: AtomicU64,
+    pub(crate) bearer: BearerCache,
+}
+
+impl Transport {
+    pub(crate) fn new(shared: Shared, login: String, token: SecretString) -> Result<Self, Error> {
+        if login.trim().is_empty() {
+            return Err(Error::config("the Zebrunner login is empty"));
+        }
+        if token.expose_secret().trim().is_empty() {
+            return Err(Error::config("the Zebrunner API token is empty"));
+        }
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            login,
+            token.expose_secret()
+        ));
+        let mut basic = HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
+            Error::config("the Zebrunner login contains characters not allowed in a header")
+        })?;
+        basic.set_sensitive(true);
+        let Shared {
+            http,
+            host,
+            public_api,
+            limiter,
+            retry_deadline,
+        } = shared;
+        Ok(Self {
+            http,
+            host,
+            public_api,
+            login,
+            token,
+            basic,
+            limiter,
+            retry_deadline,
             requests: AtomicU64::new(0),
             bearer: BearerCache::default(),
         })

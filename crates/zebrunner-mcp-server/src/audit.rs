@@ -42,6 +42,7 @@ fn base(caller: Option<&Caller>, transport: &str, kind: AuditKind) -> AuditRecor
         user_key: identity.map(|i| i.user_key.clone()),
         email: identity.and_then(|i| i.email.clone()),
         client_id: identity.and_then(|i| i.client_id.clone()),
+        zebrunner_login: None,
         transport: transport.to_string(),
         tool: None,
         arguments: serde_json::Value::Null,

@@ -3,6 +3,7 @@
 
 use zebrunner_identity::Identity;
 
+use crate::credentials::RequestCredentials;
 use crate::policy::Grant;
 
 /// Set by the HTTP guard on each request (and once for stdio), read by the
@@ -14,6 +15,10 @@ pub struct Caller {
     pub grant: Grant,
     /// `stdio` or `http`.
     pub transport: &'static str,
+    /// The Zebrunner login and token the request itself carried
+    /// (`X-Zebrunner-Username`, `X-Zebrunner-Api-Token`), used only with
+    /// `credentials = "headers"`; `Err` says what is wrong with them.
+    pub zebrunner_headers: Option<Result<RequestCredentials, &'static str>>,
 }
 
 impl Caller {
@@ -24,6 +29,7 @@ impl Caller {
             identity: None,
             grant: Grant::unrestricted(read_only),
             transport,
+            zebrunner_headers: None,
         }
     }
 

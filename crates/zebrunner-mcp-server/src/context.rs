@@ -13,7 +13,7 @@ use zebrunner_client::{RequestLog, ZebrunnerClient};
 
 use crate::{
     caller::Caller,
-    credentials::ErrorView,
+    credentials::{ErrorView, Resolved},
     policy::Grant,
     tools::{args, cursor::CursorKey, error::ToolError},
 };
@@ -30,25 +30,26 @@ pub struct CallContext {
     pub correlation_id: String,
     /// Signs and checks pagination cursors.
     pub cursors: CursorKey,
+    /// The Zebrunner login the call acts as, with per-user credentials (audited).
+    pub zebrunner_login: Option<String>,
+    /// The vault record the client came from (user key, revision).
+    pub vault_record: Option<(String, i64)>,
     errors: ErrorView,
     /// The class of the error the call ended with, if it failed.
     failure: Arc<Mutex<Option<&'static str>>>,
 }
 
 impl CallContext {
-    pub fn new(
-        caller: Caller,
-        client: ZebrunnerClient,
-        errors: ErrorView,
-        cursors: CursorKey,
-    ) -> Self {
+    pub fn new(caller: Caller, resolved: Resolved, cursors: CursorKey) -> Self {
         Self {
             caller,
-            client,
+            client: resolved.client,
             requests: RequestLog::new(),
             correlation_id: crate::audit::correlation_id(),
             cursors,
-            errors,
+            zebrunner_login: resolved.zebrunner_login,
+            vault_record: resolved.vault_record,
+            errors: resolved.errors,
             failure: Arc::default(),
         }
     }

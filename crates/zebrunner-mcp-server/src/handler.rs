@@ -186,14 +186,21 @@ impl ZebrunnerMcp {
             .cloned()
     }
 
+    /// A call ended with `class`: when Zebrunner refused the credentials it used, their
+    /// source hears of it (a vault record is marked invalid).
+    pub(crate) async fn settle(&self, cx: &CallContext, class: Option<&str>) {
+        if class == Some("zebrunner_unauthorized") {
+            self.credentials.rejected(cx.vault_record.as_ref()).await;
+        }
+    }
+
     /// The context of one call: the credential source's client for this
     /// caller and a fresh correlation id.
     pub(crate) async fn context_for(&self, caller: &Caller) -> Result<CallContext, ToolError> {
-        let (client, errors) = self.credentials.client_for(caller).await?;
+        let resolved = self.credentials.client_for(caller).await?;
         Ok(CallContext::new(
             caller.clone(),
-            client,
-            errors,
+            resolved,
             self.cursors.clone(),
         ))
     }
@@ -394,7 +401,8 @@ impl ServerHandler for ZebrunnerMcp {
             Ok(_) => (Outcome::Ok, None),
             Err(_) => (Outcome::Error, Some("invalid_request")),
         };
-        let record = audit::tool_call(
+        self.settle(&cx, error_class).await;
+        let mut record = audit::tool_call(
             &cx.caller,
             &cx.correlation_id,
             audit::CalledTool::Known(&tool),
@@ -404,6 +412,7 @@ impl ServerHandler for ZebrunnerMcp {
             error_class,
             started.elapsed(),
         );
+        record.zebrunner_login = cx.zebrunner_login.clone();
         if self.observer.record(&record, durability).await.is_err() {
             // A write whose record is lost must not look successful.
             return Err(McpError::internal_error(

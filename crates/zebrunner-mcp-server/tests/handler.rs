@@ -32,6 +32,7 @@ async fn connect(
         identity: None,
         grant,
         transport: "stdio",
+        zebrunner_headers: None,
     };
     let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client))
         .with_local_caller(caller)

@@ -1,6 +1,6 @@
 //! The storage layer of zebrunner-mcp: one embedded SQLite file by default, PostgreSQL when
 //! configured. It holds the audit log, the write-confirmation tokens and the server's own
-//! secrets; the per-user credential vault will live here too.
+//! secrets, and the per-user credential vault.
 //!
 //! # Layout
 //!
@@ -19,6 +19,8 @@
 //!   (`on_pool!`); its module docs say how to add a query.
 //! - [`secrets`] — `server_secrets`: random keys made once and shared by every replica
 //!   ([`Storage::server_secret`]), such as the pagination cursors' HMAC key.
+//! - [`vault`] — `vault_records`: each person's Zebrunner login and API token, the token
+//!   sealed by `zebrunner-vault-crypto` and bound to its owner; rekey in resumable batches.
 //! - [`error`] — [`StorageError`].
 //!
 //! Every table and column is described in `docs/storage.md`.
@@ -30,6 +32,7 @@ pub mod migrate;
 pub mod secrets;
 mod sql;
 pub mod storage;
+pub mod vault;
 
 pub use error::StorageError;
 pub use storage::{Backend, Storage};

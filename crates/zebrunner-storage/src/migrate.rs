@@ -129,6 +129,52 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "ALTER TABLE confirmation_tokens ADD COLUMN plan_hash TEXT NOT NULL DEFAULT ''",
         postgres: "ALTER TABLE confirmation_tokens ADD COLUMN plan_hash TEXT NOT NULL DEFAULT ''",
     },
+    Migration {
+        version: 5,
+        name: "vault_records",
+        sqlite: r#"
+            CREATE TABLE vault_records (
+                user_key          TEXT    PRIMARY KEY,
+                zebrunner_url     TEXT    NOT NULL,
+                login             TEXT    NOT NULL,
+                key_id            TEXT    NOT NULL,
+                nonce             BLOB    NOT NULL,
+                ciphertext        BLOB    NOT NULL,
+                revision          INTEGER NOT NULL,
+                status            TEXT    NOT NULL,
+                invalid_reason    TEXT,
+                created_at        TEXT    NOT NULL,
+                updated_at        TEXT    NOT NULL,
+                last_used_at      TEXT,
+                last_validated_at TEXT
+            );
+            CREATE INDEX vault_records_key_id ON vault_records (key_id);
+        "#,
+        postgres: r#"
+            CREATE TABLE vault_records (
+                user_key          TEXT COLLATE "C" PRIMARY KEY,
+                zebrunner_url     TEXT   NOT NULL,
+                login             TEXT   NOT NULL,
+                key_id            TEXT   NOT NULL,
+                nonce             BYTEA  NOT NULL,
+                ciphertext        BYTEA  NOT NULL,
+                revision          BIGINT NOT NULL,
+                status            TEXT   NOT NULL,
+                invalid_reason    TEXT,
+                created_at        TEXT   NOT NULL,
+                updated_at        TEXT   NOT NULL,
+                last_used_at      TEXT,
+                last_validated_at TEXT
+            );
+            CREATE INDEX vault_records_key_id ON vault_records (key_id);
+        "#,
+    },
+    Migration {
+        version: 6,
+        name: "audit_zebrunner_login",
+        sqlite: "ALTER TABLE audit_log ADD COLUMN zebrunner_login TEXT",
+        postgres: "ALTER TABLE audit_log ADD COLUMN zebrunner_login TEXT",
+    },
 ];
 
 /// `schema_migrations` itself: DDL, so per backend.

@@ -78,14 +78,7 @@ impl Config {
             ),
             _ => {}
         }
-        if self.credentials == CredentialsMode::Vault {
-            error(
-                "credentials",
-                "credentials \"vault\" (per-user Zebrunner tokens) is not available in this \
-                 version; use \"service-account\""
-                    .into(),
-            );
-        }
+        self.check_credentials(&mut error, http);
         if let Some(public) = &self.public_url {
             match url::Url::parse(public) {
                 Ok(url) if !matches!(url.scheme(), "http" | "https") => {
@@ -204,6 +197,57 @@ impl Config {
         }
     }
 
+    /// Per-user credentials need a per-user key (identity) and, for headers, HTTP. The vault's
+    /// keys come from the environment, which `zebrunner-mcp config check` and `serve` read.
+    fn check_credentials(&self, error: &mut impl FnMut(&'static str, String), http: bool) {
+        match self.credentials {
+            CredentialsMode::ServiceAccount => {}
+            CredentialsMode::Vault => {
+                if !http {
+                    error(
+                        "credentials",
+                        "credentials \"vault\" serves many people over HTTP; on stdio the local \
+                         user's own ZEBRUNNER_LOGIN and ZEBRUNNER_TOKEN are the credentials \
+                         (credentials = \"service-account\")"
+                            .into(),
+                    );
+                } else if self.identity == IdentityMode::None {
+                    error(
+                        "credentials",
+                        "credentials \"vault\" keeps one Zebrunner token per person, so it needs \
+                         to know who calls: set identity = \"oidc\""
+                            .into(),
+                    );
+                }
+                if let Some(url) = &self.vault.connect_url
+                    && !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+                {
+                    error(
+                        "vault.connect_url",
+                        format!("{url:?} is not an http(s) URL"),
+                    );
+                }
+                if self.vault.cache_max_users == 0 {
+                    error("vault.cache_max_users", "must be at least 1".into());
+                }
+            }
+            CredentialsMode::Headers if !http => error(
+                "credentials",
+                "credentials \"headers\" reads X-Zebrunner-Username and X-Zebrunner-Api-Token \
+                 from each HTTP request; stdio has no headers (use \"service-account\")"
+                    .into(),
+            ),
+            CredentialsMode::Headers => {}
+        }
+        for (who, login) in &self.zebrunner.logins {
+            if who.trim().is_empty() || login.trim().is_empty() {
+                error(
+                    "zebrunner.logins",
+                    format!("{who:?} = {login:?}: neither side may be empty"),
+                );
+            }
+        }
+    }
     fn check_policy(&self, error: &mut impl FnMut(&'static str, String)) {
         let p = &self.policy;
         for (setting, scope) in [

@@ -16,7 +16,7 @@ mod check;
 pub mod http;
 mod lists;
 
-use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf};
+use std::{collections::BTreeMap, net::SocketAddr, num::NonZeroU32, path::PathBuf};
 
 use figment::{
     Figment,
@@ -64,9 +64,12 @@ pub enum CredentialsMode {
     /// One shared Zebrunner account (`ZEBRUNNER_LOGIN` / `ZEBRUNNER_TOKEN`).
     #[default]
     ServiceAccount,
-    /// Per-user Zebrunner credentials from the encrypted vault (not
-    /// available in this version).
+    /// Each person's own Zebrunner login and API token, from the encrypted
+    /// vault (keys in `ZMCP_VAULT_KEYS` or `ZMCP_VAULT_KEYS_FILE`).
     Vault,
+    /// HTTP only: each request carries `X-Zebrunner-Username` and
+    /// `X-Zebrunner-Api-Token`; nothing is stored.
+    Headers,
 }
 
 /// The whole configuration.
@@ -112,6 +115,7 @@ pub struct Config {
     /// Start without proving the Zebrunner credentials.
     pub skip_credential_check: bool,
     pub zebrunner: ZebrunnerConfig,
+    pub vault: VaultConfig,
     pub oidc: OidcConfig,
     pub policy: PolicyConfig,
     pub audit: AuditConfig,
@@ -138,6 +142,7 @@ impl Default for Config {
             confirmation_ttl_secs: 600,
             skip_credential_check: false,
             zebrunner: ZebrunnerConfig::default(),
+            vault: VaultConfig::default(),
             oidc: OidcConfig::default(),
             policy: PolicyConfig::default(),
             audit: AuditConfig::default(),
@@ -149,8 +154,39 @@ impl Default for Config {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ZebrunnerConfig {
-    /// Client-side limit on requests per second to Zebrunner.
+    /// Client-side limit on requests per second to Zebrunner (for all users
+    /// together with per-user credentials).
     pub requests_per_second: Option<NonZeroU32>,
+    /// With per-user credentials (`vault`, `headers`): the Zebrunner login a
+    /// person may use when it is not their verified e-mail address, by
+    /// e-mail address or user key (`uid:...`). A person listed here may use
+    /// only the login listed; anyone else only their own e-mail address.
+    pub logins: BTreeMap<String, String>,
+}
+
+/// The per-user vault (`credentials = "vault"`). Its keys never come from
+/// here: `ZMCP_VAULT_KEYS` or `ZMCP_VAULT_KEYS_FILE`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultConfig {
+    /// Where people connect their Zebrunner account, named in the error a
+    /// caller without credentials gets. Default: none (the error says to ask
+    /// an administrator, who stores tokens with `zebrunner-mcp vault put`).
+    pub connect_url: Option<String>,
+    /// Per-user Zebrunner clients kept in memory (each holds an opened token).
+    pub cache_max_users: u64,
+    /// Seconds a per-user client stays cached without use.
+    pub cache_idle_secs: u64,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        Self {
+            connect_url: None,
+            cache_max_users: 1000,
+            cache_idle_secs: 30 * 60,
+        }
+    }
 }
 
 /// Access-token validation for identity `oidc`.

@@ -190,7 +190,7 @@ impl ZebrunnerMcp {
         let correlation_id = cx
             .as_ref()
             .map_or_else(audit::correlation_id, |cx| cx.correlation_id.clone());
-        let record = audit::tool_call(
+        let mut record = audit::tool_call(
             caller,
             &correlation_id,
             CalledTool::Resource(&name),
@@ -202,6 +202,10 @@ impl ZebrunnerMcp {
             class,
             started.elapsed(),
         );
+        record.zebrunner_login = cx.as_ref().and_then(|cx| cx.zebrunner_login.clone());
+        if let Some(cx) = &cx {
+            self.settle(cx, class).await;
+        }
         let _ = self
             .observer()
             .record(&record, Durability::BestEffort)

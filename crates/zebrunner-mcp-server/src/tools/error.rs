@@ -18,6 +18,9 @@ pub enum ToolError {
     /// A write's confirmation token was refused (used, expired, another
     /// user's or other arguments'); nothing was written.
     Confirmation(String),
+    /// The caller has no usable Zebrunner credentials of their own (per-user
+    /// credentials); the message says how to provide them.
+    NoCredentials(String),
 }
 
 impl From<ClientError> for ToolError {
@@ -44,6 +47,7 @@ impl ToolError {
                 format!("Not allowed: {reason}. Ask your administrator if you need more access.")
             }
             ToolError::Confirmation(reason) => format!("Not written: {reason}."),
+            ToolError::NoCredentials(advice) => advice.clone(),
             ToolError::Internal(reason) => format!(
                 "Internal error: {reason}. Retry once; if it persists, report it to the administrator."
             ),
@@ -56,6 +60,7 @@ impl ToolError {
             ToolError::InvalidArgument(_) => "invalid_argument",
             ToolError::Denied(_) => "denied",
             ToolError::Confirmation(_) => "confirmation_refused",
+            ToolError::NoCredentials(_) => "no_credentials",
             ToolError::Internal(_) => "internal",
             ToolError::Zebrunner(error) => match error.kind() {
                 ErrorKind::Unauthorized => "zebrunner_unauthorized",

@@ -49,6 +49,7 @@ impl Harness {
                     .map(|p| p.iter().map(|k| k.to_string()).collect::<BTreeSet<_>>()),
             },
             transport: "stdio",
+            zebrunner_headers: None,
         };
         let client = account(&sandbox);
         let server =

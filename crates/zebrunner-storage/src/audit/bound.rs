@@ -45,6 +45,7 @@ impl AuditRecord {
             && fits(self.user_key.as_ref(), MAX_IDENTITY_CHARS)
             && fits(self.email.as_ref(), MAX_IDENTITY_CHARS)
             && fits(self.client_id.as_ref(), MAX_IDENTITY_CHARS)
+            && fits(self.zebrunner_login.as_ref(), MAX_IDENTITY_CHARS)
             && fits(Some(&self.transport), MAX_TRANSPORT_CHARS)
             && fits(self.tool.as_ref(), MAX_TOOL_CHARS)
             && fits(self.error_class.as_ref(), MAX_ERROR_CLASS_CHARS)
@@ -66,6 +67,7 @@ impl AuditRecord {
             user_key: opt(&self.user_key, MAX_IDENTITY_CHARS),
             email: opt(&self.email, MAX_IDENTITY_CHARS),
             client_id: opt(&self.client_id, MAX_IDENTITY_CHARS),
+            zebrunner_login: opt(&self.zebrunner_login, MAX_IDENTITY_CHARS),
             transport: cut(&self.transport, MAX_TRANSPORT_CHARS),
             tool: opt(&self.tool, MAX_TOOL_CHARS),
             arguments: if arguments_bytes <= MAX_JSON_BYTES {
@@ -180,6 +182,7 @@ mod tests {
             user_key: Some("uid:00u1".into()),
             email: Some("jane@acme.com".into()),
             client_id: None,
+            zebrunner_login: None,
             transport: "http".into(),
             tool: Some("get_test_case".into()),
             arguments: json!({"case_key": "ABC-1"}),

@@ -24,6 +24,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "user_key",
     "email",
     "client_id",
+    "zebrunner_login",
     "transport",
     "tool",
     "outcome",
@@ -113,6 +114,7 @@ pub fn csv_row(record: &AuditRecord) -> String {
         opt(&record.user_key),
         opt(&record.email),
         opt(&record.client_id),
+        opt(&record.zebrunner_login),
         record.transport.clone(),
         opt(&record.tool),
         record.outcome.as_str().to_string(),
@@ -247,6 +249,7 @@ mod tests {
             user_key: Some("00u1".into()),
             email: Some("jane@acme.com".into()),
             client_id: None,
+            zebrunner_login: None,
             transport: "http".into(),
             tool: Some("get_test_case".into()),
             arguments: json!({"project_key": "ABC", "title": "[redacted: 5 chars]"}),
@@ -283,7 +286,7 @@ mod tests {
         assert_eq!(csv_header(), format!("{}\r\n", CSV_COLUMNS.join(",")));
         assert_eq!(
             row,
-            "7,2026-05-10T12:00:00.123Z,c-1,tool_call,00u1,jane@acme.com,,http,get_test_case,\
+            "7,2026-05-10T12:00:00.123Z,c-1,tool_call,00u1,jane@acme.com,,,http,get_test_case,\
              error,not_found,\"no such case, \"\"ABC-1\"\"\u{fffd}second line\",15,\
              \"[{\"\"method\"\":\"\"GET\"\",\"\"path\"\":\"\"/test-cases/1\"\",\"\"count\"\":2}]\",\
              \"{\"\"project_key\"\":\"\"ABC\"\",\"\"title\"\":\"\"[redacted: 5 chars]\"\"}\"\r\n"

@@ -39,6 +39,10 @@ pub struct AuditRecord {
     pub email: Option<String>,
     /// OAuth client id (`cid`) of the calling application.
     pub client_id: Option<String>,
+    /// The Zebrunner login the call acted as, with per-user credentials (vault, headers);
+    /// `None` for the shared service account and for records before this field existed.
+    #[serde(default)]
+    pub zebrunner_login: Option<String>,
     /// `"stdio"` or `"http"`.
     pub transport: String,
     pub tool: Option<String>,

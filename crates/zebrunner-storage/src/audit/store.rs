@@ -11,14 +11,15 @@ use crate::storage::Storage;
 
 /// JSON columns are `TEXT` on SQLite and `JSONB` on PostgreSQL: read both as text.
 const SELECT: &str = "SELECT id, at, correlation_id, kind, user_key, email, client_id, \
+    zebrunner_login, \
     transport, tool, CAST(arguments AS TEXT) AS arguments, \
     CAST(zebrunner_requests AS TEXT) AS zebrunner_requests, outcome, error_class, detail, \
     latency_ms FROM audit_log";
 
 const INSERT: Sql = sql!(
-    "INSERT INTO audit_log (at, correlation_id, kind, user_key, email, client_id, transport, \
-     tool, arguments, zebrunner_requests, outcome, error_class, detail, latency_ms) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO audit_log (at, correlation_id, kind, user_key, email, client_id, \
+     zebrunner_login, transport, tool, arguments, zebrunner_requests, outcome, error_class, \
+     detail, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 );
 
 /// Append the filter's `WHERE`, `ORDER BY` and `LIMIT` to a `SELECT`.
@@ -81,6 +82,7 @@ macro_rules! decode_row {
             user_key: row.try_get("user_key")?,
             email: row.try_get("email")?,
             client_id: row.try_get("client_id")?,
+            zebrunner_login: row.try_get("zebrunner_login")?,
             transport: row.try_get("transport")?,
             tool: row.try_get("tool")?,
             arguments: serde_json::from_str(&arguments)
@@ -155,6 +157,7 @@ impl Storage {
                 .bind(&record.user_key)
                 .bind(&record.email)
                 .bind(&record.client_id)
+                .bind(&record.zebrunner_login)
                 .bind(&record.transport)
                 .bind(&record.tool)
                 // TEXT on SQLite, JSONB on PostgreSQL.

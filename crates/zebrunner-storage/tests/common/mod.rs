@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod suite;
+pub mod vault_suite;
 
 use std::future::Future;
 
@@ -21,6 +22,7 @@ pub fn record(at: &str, user: &str, tool: &str, outcome: Outcome) -> AuditRecord
         user_key: Some(format!("uid-{user}")),
         email: Some(format!("{user}@acme.com")),
         client_id: Some("claude-code".into()),
+        zebrunner_login: Some(format!("{user}.zbr")),
         transport: "http".into(),
         tool: Some(tool.to_string()),
         arguments: json!({"project_key": "ABC", "case_key": "ABC-12", "query": "[redacted: 4 chars]",

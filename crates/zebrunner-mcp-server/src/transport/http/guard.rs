@@ -35,6 +35,7 @@ use super::sessions::{Binding, SessionBindings};
 use crate::{
     audit,
     caller::Caller,
+    credentials::RequestCredentials,
     observe::{Durability, Observer},
     policy::{Grant, Policy},
     toolsets::{self, ToolsetNarrowing},
@@ -184,10 +185,11 @@ impl Guard {
             let narrowing = ToolsetNarrowing::parse(value.to_str().ok());
             request.extensions_mut().insert(narrowing);
         }
+        let zebrunner_headers = RequestCredentials::from_headers(request.headers());
         let Some(validator) = &self.validator else {
-            request
-                .extensions_mut()
-                .insert(Caller::local("http", self.read_only));
+            let mut caller = Caller::local("http", self.read_only);
+            caller.zebrunner_headers = zebrunner_headers;
+            request.extensions_mut().insert(caller);
             return Ok(request);
         };
         let anonymous = |refusal| Box::new((refusal, None));
@@ -228,6 +230,7 @@ impl Guard {
                     identity: Some(identity),
                     grant: Grant::unrestricted(true),
                     transport: "http",
+                    zebrunner_headers: None,
                 };
                 return Err(Box::new((Refusal::AccessDenied(reason), Some(caller))));
             }
@@ -236,6 +239,7 @@ impl Guard {
             identity: Some(identity.clone()),
             grant,
             transport: "http",
+            zebrunner_headers,
         };
         let refuse = |refusal| Err(Box::new((refusal, Some(caller.clone()))));
         if !self.policy.has_scopes(&identity, false) {

@@ -1,0 +1,168 @@
+//! Each person's own Zebrunner account, from the encrypted vault
+//! (`credentials = "vault"`).
+//!
+//! A call resolves the caller's record by their user key. Opened clients are
+//! cached per user (bounded, evicted when idle), so a busy person costs one
+//! decryption per cache miss, not one per call; the cache entry remembers
+//! which revision of the record it came from, so a token Zebrunner rejects is
+//! marked invalid only if it is still the stored one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::future::Cache;
+use zebrunner_client::{Workspace, ZebrunnerClient};
+use zebrunner_storage::vault::{RecordStatus, Vault, VaultError};
+
+use super::logins::LoginRules;
+use crate::{caller::Caller, tools::error::ToolError};
+
+/// A person's client and where it came from.
+#[derive(Clone)]
+pub struct VaultClient {
+    pub client: ZebrunnerClient,
+    pub login: String,
+    pub revision: i64,
+}
+
+pub struct VaultCredentials {
+    vault: Vault,
+    workspace: Workspace,
+    logins: LoginRules,
+    connect_url: Option<String>,
+    clients: Cache<String, VaultClient>,
+}
+
+impl VaultCredentials {
+    pub fn new(
+        vault: Vault,
+        workspace: Workspace,
+        logins: LoginRules,
+        connect_url: Option<String>,
+        max_users: u64,
+        idle: Duration,
+    ) -> Self {
+        Self {
+            vault,
+            workspace,
+            logins,
+            connect_url,
+            clients: Cache::builder()
+                .max_capacity(max_users)
+                .time_to_idle(idle)
+                .build(),
+        }
+    }
+
+    /// What a person without usable credentials is told to do.
+    pub fn reconnect_advice(&self) -> String {
+        match &self.connect_url {
+            Some(url) => format!("connect your Zebrunner account at {url}"),
+            None => "ask the administrator of this server to store your Zebrunner login and \
+                     API token (zebrunner-mcp vault put)"
+                .into(),
+        }
+    }
+
+    pub async fn client_for(&self, caller: &Caller) -> Result<VaultClient, ToolError> {
+        let (Some(identity), Some(user_key)) = (&caller.identity, caller.user_key()) else {
+            return Err(ToolError::NoCredentials(
+                "This server uses each person's own Zebrunner account, and this request is not \
+                 signed in"
+                    .into(),
+            ));
+        };
+        let loaded = self
+            .clients
+            .try_get_with(user_key.to_owned(), self.load(user_key))
+            .await
+            .map_err(|e: Arc<ToolError>| unshare(&e))?;
+        // The rules may have changed since the record was stored.
+        if !self.logins.allows(identity, &loaded.login) {
+            self.clients.invalidate(user_key).await;
+            return Err(ToolError::Denied(format!(
+                "Your stored Zebrunner login {:?} is not one you may use any more; {}",
+                loaded.login,
+                self.reconnect_advice()
+            )));
+        }
+        Ok(loaded)
+    }
+
+    async fn load(&self, user_key: &str) -> Result<VaultClient, ToolError> {
+        let record = self
+            .vault
+            .get(user_key)
+            .await
+            .map_err(|error| match error {
+                VaultError::Open { .. } => {
+                    tracing::warn!(%error, "a vault record does not open");
+                    ToolError::NoCredentials(format!(
+                        "Your stored Zebrunner token cannot be read any more; {}",
+                        self.reconnect_advice()
+                    ))
+                }
+                other => {
+                    tracing::error!(error = %other, "the vault could not be read");
+                    ToolError::Internal(
+                        "the credential vault could not be read; retry shortly, and tell the \
+                     administrator if it persists"
+                            .into(),
+                    )
+                }
+            })?;
+        let Some(record) = record else {
+            return Err(ToolError::NoCredentials(format!(
+                "No Zebrunner account is connected for you yet: {}",
+                self.reconnect_advice()
+            )));
+        };
+        if let RecordStatus::Invalid { reason } = &record.meta.status {
+            return Err(ToolError::NoCredentials(format!(
+                "Zebrunner no longer accepts your stored token ({reason}); {}",
+                self.reconnect_advice()
+            )));
+        }
+        if record.meta.zebrunner_url != self.workspace.web_url() {
+            return Err(ToolError::NoCredentials(format!(
+                "Your stored token is for another Zebrunner workspace; {}",
+                self.reconnect_advice()
+            )));
+        }
+        let client = self
+            .workspace
+            .client(record.meta.login.clone(), record.token)
+            .map_err(|e| ToolError::NoCredentials(format!("{e}; {}", self.reconnect_advice())))?;
+        Ok(VaultClient {
+            client,
+            login: record.meta.login,
+            revision: record.meta.revision,
+        })
+    }
+
+    /// Zebrunner answered 401 to `user_key`'s revision `revision`: mark it invalid (unless it
+    /// was replaced meanwhile) and forget the cached client.
+    pub async fn rejected(&self, user_key: &str, revision: i64) {
+        self.clients.invalidate(user_key).await;
+        match self
+            .vault
+            .mark_invalid(user_key, revision, "Zebrunner answered 401 Unauthorized")
+            .await
+        {
+            Ok(true) => tracing::info!(user_key, revision, "vault record marked invalid"),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::error!(%error, user_key, "could not mark a vault record invalid")
+            }
+        }
+    }
+}
+
+/// The cache hands every waiting caller the same error; each gets its own copy.
+fn unshare(error: &ToolError) -> ToolError {
+    match error {
+        ToolError::NoCredentials(m) => ToolError::NoCredentials(m.clone()),
+        ToolError::Denied(m) => ToolError::Denied(m.clone()),
+        other => ToolError::Internal(other.message()),
+    }
+}

@@ -1,0 +1,265 @@
+//! Vault test bodies that run unchanged on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use zebrunner_storage::Storage;
+use zebrunner_storage::vault::{NewCredential, RecordStatus, Vault, VaultError};
+use zebrunner_vault_crypto::{KeyRing, OpenError};
+
+/// A token distinctive enough to search raw bytes for.
+pub const ALICE_TOKEN: &str = "zbr-ALICE-0123456789abcdefTOKEN";
+pub const BOB_TOKEN: &str = "zbr-BOB-9876543210fedcbaTOKEN";
+
+pub fn ring(entries: &[(&str, u8)]) -> Arc<KeyRing> {
+    use base64::Engine;
+    let list: Vec<String> = entries
+        .iter()
+        .map(|(id, b)| {
+            format!(
+                "{id}:{}",
+                base64::engine::general_purpose::STANDARD.encode([*b; 32])
+            )
+        })
+        .collect();
+    Arc::new(KeyRing::parse(&list.join(",")).unwrap())
+}
+
+fn new<'a>(user: &'a str, login: &'a str, token: &'a SecretString) -> NewCredential<'a> {
+    NewCredential {
+        user_key: user,
+        zebrunner_url: "https://acme.zebrunner.com",
+        login,
+        token,
+        validated: true,
+    }
+}
+
+/// Put, get, replace, list, mark and delete, as the CLI and the server use them.
+pub async fn lifecycle(storage: &Storage) {
+    let vault = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+    let alice = SecretString::from(ALICE_TOKEN);
+    assert!(vault.get("uid:alice").await.unwrap().is_none());
+
+    let meta = vault.put(&new("uid:alice", "alice", &alice)).await.unwrap();
+    assert_eq!(meta.revision, 1);
+    assert_eq!(meta.status, RecordStatus::Active);
+    assert_eq!(meta.key_id, "k1");
+    assert!(meta.last_validated_at.is_some() && meta.last_used_at.is_none());
+
+    let got = vault.get("uid:alice").await.unwrap().unwrap();
+    assert_eq!(got.token.expose_secret(), ALICE_TOKEN);
+    assert_eq!(got.meta.login, "alice");
+    assert!(
+        vault
+            .metadata("uid:alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at
+            .is_some()
+    );
+    assert!(!format!("{got:?}").contains(ALICE_TOKEN));
+
+    // Zebrunner refuses revision 1; a stale verdict about another revision changes nothing.
+    assert!(!vault.mark_invalid("uid:alice", 7, "stale").await.unwrap());
+    assert!(
+        vault
+            .mark_invalid("uid:alice", 1, "401 from IAM\u{1b}[31m")
+            .await
+            .unwrap()
+    );
+    let meta = vault.metadata("uid:alice").await.unwrap().unwrap();
+    assert_eq!(
+        meta.status,
+        RecordStatus::Invalid {
+            reason: "401 from IAM[31m".into()
+        }
+    );
+
+    // Replacing the token makes it active again under a new revision; created_at stays.
+    let replaced = vault
+        .put(&new("uid:alice", "alice", &SecretString::from("zbr-new")))
+        .await
+        .unwrap();
+    assert_eq!(replaced.revision, 2);
+    assert_eq!(replaced.status, RecordStatus::Active);
+    assert_eq!(replaced.created_at, meta.created_at);
+    assert!(vault.mark_validated("uid:alice", 2).await.unwrap());
+    assert!(
+        !vault
+            .mark_invalid("uid:alice", 1, "late verdict")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        vault.metadata("uid:alice").await.unwrap().unwrap().status,
+        RecordStatus::Active
+    );
+
+    let bob = SecretString::from(BOB_TOKEN);
+    vault.put(&new("uid:bob", "bob", &bob)).await.unwrap();
+    let first = vault.list(None, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].user_key, "uid:alice");
+    let rest = vault.list(Some("uid:alice"), 10).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|m| m.user_key.as_str()).collect::<Vec<_>>(),
+        ["uid:bob"]
+    );
+
+    assert!(vault.delete("uid:bob").await.unwrap());
+    assert!(!vault.delete("uid:bob").await.unwrap());
+    assert!(vault.get("uid:bob").await.unwrap().is_none());
+}
+
+/// Bad input is refused with a message that never repeats the token, and nothing stored
+/// is touched.
+pub async fn bad_input_is_refused(storage: &Storage) {
+    let vault = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+    let good = SecretString::from(ALICE_TOKEN);
+    vault.put(&new("uid:alice", "alice", &good)).await.unwrap();
+    for (user, login, token) in [
+        ("", "alice", ALICE_TOKEN),
+        ("uid:alice", "", ALICE_TOKEN),
+        ("uid:alice", "al\u{7}ice", ALICE_TOKEN),
+        ("uid:alice", "alice", ""),
+        ("uid:alice", "alice", "zbr secret with spaces"),
+    ] {
+        let token = SecretString::from(token);
+        let err = vault.put(&new(user, login, &token)).await.unwrap_err();
+        assert!(matches!(err, VaultError::Invalid { .. }), "{err}");
+        assert!(!err.to_string().contains("secret with"), "{err}");
+    }
+    let kept = vault.get("uid:alice").await.unwrap().unwrap();
+    assert_eq!(kept.token.expose_secret(), ALICE_TOKEN);
+    assert_eq!(kept.meta.revision, 1);
+}
+
+/// A record copied onto another user does not open; a ring without the sealing key says
+/// which key is missing.
+/// `url` must name a database a second connection can reach (not `sqlite::memory:`).
+pub async fn records_are_bound_to_their_owner(url: &str) {
+    let storage = &Storage::connect(url).await.unwrap();
+    let vault = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+    vault
+        .put(&new("uid:alice", "alice", &SecretString::from(ALICE_TOKEN)))
+        .await
+        .unwrap();
+    vault
+        .put(&new(
+            "uid:mallory",
+            "mallory",
+            &SecretString::from("zbr-mallory"),
+        ))
+        .await
+        .unwrap();
+    // Mallory, with write access to the database, copies Alice's ciphertext onto her row.
+    raw_execute(storage, url, COPY_ALICE_ONTO_MALLORY).await;
+    let err = vault.get("uid:mallory").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VaultError::Open {
+                source: OpenError::Corrupt,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let other_ring = Vault::new(storage.clone(), ring(&[("k9", 9)]));
+    let err = other_ring.get("uid:alice").await.unwrap_err().to_string();
+    assert!(
+        err.contains("\"k1\"") && err.contains("ZMCP_VAULT_KEYS"),
+        "{err}"
+    );
+}
+
+/// Rotate: add a key, rekey in batches of two with a stop in the middle, and every record
+/// opens with the new ring, on the new key.
+pub async fn rekey_in_resumable_batches(storage: &Storage) {
+    let old = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+    for i in 0..5 {
+        let token = SecretString::from(format!("zbr-user{i}-token"));
+        old.put(&new(&format!("uid:u{i}"), &format!("u{i}"), &token))
+            .await
+            .unwrap();
+    }
+    let rotated = Vault::new(storage.clone(), ring(&[("k1", 1), ("k2", 2)]));
+    let first = rotated.rekey_batch(None, 2).await.unwrap();
+    assert_eq!(first.resealed, 2);
+    assert_eq!(first.next.as_deref(), Some("uid:u1"));
+    // A "crash" here: a new process starts over from the beginning and finds less to do.
+    let mut after: Option<String> = None;
+    let mut resealed = 0;
+    loop {
+        let batch = rotated.rekey_batch(after.as_deref(), 2).await.unwrap();
+        assert!(batch.failed.is_empty(), "{:?}", batch.failed);
+        resealed += batch.resealed;
+        match batch.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(resealed, 3);
+    let done = rotated.rekey_batch(None, 2).await.unwrap();
+    assert_eq!((done.resealed, done.next), (0, None));
+    // Only the new key is needed now.
+    let new_only = Vault::new(storage.clone(), ring(&[("k2", 2)]));
+    for i in 0..5 {
+        let got = new_only.get(&format!("uid:u{i}")).await.unwrap().unwrap();
+        assert_eq!(got.token.expose_secret(), format!("zbr-user{i}-token"));
+        assert_eq!(got.meta.key_id, "k2");
+    }
+}
+
+/// A record that opens with no key of the ring is reported and left alone; the others move.
+pub async fn rekey_reports_records_it_cannot_open(storage: &Storage) {
+    Vault::new(storage.clone(), ring(&[("lost", 7)]))
+        .put(&new("uid:a", "a", &SecretString::from("zbr-a")))
+        .await
+        .unwrap();
+    Vault::new(storage.clone(), ring(&[("k1", 1)]))
+        .put(&new("uid:b", "b", &SecretString::from("zbr-b")))
+        .await
+        .unwrap();
+    let rotated = Vault::new(storage.clone(), ring(&[("k1", 1), ("k2", 2)]));
+    let batch = rotated.rekey_batch(None, 100).await.unwrap();
+    assert_eq!(batch.resealed, 1);
+    assert_eq!(batch.failed.len(), 1);
+    assert_eq!(batch.failed[0].0, "uid:a");
+    assert_eq!(
+        rotated.metadata("uid:a").await.unwrap().unwrap().key_id,
+        "lost"
+    );
+}
+
+/// Run one statement on whichever backend `storage` is (test-only tampering).
+async fn raw_execute(storage: &Storage, url: &str, statement: &str) {
+    let url = url.to_string();
+    match storage.backend() {
+        zebrunner_storage::Backend::Sqlite => {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        zebrunner_storage::Backend::Postgres => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The statement that copies Alice's sealed token onto Mallory's row (same on both).
+const COPY_ALICE_ONTO_MALLORY: &str = "UPDATE vault_records SET \
+     key_id = (SELECT key_id FROM vault_records WHERE user_key = 'uid:alice'), \
+     nonce = (SELECT nonce FROM vault_records WHERE user_key = 'uid:alice'), \
+     ciphertext = (SELECT ciphertext FROM vault_records WHERE user_key = 'uid:alice') \
+     WHERE user_key = 'uid:mallory'";
