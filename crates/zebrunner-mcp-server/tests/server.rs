@@ -269,3 +269,224 @@ async fn unknown_tool_names_are_recorded_bounded() {
     assert!(tool.starts_with("unknown:") && tool.len() < 64, "{tool}");
     assert!(!call["arguments"].to_string().contains('\u{1b}'));
 }
+
+mod per_user_credentials {
+    use secrecy::SecretString;
+    use serde_json::json;
+    use zebrunner_storage::vault::{NewCredential, RecordStatus};
+
+    use super::support::{Harness, READ, Source};
+
+    fn text(answer: &serde_json::Value) -> String {
+        answer["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn project_keys(answer: &serde_json::Value) -> Vec<String> {
+        let mut keys: Vec<String> = answer["structuredContent"]["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["key"].as_str().unwrap().to_string())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    async fn connect(h: &Harness, who: &str, sandbox_user: &str, token: Option<&str>) {
+        let user = h.user(sandbox_user);
+        let token = SecretString::from(token.unwrap_or(&user.token).to_string());
+        h.vault
+            .as_ref()
+            .unwrap()
+            .put(&NewCredential {
+                user_key: &format!("uid:00u{who}"),
+                zebrunner_url: h.sandbox_url.trim_end_matches('/'),
+                login: &user.login,
+                token: &token,
+                validated: true,
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn each_person_calls_zebrunner_as_themselves_from_the_vault() {
+        let h = Harness::start_with(Default::default(), Source::Vault).await;
+        connect(&h, "alice", "alice", None).await;
+        connect(&h, "bob", "bob", None).await;
+        let alice = h.token("alice", &[READ], &["qa"]);
+        let bob = h.token("bob", &[READ], &["qa"]);
+        let (sa, sb) = (h.open_session(&alice).await, h.open_session(&bob).await);
+        h.clear_sandbox_log().await;
+
+        let args = json!({"format": "json"});
+        let mine = h.call(&alice, &sa, "list_projects", args.clone()).await;
+        assert_eq!(mine["isError"], false, "{mine}");
+        assert_eq!(project_keys(&mine), ["API", "DEMO", "MOBILE"]);
+        let logins = h.sandbox_logins().await;
+        assert!(!logins.is_empty());
+        assert!(
+            logins
+                .iter()
+                .all(|l| l.as_deref() == Some("alice@sandbox.test")),
+            "{logins:?}"
+        );
+
+        h.clear_sandbox_log().await;
+        let theirs = h.call(&bob, &sb, "list_projects", args).await;
+        assert_eq!(project_keys(&theirs), ["DEMO", "MOBILE"]);
+        let logins = h.sandbox_logins().await;
+        assert!(
+            logins
+                .iter()
+                .all(|l| l.as_deref() == Some("bob@sandbox.test")),
+            "{logins:?}"
+        );
+
+        // A project Bob's own Zebrunner account cannot see: his permission, said plainly.
+        let denied = h
+            .call(&bob, &sb, "list_test_suites", json!({"project_key": "API"}))
+            .await;
+        assert_eq!(denied["isError"], true, "{denied}");
+        let message = text(&denied);
+        assert!(message.contains("Your Zebrunner account"), "{message}");
+        assert!(!message.contains(&h.sandbox_url), "{message}");
+        let allowed = h
+            .call(
+                &alice,
+                &sa,
+                "list_test_suites",
+                json!({"project_key": "API"}),
+            )
+            .await;
+        assert_eq!(allowed["isError"], false, "{allowed}");
+
+        let rows = h.audit_rows().await;
+        let calls: Vec<(&str, &str)> = rows
+            .iter()
+            .filter(|r| r["kind"] == "tool_call")
+            .map(|r| {
+                (
+                    r["user_key"].as_str().unwrap(),
+                    r["zebrunner_login"].as_str().unwrap_or("-"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("uid:00ualice", "alice@sandbox.test"),
+                ("uid:00ubob", "bob@sandbox.test"),
+                ("uid:00ubob", "bob@sandbox.test"),
+                ("uid:00ualice", "alice@sandbox.test"),
+            ]
+        );
+        // No token anywhere in the audit log.
+        let all = serde_json::to_string(&rows).unwrap();
+        assert!(!all.contains(&h.user("alice").token) && !all.contains(&h.user("bob").token));
+    }
+
+    #[tokio::test]
+    async fn a_person_without_a_record_is_told_where_to_connect() {
+        let h = Harness::start_with(Default::default(), Source::Vault).await;
+        let carol = h.token("alice", &[READ], &["qa"]);
+        let session = h.open_session(&carol).await;
+        let answer = h.call(&carol, &session, "list_projects", json!({})).await;
+        assert_eq!(answer["isError"], true);
+        let message = text(&answer);
+        assert!(
+            message.contains("No Zebrunner account is connected for you")
+                && message.contains("https://mcp.example.test/connect"),
+            "{message}"
+        );
+        assert_eq!(
+            h.audit_rows().await.last().unwrap()["error_class"],
+            "no_credentials"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_zebrunner_refuses_is_marked_invalid_and_the_person_asked_to_reconnect() {
+        let h = Harness::start_with(Default::default(), Source::Vault).await;
+        connect(&h, "alice", "alice", Some("revoked-token")).await;
+        let alice = h.token("alice", &[READ], &["qa"]);
+        let session = h.open_session(&alice).await;
+        let first = h.call(&alice, &session, "list_projects", json!({})).await;
+        assert_eq!(first["isError"], true);
+        assert!(
+            text(&first).contains("Zebrunner rejected your token"),
+            "{first}"
+        );
+        let record = h
+            .vault
+            .as_ref()
+            .unwrap()
+            .metadata("uid:00ualice")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(record.status, RecordStatus::Invalid { .. }),
+            "{record:?}"
+        );
+        let second = h.call(&alice, &session, "list_projects", json!({})).await;
+        let message = text(&second);
+        assert!(
+            message.contains("no longer accepts your stored token") && message.contains("/connect"),
+            "{message}"
+        );
+        // Reconnecting with a good token works at once (the cache forgot the bad client).
+        connect(&h, "alice", "alice", None).await;
+        let third = h.call(&alice, &session, "list_projects", json!({})).await;
+        assert_eq!(third["isError"], false, "{third}");
+    }
+
+    #[tokio::test]
+    async fn headers_carry_the_persons_own_login_and_token() {
+        let h = Harness::start_with(Default::default(), Source::Headers).await;
+        let bob = h.token("bob", &[READ], &["qa"]);
+        let session = h.open_session(&bob).await;
+        let bob_user = h.user("bob");
+        let alice_user = h.user("alice");
+        h.clear_sandbox_log().await;
+        let own = with_headers(&h, &bob, &session, &bob_user.login, &bob_user.token).await;
+        assert_eq!(project_keys(&own), ["DEMO", "MOBILE"]);
+        let logins = h.sandbox_logins().await;
+        assert!(
+            logins
+                .iter()
+                .all(|l| l.as_deref() == Some("bob@sandbox.test")),
+            "{logins:?}"
+        );
+        // Bob may not act as Alice, even with her token.
+        let other = with_headers(&h, &bob, &session, &alice_user.login, &alice_user.token).await;
+        assert_eq!(other["isError"], true);
+        assert!(text(&other).contains("may not act as"), "{other}");
+        // Without the headers: what to send.
+        let bare = h.call(&bob, &session, "list_projects", json!({})).await;
+        assert!(text(&bare).contains("X-Zebrunner-Api-Token"), "{bare}");
+        let all = serde_json::to_string(&h.audit_rows().await).unwrap();
+        assert!(!all.contains(&bob_user.token) && !all.contains(&alice_user.token));
+    }
+
+    async fn with_headers(
+        h: &Harness,
+        token: &str,
+        session: &str,
+        login: &str,
+        zebrunner_token: &str,
+    ) -> serde_json::Value {
+        let headers = [
+            ("x-zebrunner-username", login),
+            ("x-zebrunner-api-token", zebrunner_token),
+        ];
+        let body = h.tool_call("list_projects", json!({"format": "json"}));
+        let response = h
+            .post_with(Some(token), Some(session), &body, &headers)
+            .await;
+        super::support::rpc_message(response).await["result"].clone()
+    }
+}

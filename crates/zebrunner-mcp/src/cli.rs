@@ -41,6 +41,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read the audit log: tail, search, export (CSV / JSON lines).
     Audit(crate::commands::audit::AuditArgs),
+    /// The per-user credential vault: keygen, put, list, delete, verify, rekey,
+    /// export-metadata (keys from ZMCP_VAULT_KEYS or ZMCP_VAULT_KEYS_FILE).
+    Vault(crate::commands::vault::VaultArgs),
     /// Check or describe the configuration.
     Config {
         #[command(subcommand)]

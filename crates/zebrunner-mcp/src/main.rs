@@ -9,7 +9,7 @@
 //! - [`logging`]: the `RUST_LOG` filter, which keeps payload-logging crates
 //!   (rmcp) at `info` unless named.
 //! - [`commands`]: one file per subcommand (`serve`, `sandbox`, `demo`,
-//!   `config`, `audit`), and `setup`, which turns configuration into running parts.
+//!   `config`, `audit`, `vault`), and `setup`, which turns configuration into running parts.
 
 mod cli;
 mod commands;
@@ -32,6 +32,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Sandbox(args) => commands::sandbox::run(args).await,
         cli::Command::Demo(args) => commands::demo::run(args).await,
         cli::Command::Audit(args) => commands::audit::run(args).await,
+        cli::Command::Vault(args) => commands::vault::run(cli.config.as_deref(), args).await,
         cli::Command::Config { command } => {
             commands::config::run(cli.config.as_deref(), command).await
         }

@@ -34,6 +34,32 @@ fn required(name: &str) -> anyhow::Result<String> {
     env_or_file(name)?.with_context(|| format!("{name} (or {name}_FILE) is not set"))
 }
 
+/// The vault's key ring: `ZMCP_VAULT_KEYS` or the file `ZMCP_VAULT_KEYS_FILE` names (never a
+/// flag: arguments show in process listings). `Ok(None)` when neither is set.
+pub fn vault_keys() -> anyhow::Result<Option<zebrunner_vault_crypto::KeyRing>> {
+    let Some(text) = env_or_file("ZMCP_VAULT_KEYS")? else {
+        return Ok(None);
+    };
+    let text = secrecy::SecretString::from(text);
+    use secrecy::ExposeSecret;
+    zebrunner_vault_crypto::KeyRing::parse(text.expose_secret())
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("ZMCP_VAULT_KEYS: {e}"))
+}
+
+/// The vault's key ring, or why the vault cannot be used without one.
+pub fn required_vault_keys() -> anyhow::Result<zebrunner_vault_crypto::KeyRing> {
+    vault_keys()?.context(
+        "the vault needs its keys: set ZMCP_VAULT_KEYS=id:base64key (or ZMCP_VAULT_KEYS_FILE, \
+         a file of such lines); make one with `zebrunner-mcp vault keygen`",
+    )
+}
+
+/// The Zebrunner workspace address (`ZEBRUNNER_URL` or `ZEBRUNNER_URL_FILE`).
+pub fn zebrunner_url() -> anyhow::Result<String> {
+    required("ZEBRUNNER_URL")
+}
+
 /// The service account used to reach Zebrunner.
 pub struct ZebrunnerSettings {
     pub url: String,

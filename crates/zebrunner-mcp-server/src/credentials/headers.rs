@@ -195,23 +195,17 @@ mod tests {
         assert_eq!(alias.unwrap().unwrap().login, "bob");
         for bad in [
             headers(&[("x-zebrunner-username", "alice")]),
-            headers(&[("x-zebrunner-api-token", "tok")]),
+            headers(&[("x-zebrunner-api-token", "s3cr3t")]),
             headers(&[
                 ("x-zebrunner-username", "a"),
                 ("x-zebrunner-api-username", "b"),
-                ("x-zebrunner-api-token", "tok"),
+                ("x-zebrunner-api-token", "s3cr3t"),
             ]),
-            headers(&[
-                ("x-zebrunner-username", "alice"),
-                ("x-zebrunner-api-token", "to k"),
-            ]),
-            headers(&[
-                ("x-zebrunner-username", ""),
-                ("x-zebrunner-api-token", "tok"),
-            ]),
+            headers(&[("x-zebrunner-username", "alice"), ("x-zebrunner-api-token", "s3 cr3t")]),
+            headers(&[("x-zebrunner-username", ""), ("x-zebrunner-api-token", "s3cr3t")]),
         ] {
             let err = RequestCredentials::from_headers(&bad).unwrap().unwrap_err();
-            assert!(!err.contains("tok"), "{err}");
+            assert!(!err.contains("s3"), "{err}");
         }
     }
 

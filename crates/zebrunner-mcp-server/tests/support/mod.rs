@@ -13,6 +13,7 @@ use zebrunner_identity::{OidcConfig, OidcValidator};
 use zebrunner_mcp_server::{
     Credentials, HttpOptions, ZebrunnerMcp,
     config::PolicyConfig,
+    credentials::{HeaderCredentials, VaultCredentials, logins::LoginRules},
     observe::Observer,
     policy::Policy,
     transport::http::{HttpServer, Security},
@@ -32,8 +33,30 @@ pub const SERVICE_LOGIN: &str = "alice";
 const KEY_PEM: &str = include_str!("../../../zebrunner-identity/tests/keys/rsa-a.pem");
 const KID: &str = "call-path-tests";
 
+/// Where the server under test takes its Zebrunner credentials from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The sandbox's alice, or a wrong token for her.
+    ServiceAccount { bad_token: bool },
+    /// The vault, with test keys; `Harness::vault` stores records.
+    Vault,
+    /// Each request's X-Zebrunner-* headers.
+    Headers,
+}
+
+/// Signed-in test users and the sandbox logins they may use (`zebrunner.logins`).
+pub const LOGINS: [(&str, &str); 2] = [
+    ("alice@example.test", "alice@sandbox.test"),
+    ("bob@example.test", "bob@sandbox.test"),
+];
+
 pub struct Harness {
     pub http: reqwest::Client,
+    /// With `Source::Vault`: the server's vault.
+    pub vault: Option<zebrunner_storage::vault::Vault>,
+    /// The sandbox's accounts (login, token, projects).
+    pub users: Vec<zebrunner_sandbox::SandboxUser>,
+    pub sandbox_url: String,
     addr: std::net::SocketAddr,
     issuer: String,
     key: EncodingKey,
@@ -45,15 +68,19 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(policy: PolicyConfig) -> Self {
-        Self::start_inner(policy, false).await
+        Self::start_with(policy, Source::ServiceAccount { bad_token: false }).await
     }
 
     /// The service account's token is wrong, so every Zebrunner call fails.
     pub async fn start_with_bad_token() -> Self {
-        Self::start_inner(PolicyConfig::default(), true).await
+        Self::start_with(
+            PolicyConfig::default(),
+            Source::ServiceAccount { bad_token: true },
+        )
+        .await
     }
 
-    async fn start_inner(policy: PolicyConfig, bad_token: bool) -> Self {
+    pub async fn start_with(policy: PolicyConfig, source: Source) -> Self {
         let sandbox = zebrunner_sandbox::Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
             .await
             .unwrap();
@@ -63,22 +90,59 @@ impl Harness {
             .into_iter()
             .find(|u| u.login.starts_with(SERVICE_LOGIN))
             .unwrap();
-        let token = if bad_token {
-            "wrong".to_string()
-        } else {
-            user.token
-        };
-        let client = ZebrunnerClient::new(ClientConfig::new(
-            ZebrunnerUrl::parse(&sandbox.url).unwrap(),
-            user.login,
-            SecretString::from(token),
-        ))
-        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::connect(&Storage::default_sqlite_url(dir.path()))
             .await
             .unwrap();
-        let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client))
+        let url = ZebrunnerUrl::parse(&sandbox.url).unwrap();
+        let workspace =
+            zebrunner_client::Workspace::new(&zebrunner_client::WorkspaceConfig::new(url.clone()))
+                .unwrap();
+        let logins = LoginRules::new(
+            &LOGINS
+                .iter()
+                .map(|(who, login)| (who.to_string(), login.to_string()))
+                .collect(),
+        );
+        let mut vault = None;
+        let credentials = match source {
+            Source::ServiceAccount { bad_token } => {
+                let token = if bad_token {
+                    "wrong".to_string()
+                } else {
+                    user.token
+                };
+                Credentials::ServiceAccount(
+                    ZebrunnerClient::new(ClientConfig::new(
+                        url,
+                        user.login,
+                        SecretString::from(token),
+                    ))
+                    .unwrap(),
+                )
+            }
+            Source::Vault => {
+                let keys = format!("test:{}", base64_key());
+                let ring =
+                    std::sync::Arc::new(zebrunner_vault_crypto::KeyRing::parse(&keys).unwrap());
+                let store = zebrunner_storage::vault::Vault::new(storage.clone(), ring);
+                vault = Some(store.clone());
+                Credentials::Vault(std::sync::Arc::new(VaultCredentials::new(
+                    store,
+                    workspace,
+                    logins,
+                    Some("https://mcp.example.test/connect".into()),
+                    100,
+                    std::time::Duration::from_secs(60),
+                )))
+            }
+            Source::Headers => Credentials::Headers(std::sync::Arc::new(HeaderCredentials::new(
+                workspace, logins,
+            ))),
+        };
+        let users = sandbox.sandbox.users();
+        let sandbox_url = sandbox.url.clone();
+        let server = ZebrunnerMcp::new(credentials)
             .with_audit(AuditLog::new(vec![AuditSink::Database(storage.clone())]))
             .with_storage(storage.clone());
         let observer = server.observer().clone();
@@ -101,6 +165,9 @@ impl Harness {
                 zebrunner_client::install_crypto_provider();
                 reqwest::Client::new()
             },
+            vault,
+            users,
+            sandbox_url,
             addr,
             issuer,
             key,
@@ -304,4 +371,46 @@ async fn start_issuer() -> (String, EncodingKey) {
         let _ = axum::serve(listener, app).await;
     });
     (issuer, key)
+}
+
+/// A fixed 256-bit test key, base64.
+fn base64_key() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode([42u8; 32])
+}
+
+impl Harness {
+    /// The sandbox account whose login starts with `name`.
+    pub fn user(&self, name: &str) -> &zebrunner_sandbox::SandboxUser {
+        self.users
+            .iter()
+            .find(|u| u.login.starts_with(name))
+            .unwrap()
+    }
+
+    /// Which sandbox login each Zebrunner request since the last clear was made as (IAM
+    /// refreshes, which authenticate by their body, left out).
+    pub async fn sandbox_logins(&self) -> Vec<Option<String>> {
+        let log: Vec<Value> = self
+            .http
+            .get(format!("{}/__sandbox/requests", self.sandbox_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        log.iter()
+            .filter(|r| r["path"] != "/api/iam/v1/auth/refresh")
+            .map(|r| r["user"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub async fn clear_sandbox_log(&self) {
+        self.http
+            .delete(format!("{}/__sandbox/requests", self.sandbox_url))
+            .send()
+            .await
+            .unwrap();
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use zebrunner_mcp_server::config::{Config, IdentityMode, Severity};
+use zebrunner_mcp_server::config::{Config, CredentialsMode, IdentityMode, Severity};
 
 use super::setup;
 use crate::{cli::ConfigCommand, settings};
@@ -24,7 +24,33 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
         .into_iter()
         .map(|p| (p.severity, p.to_string()))
         .collect();
-    for name in ["ZEBRUNNER_URL", "ZEBRUNNER_LOGIN", "ZEBRUNNER_TOKEN"] {
+    let shared_account = config.credentials == CredentialsMode::ServiceAccount;
+    let names: &[&str] = if shared_account {
+        &["ZEBRUNNER_URL", "ZEBRUNNER_LOGIN", "ZEBRUNNER_TOKEN"]
+    } else {
+        &["ZEBRUNNER_URL"]
+    };
+    if config.credentials == CredentialsMode::Vault {
+        match settings::vault_keys() {
+            Ok(Some(ring)) => println!(
+                "vault keys: {} (newest {}, which seals new records)",
+                ring.ids()
+                    .map(|id| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ring.newest()
+            ),
+            Ok(None) => lines.push((
+                Severity::Error,
+                "error: ZMCP_VAULT_KEYS: credentials = \"vault\" needs the vault's keys; set \
+                 ZMCP_VAULT_KEYS=id:base64key or ZMCP_VAULT_KEYS_FILE (make a key with \
+                 `zebrunner-mcp vault keygen`); the server refuses to start without them"
+                    .into(),
+            )),
+            Err(e) => lines.push((Severity::Error, format!("error: {e:#}"))),
+        }
+    }
+    for name in names {
         match settings::env_or_file(name) {
             Ok(Some(_)) => {}
             Ok(None) => lines.push((

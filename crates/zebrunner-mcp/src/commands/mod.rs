@@ -6,6 +6,7 @@ pub mod demo;
 pub mod sandbox;
 pub mod serve;
 pub mod setup;
+pub mod vault;
 
 use anyhow::Context;
 use zebrunner_client::{ClientConfig, ZebrunnerClient, ZebrunnerUrl};

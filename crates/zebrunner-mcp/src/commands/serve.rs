@@ -6,13 +6,12 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use zebrunner_client::ClientConfig;
 use zebrunner_mcp_server::{
-    Caller, Credentials, ZebrunnerMcp, config::Transport, tools::cursor::CursorKey, transport,
+    Caller, ZebrunnerMcp, config::Transport, tools::cursor::CursorKey, transport,
 };
 
-use super::{connect, parse_url, setup, shutdown_signal};
-use crate::{cli::ServeArgs, settings::ZebrunnerSettings};
+use super::{setup, shutdown_signal};
+use crate::cli::ServeArgs;
 
 pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let config = setup::load_config(config_file, args.overrides())?;
@@ -22,14 +21,10 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
             .map_err(|e| anyhow::anyhow!("review_rules_file: {e}"))?;
         zebrunner_mcp_server::tools::review_test_case::install_rules(rules);
     }
-    let settings = ZebrunnerSettings::from_env()?;
-    let mut client_config =
-        ClientConfig::new(parse_url(&settings.url)?, settings.login, settings.token);
-    client_config.requests_per_second = config.zebrunner.requests_per_second;
-    let client = connect(client_config, !config.skip_credential_check).await?;
     let audit = setup::audit_log(&config).await?;
     let tokens = setup::token_storage(&config, &audit).await?;
-    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client))
+    let credentials = setup::credentials(&config, &tokens).await?;
+    let server = ZebrunnerMcp::new(credentials)
         .with_audit(audit)
         .with_confirmation_ttl(config.confirmation_ttl())
         .with_cursor_key(cursor_key(&tokens).await?)

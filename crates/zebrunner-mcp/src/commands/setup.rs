@@ -6,12 +6,20 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use anyhow::{Context, bail};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use zebrunner_identity::{OidcConfig as ValidatorConfig, OidcValidator};
+
+use zebrunner_client::{ClientConfig, Workspace, WorkspaceConfig};
 use zebrunner_mcp_server::{
-    config::{AuditSinkKind, Config, IdentityMode, Severity},
+    Credentials,
+    config::{AuditSinkKind, Config, CredentialsMode, IdentityMode, Severity},
+    credentials::{HeaderCredentials, VaultCredentials, logins::LoginRules},
     policy::Policy,
     transport::http::Security,
 };
+use zebrunner_storage::vault::Vault;
+
+use crate::settings::{self, ZebrunnerSettings};
 use zebrunner_storage::{
     Storage,
     audit::{AuditLog, AuditSink},
@@ -101,6 +109,49 @@ pub async fn audit_log(config: &Config) -> anyhow::Result<AuditLog> {
         });
     }
     Ok(AuditLog::new(sinks))
+}
+
+/// The credential source `config.credentials` names, ready to serve calls. The service account
+/// is proven against Zebrunner unless `skip_credential_check`; the vault needs its keys.
+pub async fn credentials(config: &Config, storage: &Storage) -> anyhow::Result<Credentials> {
+    let logins = || LoginRules::new(&config.zebrunner.logins);
+    match config.credentials {
+        CredentialsMode::ServiceAccount => {
+            let settings = ZebrunnerSettings::from_env()?;
+            let mut client_config = ClientConfig::new(
+                super::parse_url(&settings.url)?,
+                settings.login,
+                settings.token,
+            );
+            client_config.requests_per_second = config.zebrunner.requests_per_second;
+            let client = super::connect(client_config, !config.skip_credential_check).await?;
+            Ok(Credentials::ServiceAccount(client))
+        }
+        CredentialsMode::Vault => {
+            let ring = Arc::new(settings::required_vault_keys()?);
+            tracing::info!(keys = ring.ids().count(), newest = %ring.newest(), "vault keys loaded");
+            let vault = Vault::new(storage.clone(), ring);
+            Ok(Credentials::Vault(Arc::new(VaultCredentials::new(
+                vault,
+                workspace(config)?,
+                logins(),
+                config.vault.connect_url.clone(),
+                config.vault.cache_max_users,
+                Duration::from_secs(config.vault.cache_idle_secs),
+            ))))
+        }
+        CredentialsMode::Headers => Ok(Credentials::Headers(Arc::new(HeaderCredentials::new(
+            workspace(config)?,
+            logins(),
+        )))),
+    }
+}
+
+/// The Zebrunner workspace per-user clients share (`ZEBRUNNER_URL`).
+pub fn workspace(config: &Config) -> anyhow::Result<Workspace> {
+    let mut settings = WorkspaceConfig::new(super::parse_url(&settings::zebrunner_url()?)?);
+    settings.requests_per_second = config.zebrunner.requests_per_second;
+    Workspace::new(&settings).context("invalid Zebrunner client settings")
 }
 
 /// Hide a password in a database URL for messages.
