@@ -30,9 +30,9 @@ pub use http::{DEFAULT_MAX_BODY_BYTES, HttpOptions, SUPPORTED_PROTOCOL_VERSIONS}
 use lists::{comma_list, optional_comma_list};
 
 /// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
-const SECTIONS: [&str; 4] = ["zebrunner", "oidc", "policy", "audit"];
-/// `ZMCP_*` variables that are not settings.
-const NOT_SETTINGS: [&str; 2] = ["config", "log_format"];
+const SECTIONS: [&str; 5] = ["zebrunner", "vault", "oidc", "policy", "audit"];
+/// `ZMCP_*` variables that are not settings (the vault's keys are secrets: environment only).
+const NOT_SETTINGS: [&str; 4] = ["config", "log_format", "vault_keys", "vault_keys_file"];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -575,6 +575,17 @@ mod tests {
             c.zebrunner.requests_per_second.map(NonZeroU32::get) == Some(7)
         }),
         (
+            "ZMCP_VAULT_CONNECT_URL",
+            "https://mcp.example.com/connect",
+            |c| c.vault.connect_url.as_deref() == Some("https://mcp.example.com/connect"),
+        ),
+        ("ZMCP_VAULT_CACHE_MAX_USERS", "50", |c| {
+            c.vault.cache_max_users == 50
+        }),
+        ("ZMCP_VAULT_CACHE_IDLE_SECS", "120", |c| {
+            c.vault.cache_idle_secs == 120
+        }),
+        (
             "ZMCP_OIDC_ISSUER",
             "https://acme.okta.com/oauth2/default",
             |c| c.oidc.issuer.as_deref() == Some("https://acme.okta.com/oauth2/default"),
@@ -625,7 +636,12 @@ mod tests {
 
     /// `ZMCP_*` variables the documentation names that the binary reads
     /// itself (clap), not through [`Config::figment`].
-    const READ_BY_THE_BINARY: [&str; 2] = ["ZMCP_CONFIG", "ZMCP_LOG_FORMAT"];
+    const READ_BY_THE_BINARY: [&str; 4] = [
+        "ZMCP_CONFIG",
+        "ZMCP_LOG_FORMAT",
+        "ZMCP_VAULT_KEYS",
+        "ZMCP_VAULT_KEYS_FILE",
+    ];
 
     /// Every `ZMCP_NAME` in the text (bare `ZMCP_`, as in `ZMCP_*`, skipped).
     fn variables_in(text: &str) -> BTreeSet<String> {

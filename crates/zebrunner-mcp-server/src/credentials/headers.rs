@@ -201,8 +201,14 @@ mod tests {
                 ("x-zebrunner-api-username", "b"),
                 ("x-zebrunner-api-token", "s3cr3t"),
             ]),
-            headers(&[("x-zebrunner-username", "alice"), ("x-zebrunner-api-token", "s3 cr3t")]),
-            headers(&[("x-zebrunner-username", ""), ("x-zebrunner-api-token", "s3cr3t")]),
+            headers(&[
+                ("x-zebrunner-username", "alice"),
+                ("x-zebrunner-api-token", "s3 cr3t"),
+            ]),
+            headers(&[
+                ("x-zebrunner-username", ""),
+                ("x-zebrunner-api-token", "s3cr3t"),
+            ]),
         ] {
             let err = RequestCredentials::from_headers(&bad).unwrap().unwrap_err();
             assert!(!err.contains("s3"), "{err}");
