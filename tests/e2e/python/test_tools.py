@@ -258,3 +258,57 @@ async def test_bob_is_forbidden_on_api_project(sandbox):
     assert denied.is_error is True
     assert "permission" in text_of(denied).lower()
     assert sorted(p["key"] for p in projects["projects"]) == sorted(p["key"] for p in bob_oracle.projects() if not p["deleted"])
+
+
+@pytest.fixture(scope="module")
+def headers_server(sandbox):
+    """A server with credentials = "headers": no account of its own; each request names one."""
+    from conftest import start_process
+    import re as _re
+
+    proc, url = start_process(
+        ["serve", "--transport", "http", "--listen", "127.0.0.1:0"],
+        lambda lines: (m := _re.match(r"^mcp listening on (http://\S+/mcp)$", lines[-1])) and m.group(1),
+        env={"ZEBRUNNER_URL": sandbox.url, "ZMCP_CREDENTIALS": "headers", "ZEBRUNNER_LOGIN": "", "ZEBRUNNER_TOKEN": ""},
+    )
+    try:
+        yield url
+    finally:
+        proc.stop()
+
+
+async def list_projects_with_headers(url: str, headers: dict[str, str]):
+    import httpx2  # the SDK's HTTP client library
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60)) as http_client:
+        async with streamable_http_client(url, http_client=http_client) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return await session.call_tool("list_projects", {"format": "json"})
+
+
+async def test_headers_mode_calls_zebrunner_as_the_header_user(sandbox, headers_server):
+    """X-Zebrunner-Username / X-Zebrunner-Api-Token from the Python SDK client: each person
+    sees their own Zebrunner account's projects; without them, the error says what to send."""
+    for name in ["alice", "bob"]:
+        user = sandbox.users[name]
+        result = await list_projects_with_headers(
+            headers_server,
+            {"X-Zebrunner-Username": user["login"], "X-Zebrunner-Api-Token": user["token"]},
+        )
+        assert not result.is_error, result.content
+        own = Oracle(sandbox.url, user["login"], user["token"])
+        assert sorted(p["key"] for p in result.structured_content["projects"]) == sorted(
+            p["key"] for p in own.projects() if not p["deleted"]
+        )
+    bare = await list_projects_with_headers(headers_server, {})
+    assert bare.is_error is True
+    assert "X-Zebrunner-Api-Token" in text_of(bare)
+    wrong = await list_projects_with_headers(
+        headers_server, {"X-Zebrunner-Username": sandbox.users["alice"]["login"], "X-Zebrunner-Api-Token": "revoked"}
+    )
+    assert wrong.is_error is True
+    assert "rejected your token" in text_of(wrong)
+    assert "revoked" not in text_of(wrong)
