@@ -489,4 +489,77 @@ mod per_user_credentials {
             .await;
         super::support::rpc_message(response).await["result"].clone()
     }
+
+    #[tokio::test]
+    async fn the_background_check_marks_refused_tokens_and_ignores_outages() {
+        use zebrunner_mcp_server::credentials::revalidate::{PassReport, Revalidation};
+        let h = Harness::start_with(Default::default(), Source::Vault).await;
+        connect(&h, "alice", "alice", None).await;
+        connect(&h, "bob", "bob", Some("revoked-token")).await;
+        let vault = h.vault.clone().unwrap();
+        let job = Revalidation {
+            vault: vault.clone(),
+            workspace: zebrunner_client::Workspace::new(&zebrunner_client::WorkspaceConfig {
+                // An outage is retried up to the deadline; keep the test short.
+                retry_deadline: std::time::Duration::from_millis(300),
+                ..zebrunner_client::WorkspaceConfig::new(
+                    zebrunner_client::ZebrunnerUrl::parse(&h.sandbox_url).unwrap(),
+                )
+            })
+            .unwrap(),
+            storage: h.storage().clone(),
+            every: std::time::Duration::ZERO,
+            concurrency: 2,
+            holder: "test".into(),
+        };
+        // Zebrunner down: no verdict, nothing changes.
+        h.http
+            .post(format!("{}/__sandbox/faults", h.sandbox_url))
+            .json(&json!({"path_prefix": "/api/iam", "status": 503}))
+            .send()
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let outage = job.run_once().await.unwrap();
+        assert_eq!(
+            outage,
+            PassReport {
+                valid: 0,
+                invalid: 0,
+                unknown: 2
+            }
+        );
+        let bob = vault.metadata("uid:00ubob").await.unwrap().unwrap();
+        assert_eq!(bob.status, RecordStatus::Active);
+        h.http
+            .delete(format!("{}/__sandbox/faults", h.sandbox_url))
+            .send()
+            .await
+            .unwrap();
+        let pass = job.run_once().await.unwrap();
+        assert_eq!(
+            pass,
+            PassReport {
+                valid: 1,
+                invalid: 1,
+                unknown: 0
+            }
+        );
+        let bob = vault.metadata("uid:00ubob").await.unwrap().unwrap();
+        assert!(
+            matches!(bob.status, RecordStatus::Invalid { .. }),
+            "{bob:?}"
+        );
+        // Checks are not uses.
+        let alice = vault.metadata("uid:00ualice").await.unwrap().unwrap();
+        assert_eq!(alice.last_used_at, None);
+        // Bob is told to reconnect before Zebrunner is even asked.
+        let token = h.token("bob", &[READ], &["qa"]);
+        let session = h.open_session(&token).await;
+        let answer = h.call(&token, &session, "list_projects", json!({})).await;
+        assert!(
+            text(&answer).contains("no longer accepts your stored token"),
+            "{answer}"
+        );
+    }
 }

@@ -21,6 +21,7 @@
 //!   ([`Storage::server_secret`]), such as the pagination cursors' HMAC key.
 //! - [`vault`] — `vault_records`: each person's Zebrunner login and API token, the token
 //!   sealed by `zebrunner-vault-crypto` and bound to its owner; rekey in resumable batches.
+//! - [`lease`] — `leases`: which replica runs a periodic job now ([`Storage::try_lease`]).
 //! - [`error`] — [`StorageError`].
 //!
 //! Every table and column is described in `docs/storage.md`.
@@ -28,6 +29,7 @@
 pub mod audit;
 pub mod confirm;
 pub mod error;
+pub mod lease;
 pub mod migrate;
 pub mod secrets;
 mod sql;

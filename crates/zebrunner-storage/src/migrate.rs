@@ -175,6 +175,24 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "ALTER TABLE audit_log ADD COLUMN zebrunner_login TEXT",
         postgres: "ALTER TABLE audit_log ADD COLUMN zebrunner_login TEXT",
     },
+    Migration {
+        version: 7,
+        name: "leases",
+        sqlite: r#"
+            CREATE TABLE leases (
+                name       TEXT    PRIMARY KEY,
+                holder     TEXT    NOT NULL,
+                expires_at INTEGER NOT NULL
+            );
+        "#,
+        postgres: r#"
+            CREATE TABLE leases (
+                name       TEXT   PRIMARY KEY,
+                holder     TEXT   NOT NULL,
+                expires_at BIGINT NOT NULL
+            );
+        "#,
+    },
 ];
 
 /// `schema_migrations` itself: DDL, so per backend.

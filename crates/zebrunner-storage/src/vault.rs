@@ -155,6 +155,11 @@ const TO_REKEY: Sql = sql!(select!(
     "WHERE user_key > ? AND key_id <> ? ORDER BY user_key LIMIT ?"
 ));
 
+const DUE: Sql = sql!(select!(
+    "WHERE user_key > ? AND status = 'active' AND (last_validated_at IS NULL \
+     OR last_validated_at < ?) ORDER BY user_key LIMIT ?"
+));
+
 const TOUCH: Sql = sql!("UPDATE vault_records SET last_used_at = ? WHERE user_key = ?");
 
 const DELETE: Sql = sql!("DELETE FROM vault_records WHERE user_key = ?");
@@ -273,6 +278,24 @@ impl Vault {
         })
     }
 
+    /// A user's record with its token opened, without noting a use: for checks (re-validation,
+    /// `vault verify`), which are not the person using it.
+    pub fn read<'a>(
+        &'a self,
+        user_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Credential>, VaultError>> {
+        Box::pin(async move {
+            let Some(row) = self.find(user_key).await? else {
+                return Ok(None);
+            };
+            let token = self.open(&row)?;
+            Ok(Some(Credential {
+                meta: row.meta,
+                token,
+            }))
+        })
+    }
+
     /// A user's record without its token.
     pub fn metadata<'a>(
         &'a self,
@@ -290,6 +313,21 @@ impl Vault {
     ) -> BoxFuture<'a, Result<Vec<VaultMetadata>, VaultError>> {
         Box::pin(async move {
             let rows = self.rows(&LIST, after, None, limit).await?;
+            Ok(rows.into_iter().map(|row| row.meta).collect())
+        })
+    }
+
+    /// Up to `limit` active records after `after` (by user key) last checked before `before`
+    /// (RFC 3339 UTC, as [`crate::audit::now_rfc3339`] writes) or never: what a re-validation
+    /// pass looks at.
+    pub fn due_for_validation<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        before: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<VaultMetadata>, VaultError>> {
+        Box::pin(async move {
+            let rows = self.rows(&DUE, after, Some(before), limit).await?;
             Ok(rows.into_iter().map(|row| row.meta).collect())
         })
     }
@@ -435,20 +473,21 @@ impl Vault {
         }))
     }
 
-    /// Rows of `LIST` (after, limit) or `TO_REKEY` (after, newest, limit).
+    /// Rows of `LIST` (after, limit), `TO_REKEY` (after, newest, limit) or `DUE` (after,
+    /// before, limit).
     async fn rows(
         &self,
         statement: &Sql,
         after: Option<&str>,
-        newest: Option<&str>,
+        second: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StoredRow>, StorageError> {
         let after = after.unwrap_or("");
         let limit = i64::from(limit.clamp(1, 10_000));
         Ok(on_pool!(&self.storage.pool, pool => {
             let mut query = sql::query(statement).bind(after);
-            if let Some(newest) = newest {
-                query = query.bind(newest);
+            if let Some(second) = second {
+                query = query.bind(second);
             }
             let mut out = Vec::new();
             for row in query.bind(limit).fetch_all(pool).await? {

@@ -182,3 +182,19 @@ mod vault {
             .unwrap()
     }
 }
+
+#[tokio::test]
+async fn postgres_vault_due_for_validation() {
+    with_postgres("vault_due", |url| async move {
+        common::vault_suite::due_for_validation(&connect(&url).await).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_leases() {
+    with_postgres("leases", |url| async move {
+        common::vault_suite::leases(&connect(&url).await).await;
+    })
+    .await;
+}

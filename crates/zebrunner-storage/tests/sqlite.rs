@@ -65,7 +65,7 @@ async fn memory_migrations_are_idempotent() {
     storage.migrate().await.unwrap();
     assert_eq!(
         storage.applied_migrations().await.unwrap(),
-        [1, 2, 3, 4, 5, 6]
+        [1, 2, 3, 4, 5, 6, 7]
     );
 }
 
@@ -208,4 +208,14 @@ mod vault {
         storage.close().await;
         scan("closed");
     }
+}
+
+#[tokio::test]
+async fn vault_due_for_validation() {
+    common::vault_suite::due_for_validation(&memory_storage().await).await;
+}
+
+#[tokio::test]
+async fn leases() {
+    common::vault_suite::leases(&memory_storage().await).await;
 }

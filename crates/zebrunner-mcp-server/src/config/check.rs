@@ -230,6 +230,9 @@ impl Config {
                 if self.vault.cache_max_users == 0 {
                     error("vault.cache_max_users", "must be at least 1".into());
                 }
+                if self.vault.revalidate_concurrency == 0 {
+                    error("vault.revalidate_concurrency", "must be at least 1".into());
+                }
             }
             CredentialsMode::Headers if !http => error(
                 "credentials",

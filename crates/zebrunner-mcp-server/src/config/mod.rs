@@ -177,6 +177,11 @@ pub struct VaultConfig {
     pub cache_max_users: u64,
     /// Seconds a per-user client stays cached without use.
     pub cache_idle_secs: u64,
+    /// Hours between checks of each stored token against Zebrunner (one replica at a time);
+    /// 0 turns the background check off.
+    pub revalidate_hours: u64,
+    /// Tokens checked at once by the background check.
+    pub revalidate_concurrency: usize,
 }
 
 impl Default for VaultConfig {
@@ -185,6 +190,8 @@ impl Default for VaultConfig {
             connect_url: None,
             cache_max_users: 1000,
             cache_idle_secs: 30 * 60,
+            revalidate_hours: 24,
+            revalidate_concurrency: 4,
         }
     }
 }
@@ -584,6 +591,12 @@ mod tests {
         }),
         ("ZMCP_VAULT_CACHE_IDLE_SECS", "120", |c| {
             c.vault.cache_idle_secs == 120
+        }),
+        ("ZMCP_VAULT_REVALIDATE_HOURS", "6", |c| {
+            c.vault.revalidate_hours == 6
+        }),
+        ("ZMCP_VAULT_REVALIDATE_CONCURRENCY", "2", |c| {
+            c.vault.revalidate_concurrency == 2
         }),
         (
             "ZMCP_OIDC_ISSUER",

@@ -8,6 +8,8 @@
 //! - [`vault`]: each person's own login and token from the encrypted vault;
 //! - [`headers`]: the login and token each request carries.
 //!
+//! [`revalidate`] checks stored tokens against Zebrunner in the background.
+//!
 //! Tools never care where their client came from. The advice in error
 //! messages ("renew the token", "reconnect your account") belongs to the
 //! source, through [`ErrorView`]; [`logins`] decides who may act as which
@@ -15,6 +17,7 @@
 
 pub mod headers;
 pub mod logins;
+pub mod revalidate;
 pub mod vault;
 
 use std::sync::Arc;

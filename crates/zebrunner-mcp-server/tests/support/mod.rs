@@ -406,6 +406,10 @@ impl Harness {
             .collect()
     }
 
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
     pub async fn clear_sandbox_log(&self) {
         self.http
             .delete(format!("{}/__sandbox/requests", self.sandbox_url))

@@ -13,7 +13,9 @@ use zebrunner_client::{ClientConfig, Workspace, WorkspaceConfig};
 use zebrunner_mcp_server::{
     Credentials,
     config::{AuditSinkKind, Config, CredentialsMode, IdentityMode, Severity},
-    credentials::{HeaderCredentials, VaultCredentials, logins::LoginRules},
+    credentials::{
+        HeaderCredentials, VaultCredentials, logins::LoginRules, revalidate::Revalidation,
+    },
     policy::Policy,
     transport::http::Security,
 };
@@ -131,9 +133,21 @@ pub async fn credentials(config: &Config, storage: &Storage) -> anyhow::Result<C
             let ring = Arc::new(settings::required_vault_keys()?);
             tracing::info!(keys = ring.ids().count(), newest = %ring.newest(), "vault keys loaded");
             let vault = Vault::new(storage.clone(), ring);
+            let workspace = workspace(config)?;
+            if config.vault.revalidate_hours > 0 {
+                Arc::new(Revalidation {
+                    vault: vault.clone(),
+                    workspace: workspace.clone(),
+                    storage: storage.clone(),
+                    every: Duration::from_secs(config.vault.revalidate_hours.saturating_mul(3600)),
+                    concurrency: config.vault.revalidate_concurrency,
+                    holder: zebrunner_mcp_server::audit::correlation_id(),
+                })
+                .spawn();
+            }
             Ok(Credentials::Vault(Arc::new(VaultCredentials::new(
                 vault,
-                workspace(config)?,
+                workspace,
                 logins(),
                 config.vault.connect_url.clone(),
                 config.vault.cache_max_users,

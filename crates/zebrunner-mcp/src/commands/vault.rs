@@ -12,7 +12,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
-use zebrunner_client::{ErrorKind, Workspace};
+use zebrunner_client::Workspace;
+use zebrunner_mcp_server::credentials::revalidate::{Verdict, check_record};
 use zebrunner_storage::Storage;
 use zebrunner_storage::audit::export::is_unprintable;
 use zebrunner_storage::vault::{NewCredential, RecordStatus, Vault, VaultMetadata};
@@ -314,51 +315,17 @@ async fn verify(vault: &Vault, workspace: &Workspace, user: Option<String>) -> a
     let (mut ok, mut invalid, mut unknown) = (0, 0, 0);
     for meta in records {
         let who = clean(&meta.user_key);
-        let credential = match vault.get(&meta.user_key).await {
-            Ok(Some(credential)) => credential,
-            Ok(None) => continue,
-            Err(error) => {
-                println!("{who}: cannot be opened: {error}");
-                unknown += 1;
-                continue;
-            }
-        };
-        let client = workspace.client(credential.meta.login.clone(), credential.token)?;
-        match client.check_credentials().await {
-            Ok(identity)
-                if identity
-                    .username
-                    .eq_ignore_ascii_case(&credential.meta.login) =>
-            {
-                vault.mark_validated(&meta.user_key, meta.revision).await?;
-                println!("{who}: ok ({})", clean(&credential.meta.login));
+        match check_record(vault, workspace, &meta).await? {
+            Verdict::Valid => {
+                println!("{who}: ok ({})", clean(&meta.login));
                 ok += 1;
             }
-            Ok(identity) => {
-                let reason = format!(
-                    "the token belongs to {}, not {}",
-                    clean(&identity.username),
-                    clean(&credential.meta.login)
-                );
-                vault
-                    .mark_invalid(&meta.user_key, meta.revision, &reason)
-                    .await?;
-                println!("{who}: invalid: {reason}");
+            Verdict::Invalid(reason) => {
+                println!("{who}: invalid: {}", clean(&reason));
                 invalid += 1;
             }
-            Err(error) if error.kind() == ErrorKind::Unauthorized => {
-                vault
-                    .mark_invalid(
-                        &meta.user_key,
-                        meta.revision,
-                        "Zebrunner refused the token (401)",
-                    )
-                    .await?;
-                println!("{who}: invalid: Zebrunner refused the token");
-                invalid += 1;
-            }
-            Err(error) => {
-                println!("{who}: not checked, left as it was ({:?})", error.kind());
+            Verdict::Unknown(why) => {
+                println!("{who}: not checked, left as it was ({})", clean(&why));
                 unknown += 1;
             }
         }

@@ -263,3 +263,52 @@ const COPY_ALICE_ONTO_MALLORY: &str = "UPDATE vault_records SET \
      nonce = (SELECT nonce FROM vault_records WHERE user_key = 'uid:alice'), \
      ciphertext = (SELECT ciphertext FROM vault_records WHERE user_key = 'uid:alice') \
      WHERE user_key = 'uid:mallory'";
+
+/// Records never checked, or checked before the cut-off, are due; invalid ones are not.
+pub async fn due_for_validation(storage: &Storage) {
+    let vault = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+    for (user, validated) in [("uid:a", true), ("uid:b", false), ("uid:c", true)] {
+        let token = SecretString::from(format!("zbr-{user}"));
+        let mut record = new(user, "x", &token);
+        record.validated = validated;
+        vault.put(&record).await.unwrap();
+    }
+    vault.mark_invalid("uid:c", 1, "401").await.unwrap();
+    let due = |before: &'static str| {
+        let vault = vault.clone();
+        async move {
+            vault
+                .due_for_validation(None, before, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.user_key)
+                .collect::<Vec<_>>()
+        }
+    };
+    // Long ago: only the never-checked one. Far ahead: every active one.
+    assert_eq!(due("2000-01-01T00:00:00.000Z").await, ["uid:b"]);
+    assert_eq!(due("2999-01-01T00:00:00.000Z").await, ["uid:a", "uid:b"]);
+}
+
+/// One holder at a time; the holder renews; an expired lease goes to the next taker.
+pub async fn leases(storage: &Storage) {
+    assert!(storage.try_lease("job", "r1", 1000, 60).await.unwrap());
+    assert!(!storage.try_lease("job", "r2", 1010, 60).await.unwrap());
+    assert!(
+        storage.try_lease("job", "r1", 1050, 60).await.unwrap(),
+        "renewal"
+    );
+    assert!(
+        !storage.try_lease("job", "r2", 1100, 60).await.unwrap(),
+        "renewed until 1110"
+    );
+    assert!(
+        storage.try_lease("job", "r2", 1110, 60).await.unwrap(),
+        "expired"
+    );
+    assert!(
+        storage.try_lease("other", "r1", 1110, 60).await.unwrap(),
+        "per name"
+    );
+}
