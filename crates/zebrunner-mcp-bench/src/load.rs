@@ -1,8 +1,9 @@
 //! `get_test_case` throughput and latency over Streamable HTTP, each
 //! simulated client holding its own MCP connection, and the server's memory
-//! idle and under load. Run with identity `none` and identity `oidc` (every
-//! request carries an RS256 access token the server validates) in the same
-//! run, so the cost of identity is read off one table.
+//! idle and under load. Run with identity `none`, identity `oidc` (every
+//! request carries an RS256 access token the server validates) and `vault`
+//! (identity `oidc` with each client's own Zebrunner credentials from the
+//! vault) in the same run, so the cost of each is read off one table.
 
 use std::{
     path::Path,
@@ -34,6 +35,49 @@ const CASES: u32 = 250;
 pub enum IdentityMode {
     None,
     Oidc,
+    /// `oidc` plus `credentials = "vault"`: one vault record per simulated user.
+    Vault,
+}
+
+/// The vault key the bench seals its records with (a bench, not a secret).
+const BENCH_VAULT_KEY: &str = "bench:QkVOQ0gtT05MWS1LRVktMDEyMzQ1Njc4OUFCQ0RFRiE=";
+
+/// One vault record per simulated user (all with the sandbox account's token, so each gets
+/// its own per-user client), and a configuration that lets each use that login.
+async fn fill_vault(
+    bin: &Path,
+    sandbox: &procs::Sandbox,
+    users: usize,
+) -> anyhow::Result<std::path::PathBuf> {
+    let dir = procs::data_dir();
+    std::fs::create_dir_all(&dir)?;
+    let mut config = String::from("[zebrunner.logins]\n");
+    for i in 0..users {
+        config.push_str(&format!("\"user{i}@bench.test\" = \"{}\"\n", sandbox.login));
+        let mut child = tokio::process::Command::new(bin)
+            .args([
+                "vault",
+                "put",
+                "--no-verify",
+                "--user",
+                &format!("uid:00ubench{i}"),
+            ])
+            .args(["--login", &sandbox.login])
+            .env("ZMCP_DATA_DIR", &dir)
+            .env("ZMCP_VAULT_KEYS", BENCH_VAULT_KEY)
+            .env("ZEBRUNNER_URL", &sandbox.url)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let mut stdin = child.stdin.take().context("stdin")?;
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, format!("{}\n", sandbox.token).as_bytes())
+            .await?;
+        drop(stdin);
+        anyhow::ensure!(child.wait().await?.success(), "vault put failed");
+    }
+    let file = dir.join("vault-bench.toml");
+    std::fs::write(&file, config)?;
+    Ok(file)
 }
 
 pub async fn run(
@@ -52,14 +96,21 @@ pub async fn run(
         "| Identity | Clients | protocol | calls/s | p50 | p99 | errors | RSS idle | peak RSS |\n|---|---|---|---|---|---|---|---|---|"
     );
     for &identity in identities {
-        let env: Vec<(&str, String)> = match identity {
+        let mut env: Vec<(&str, String)> = match identity {
             IdentityMode::None => Vec::new(),
-            IdentityMode::Oidc => vec![
+            IdentityMode::Oidc | IdentityMode::Vault => vec![
                 ("ZMCP_IDENTITY", "oidc".into()),
                 ("ZMCP_OIDC_ISSUER", issuer.issuer.clone()),
                 ("ZMCP_OIDC_AUDIENCE", crate::issuer::AUDIENCE.into()),
             ],
         };
+        if identity == IdentityMode::Vault {
+            let users = clients.iter().copied().max().unwrap_or(1);
+            let config = fill_vault(bin, &sandbox, users).await?;
+            env.push(("ZMCP_CREDENTIALS", "vault".into()));
+            env.push(("ZMCP_VAULT_KEYS", BENCH_VAULT_KEY.into()));
+            env.push(("ZMCP_CONFIG", config.display().to_string()));
+        }
         let (server, url) = procs::http_server(bin, &sandbox, &env).await?;
         let pid = server.pid().context("server pid")?;
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -67,7 +118,7 @@ pub async fn run(
         for &n in clients {
             let tokens = match identity {
                 IdentityMode::None => vec![None; n],
-                IdentityMode::Oidc => (0..n)
+                IdentityMode::Oidc | IdentityMode::Vault => (0..n)
                     .map(|i| issuer.token(i).map(Some))
                     .collect::<anyhow::Result<_>>()?,
             };
@@ -77,6 +128,7 @@ pub async fn run(
                 match identity {
                     IdentityMode::None => "none",
                     IdentityMode::Oidc => "oidc",
+                    IdentityMode::Vault => "oidc + vault",
                 },
                 row.protocol,
                 row.calls as f64 / duration.as_secs_f64(),

@@ -53,8 +53,14 @@ enum What {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// Identity modes to measure, comma-separated.
-        #[arg(long, value_enum, default_value = "none,oidc", value_delimiter = ',')]
+        /// Identity modes to measure, comma-separated (`vault`: oidc with per-user
+        /// credentials from the vault).
+        #[arg(
+            long,
+            value_enum,
+            default_value = "none,oidc,vault",
+            value_delimiter = ','
+        )]
         identity: Vec<load::IdentityMode>,
     },
     /// Zebrunner requests made by search_test_cases count_only on 5,000 cases.
@@ -92,8 +98,12 @@ async fn main() -> anyhow::Result<()> {
         What::Analysis { runs } => analysis::run(&cli.bin, runs).await?,
         What::All => {
             cold_start::run(&cli.bin, 20).await?;
-            let both = [load::IdentityMode::None, load::IdentityMode::Oidc];
-            load::run(&cli.bin, &[1, 32], Duration::from_secs(10), &both).await?;
+            let modes = [
+                load::IdentityMode::None,
+                load::IdentityMode::Oidc,
+                load::IdentityMode::Vault,
+            ];
+            load::run(&cli.bin, &[1, 32], Duration::from_secs(10), &modes).await?;
             requests::run(&cli.bin).await?;
             analysis::run(&cli.bin, 5).await?;
         }

@@ -15,7 +15,10 @@ use zebrunner_vault_crypto::KeyRing;
 
 fn key(id: &str, byte: u8) -> String {
     use base64::Engine;
-    format!("{id}:{}", base64::engine::general_purpose::STANDARD.encode([byte; 32]))
+    format!(
+        "{id}:{}",
+        base64::engine::general_purpose::STANDARD.encode([byte; 32])
+    )
 }
 
 fn vault_command(data_dir: &std::path::Path, keys: &str, args: &[&str]) -> Command {
@@ -61,7 +64,9 @@ async fn killed_registrations_lose_no_acknowledged_record() {
         .spawn()
         .unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(format!("{}\n", token_of(i)).as_bytes()).unwrap();
+        stdin
+            .write_all(format!("{}\n", token_of(i)).as_bytes())
+            .unwrap();
         drop(stdin);
         children.push((i, child));
     }
@@ -131,7 +136,12 @@ async fn a_killed_rekey_leaves_every_record_readable_and_resumes() {
         let moved = records.iter().filter(|m| m.key_id == "k2").count();
         for (i, meta) in records.iter().enumerate() {
             let opened = vault.get(&meta.user_key).await.unwrap().unwrap();
-            assert_eq!(opened.token.expose_secret(), token_of(i), "{}", meta.user_key);
+            assert_eq!(
+                opened.token.expose_secret(),
+                token_of(i),
+                "{}",
+                meta.user_key
+            );
         }
         if moved > 0 && moved < 400 {
             caught_midway = true;
@@ -140,7 +150,9 @@ async fn a_killed_rekey_leaves_every_record_readable_and_resumes() {
     }
     assert!(caught_midway, "no kill landed in the middle of a rekey");
     // Run to the end; then the old key can go.
-    let status = vault_command(dir.path(), &both, &["rekey"]).status().unwrap();
+    let status = vault_command(dir.path(), &both, &["rekey"])
+        .status()
+        .unwrap();
     assert!(status.success());
     let new_only = open_vault(dir.path(), &key("k2", 2)).await;
     for (i, meta) in new_only.list(None, 1000).await.unwrap().iter().enumerate() {
