@@ -186,6 +186,42 @@ impl ZebrunnerMcp {
             .cloned()
     }
 
+    /// A signed-in caller without credentials, whose client takes URL-mode elicitation
+    /// (2025-11-25): ask it to show the connect page, which the person opens in their browser.
+    /// Their token never passes through the MCP client (MCP forbids form elicitation for
+    /// secrets). The tool still answers with the error naming the same URL, for clients that
+    /// show only that; it waits for the client's answer (accept, decline or cancel) at most
+    /// a minute.
+    async fn ask_to_connect(&self, caller: &Caller, context: &RequestContext<RoleServer>) {
+        let Some(url) = self.credentials.connect_url() else {
+            return;
+        };
+        if caller.identity.is_none()
+            || !context
+                .peer
+                .supported_elicitation_modes()
+                .contains(&rmcp::service::ElicitationMode::Url)
+        {
+            return;
+        }
+        let Ok(url) = url::Url::parse(url) else {
+            return;
+        };
+        let asked = context
+            .peer
+            .elicit_url_with_timeout(
+                "Connect your Zebrunner account to this server: sign in, then paste your \
+                 Zebrunner API token on the page (it never passes through this app).",
+                url,
+                audit::correlation_id(),
+                Some(std::time::Duration::from_secs(60)),
+            )
+            .await;
+        if let Err(error) = asked {
+            tracing::debug!(%error, "the client did not take the connect elicitation");
+        }
+    }
+
     /// A call ended with `class`: when Zebrunner refused the credentials it used, their
     /// source hears of it (a vault record is marked invalid).
     pub(crate) async fn settle(&self, cx: &CallContext, class: Option<&str>) {
@@ -364,6 +400,9 @@ impl ServerHandler for ZebrunnerMcp {
                     started.elapsed(),
                 );
                 let _ = self.observer.record(&record, Durability::BestEffort).await;
+                if let ToolError::NoCredentials(_) = &error {
+                    self.ask_to_connect(&caller, &context).await;
+                }
                 return Ok(ToolError::into_result(error.message()).into());
             }
         };

@@ -99,6 +99,14 @@ impl Credentials {
         }
     }
 
+    /// Where a person connects their Zebrunner account (the vault's `connect_url`), if anywhere.
+    pub fn connect_url(&self) -> Option<&str> {
+        match self {
+            Credentials::Vault(vault) => vault.connect_url(),
+            _ => None,
+        }
+    }
+
     /// A call ended with Zebrunner refusing the credentials it used: a vault record is
     /// marked invalid, so the next call asks the person to reconnect instead of failing
     /// against Zebrunner again.

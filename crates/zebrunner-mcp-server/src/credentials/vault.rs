@@ -54,6 +54,10 @@ impl VaultCredentials {
         }
     }
 
+    pub fn connect_url(&self) -> Option<&str> {
+        self.connect_url.as_deref()
+    }
+
     /// What a person without usable credentials is told to do.
     pub fn reconnect_advice(&self) -> String {
         match &self.connect_url {
