@@ -13,9 +13,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use zebrunner_client::Workspace;
-use zebrunner_mcp_server::credentials::revalidate::{Verdict, check_record};
+use zebrunner_mcp_server::credentials::revalidate::{Verdict, check_record, check_token};
 use zebrunner_storage::Storage;
-use zebrunner_storage::audit::export::is_unprintable;
+use zebrunner_storage::audit::export::{aligned, printable};
 use zebrunner_storage::vault::{NewCredential, RecordStatus, Vault, VaultMetadata};
 use zebrunner_vault_crypto::KeyId;
 
@@ -168,18 +168,18 @@ async fn put(vault: &Vault, workspace: &Workspace, args: PutArgs) -> anyhow::Res
     let token = read_token(args.token_file.as_deref())?;
     let login = args.login.trim();
     if !args.no_verify {
-        let client = workspace.client(login, token.clone())?;
-        let identity = client.check_credentials().await.with_context(|| {
-            format!(
-                "Zebrunner did not accept the token for {login} (store it anyway with --no-verify)"
-            )
-        })?;
-        if !identity.username.eq_ignore_ascii_case(login) {
-            bail!(
-                "the token belongs to the Zebrunner user {:?}, not {login:?}; nobody may store \
-                 another person's token under their own login",
-                clean(&identity.username)
-            );
+        match check_token(workspace, login, token.clone()).await {
+            Verdict::Valid => {}
+            Verdict::Invalid(reason) => bail!(
+                "not stored: {}; nobody may store a token Zebrunner refuses, or another \
+                 person's token under their own login",
+                clean(&reason)
+            ),
+            Verdict::Unknown(why) => bail!(
+                "Zebrunner could not check the token for {login} ({}); retry, or store it \
+                 anyway with --no-verify",
+                clean(&why)
+            ),
         }
     }
     let meta = vault
@@ -283,21 +283,7 @@ async fn list(vault: &Vault, json: bool) -> anyhow::Result<()> {
             .map(|cell| clean(&cell))
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let header = header.map(str::to_owned);
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-    }
+    out.write_all(aligned(header, &rows).as_bytes())?;
     eprintln!("{} record(s)", records.len());
     Ok(())
 }
@@ -426,8 +412,5 @@ fn json_line(m: &VaultMetadata) -> serde_json::Value {
 
 /// A stored value as it may be printed on a terminal: no control characters or bidi overrides.
 fn clean(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| if is_unprintable(c) { '\u{fffd}' } else { c })
-        .collect()
+    printable(value).into_owned()
 }

@@ -209,15 +209,21 @@ fn truncate(cell: &str) -> String {
 /// A compact, aligned table with a header line; the last column is not padded.
 pub fn format_table(records: &[AuditRecord]) -> String {
     let rows: Vec<[String; 7]> = records.iter().map(table_cells).collect();
-    let mut widths = TABLE_HEADER.map(|h| h.chars().count());
-    for row in &rows {
+    aligned(TABLE_HEADER, &rows)
+}
+
+/// `header` and `rows` as aligned columns two spaces apart, one line each; the last column
+/// is not padded. Cells must already be [`printable`] and single-line.
+pub fn aligned<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    let header = TABLE_HEADER.map(str::to_string);
-    for row in std::iter::once(&header).chain(&rows) {
+    let header = header.map(str::to_string);
+    for row in std::iter::once(&header).chain(rows) {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             if i + 1 == row.len() {
