@@ -114,6 +114,59 @@ pub(crate) fn check(
     })
 }
 
+/// What a verified ID token says about the person who signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenClaims {
+    pub subject: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The ID-token checks of OpenID Connect Core §3.1.3.7 (steps 2, 3, 4, 9, 10) and §3.1.3.7
+/// step 11 (`nonce`), after the signature verified.
+pub(crate) fn check_id_token(
+    claims: &Map<String, Value>,
+    config: &OidcConfig,
+    client_id: &str,
+    nonce: &str,
+    now: i64,
+) -> Result<IdTokenClaims, TokenError> {
+    let iss = string_claim(claims, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
+    if iss != config.issuer {
+        return Err(TokenError::WrongIssuer);
+    }
+    let auds = audiences(claims)?;
+    if !auds.contains(&client_id) {
+        return Err(TokenError::WrongAudience);
+    }
+    let azp = string_claim(claims, "azp")?;
+    if (auds.len() > 1 || azp.is_some()) && azp != Some(client_id) {
+        return Err(TokenError::WrongAudience);
+    }
+    let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+    let exp = time_claim(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+    if now >= exp.saturating_add(leeway) {
+        return Err(TokenError::Expired);
+    }
+    let iat = time_claim(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
+    if iat > now.saturating_add(leeway) {
+        return Err(TokenError::IssuedInFuture);
+    }
+    match string_claim(claims, "nonce")? {
+        Some(sent) if !nonce.is_empty() && sent == nonce => {}
+        Some(_) => return Err(TokenError::WrongNonce),
+        None => return Err(TokenError::MissingClaim("nonce")),
+    }
+    let subject = string_claim(claims, "sub")?
+        .filter(|s| !s.is_empty())
+        .ok_or(TokenError::MissingClaim("sub"))?;
+    Ok(IdTokenClaims {
+        subject: subject.to_owned(),
+        email: string_claim(claims, "email")?.map(str::to_owned),
+        name: string_claim(claims, "name")?.map(str::to_owned),
+    })
+}
+
 fn is_id_token(claims: &Map<String, Value>, auds: &[&str], client_id: Option<&str>) -> bool {
     if ["nonce", "at_hash", "c_hash"]
         .iter()
@@ -308,6 +361,45 @@ mod tests {
             run(with(okta(), "iat", json!(null))),
             Err(TokenError::InvalidClaim("iat"))
         );
+    }
+
+    fn id_token(nonce: &str) -> Map<String, Value> {
+        json!({"iss": "https://a.okta.com/oauth2/default", "aud": "0oaweb", "sub": "00u1", "exp": NOW + 300, "iat": NOW,
+               "nonce": nonce, "email": "jane@acme.com"})
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    #[test]
+    fn id_tokens_need_our_client_our_nonce_and_a_live_time() {
+        let config = config();
+        let check = |c: &Map<String, Value>| check_id_token(c, &config, "0oaweb", "n-1", NOW);
+        let ok = check(&id_token("n-1")).unwrap();
+        assert_eq!(ok.subject, "00u1");
+        assert_eq!(ok.email.as_deref(), Some("jane@acme.com"));
+        assert_eq!(check(&id_token("n-2")), Err(TokenError::WrongNonce));
+        let mut no_nonce = id_token("n-1");
+        no_nonce.remove("nonce");
+        assert_eq!(check(&no_nonce), Err(TokenError::MissingClaim("nonce")));
+        assert_eq!(
+            check_id_token(&id_token(""), &config, "0oaweb", "", NOW),
+            Err(TokenError::WrongNonce)
+        );
+        let mut other = id_token("n-1");
+        other.insert("aud".into(), json!("0oaother"));
+        assert_eq!(check(&other), Err(TokenError::WrongAudience));
+        let mut shared = id_token("n-1");
+        shared.insert("aud".into(), json!(["0oaweb", "0oaother"]));
+        assert_eq!(check(&shared), Err(TokenError::WrongAudience));
+        shared.insert("azp".into(), json!("0oaweb"));
+        assert!(check(&shared).is_ok());
+        let mut stale = id_token("n-1");
+        stale.insert("exp".into(), json!(NOW - 3600));
+        assert_eq!(check(&stale), Err(TokenError::Expired));
+        let mut foreign = id_token("n-1");
+        foreign.insert("iss".into(), json!("https://evil.example"));
+        assert_eq!(check(&foreign), Err(TokenError::WrongIssuer));
     }
 
     #[test]

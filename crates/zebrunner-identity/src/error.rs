@@ -61,6 +61,9 @@ pub enum TokenError {
     /// The `typ` header is neither absent, `JWT` nor `at+jwt`.
     #[error("the token's type is not an access token")]
     WrongType,
+    /// An ID token's `nonce` is not the one our sign-in sent.
+    #[error("the ID token's nonce does not match the sign-in")]
+    WrongNonce,
     /// An OpenID Connect ID token was offered as an access token.
     #[error("an ID token was sent instead of an access token")]
     IdToken,
@@ -106,6 +109,7 @@ impl TokenError {
             TokenError::WrongAudience => "The access token was issued for another audience",
             TokenError::WrongType => "The token is not an access token",
             TokenError::IdToken => "An ID token was sent; send the access token",
+            TokenError::WrongNonce => "The ID token does not belong to this sign-in",
             TokenError::MissingClaim(_) => "The access token lacks a required claim",
             TokenError::InvalidClaim(_) => "The access token has a claim of the wrong type",
             TokenError::ClientNotAllowed => {
@@ -142,6 +146,7 @@ impl TokenError {
             TokenError::WrongAudience => "wrong_audience",
             TokenError::WrongType => "wrong_type",
             TokenError::IdToken => "id_token",
+            TokenError::WrongNonce => "wrong_nonce",
             TokenError::MissingClaim(_) => "missing_claim",
             TokenError::InvalidClaim(_) => "invalid_claim",
             TokenError::ClientNotAllowed => "client_not_allowed",

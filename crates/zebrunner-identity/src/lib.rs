@@ -21,6 +21,8 @@
 //! - [`bearer`]: `Authorization: Bearer` parsing.
 //! - [`challenge`]: `WWW-Authenticate: Bearer` (RFC 6750 §3, RFC 9728 §5.1).
 //! - [`resource_metadata`]: RFC 9728 protected resource metadata.
+//! - [`signin`]: [`SignInClient`], a person's sign-in at the issuer (authorization code
+//!   with PKCE and nonce, confidential client), for our own web pages.
 //! - [`error`]: [`TokenError`], [`SetupError`], [`ConfigError`].
 //! - `tls`: [`install_crypto_provider`]: ring as the process-wide crypto provider of rustls
 //!   and of `jsonwebtoken` (both are built without one of their own).
@@ -38,6 +40,7 @@ pub mod identity;
 mod jwt_crypto;
 pub mod keys;
 pub mod resource_metadata;
+pub mod signin;
 mod tls;
 pub mod validate;
 
@@ -48,5 +51,6 @@ pub use error::{ConfigError, SetupError, TokenError};
 pub use identity::Identity;
 pub use jsonwebtoken::Algorithm;
 pub use keys::CachePolicy;
+pub use signin::{SignInClient, SignInError, SignedIn};
 pub use tls::install_crypto_provider;
 pub use validate::{MAX_TOKEN_BYTES, OidcValidator};

@@ -116,6 +116,26 @@ impl OidcValidator {
     }
 
     async fn validate_inner(&self, token: &str) -> Result<Identity, TokenError> {
+        let claims = self.verified_claims(token).await?;
+        crate::claims::check(&claims, &self.inner.config, now())
+    }
+
+    /// Checks an ID token from this issuer for our sign-in client `client_id` (OpenID
+    /// Connect Core §3.1.3.7): steps 1 to 4 as for access tokens, then `iss` exact, `aud`
+    /// containing `client_id` (and `azp` equal to it when there are several audiences),
+    /// `exp` and `iat`, and `nonce` equal to the one our authorization request sent.
+    pub async fn validate_id_token(
+        &self,
+        token: &str,
+        client_id: &str,
+        nonce: &str,
+    ) -> Result<crate::claims::IdTokenClaims, TokenError> {
+        let claims = self.verified_claims(token).await?;
+        crate::claims::check_id_token(&claims, &self.inner.config, client_id, nonce, now())
+    }
+
+    /// Steps 1 to 5: a well-formed token signed by one of the issuer's keys; its payload.
+    async fn verified_claims(&self, token: &str) -> Result<Map<String, Value>, TokenError> {
         let config = &self.inner.config;
         let parts = split(token)?;
         let header = decode_object(parts.header)?;
@@ -133,8 +153,7 @@ impl OidcValidator {
         if !verified {
             return Err(TokenError::BadSignature);
         }
-        let claims = decode_object(parts.payload)?;
-        crate::claims::check(&claims, config, now())
+        decode_object(parts.payload)
     }
 }
 
