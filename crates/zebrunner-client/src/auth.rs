@@ -7,6 +7,9 @@
 //! callers share one refresh instead of stampeding IAM. A 401 from an
 //! internal API invalidates the bearer by *generation*: only the first
 //! caller that saw the stale bearer drops it; the rest pick up the new one.
+//!
+//! [`iam_exchange`] is the request itself; the SSO redemption
+//! ([`crate::sso`]) sends it too, without retries.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -50,6 +53,8 @@ struct RefreshResponse {
     auth_token_expiration_in_secs: Option<i64>,
     #[serde(deserialize_with = "lenient::opt_i64")]
     user_id: Option<i64>,
+    /// Kept as a value: a shape we do not expect must not fail a plain refresh.
+    refresh_token: Value,
 }
 
 struct Cached {
@@ -98,62 +103,19 @@ impl BearerCache {
 
     /// Calls IAM; the caller holds the state lock.
     async fn refresh_locked(&self, t: &Transport) -> Result<(Cached, AuthIdentity), Error> {
-        let call = Call::new(
-            Method::POST,
-            Api::Iam,
-            ["api", "iam", "v1", "auth", "refresh"],
-        )
-        .json(json!({ "refreshToken": t.token().expose_secret() }))
         // Exchanging the same token again is harmless, so retrying is safe.
-        .idempotent(true)
-        .what("the IAM token refresh");
-        let body = t.send(&call, None).await.map_err(|e| match e {
-            // IAM answers a bad refresh token with various 4xx; all mean "token rejected".
-            Error::BadRequest { method, path, .. }
-            | Error::Forbidden { method, path, .. }
-            | Error::NotFound { method, path, .. } => Error::Unauthorized {
-                login: t.login().to_owned(),
-                method,
-                path,
-            },
-            other => other,
-        })?;
-        let resp: RefreshResponse = serde_json::from_value(body).map_err(|e| Error::Decode {
-            message: e.to_string(),
-            method: "POST".into(),
-            path: "/api/iam/v1/auth/refresh".into(),
-        })?;
-        if resp.auth_token.is_empty() {
-            return Err(Error::Decode {
-                message: "the IAM response has no authToken".into(),
-                method: "POST".into(),
-                path: "/api/iam/v1/auth/refresh".into(),
-            });
-        }
-
-        let ttl_secs = resp
-            .auth_token_expiration_in_secs
-            .and_then(|s| u64::try_from(s).ok())
-            .filter(|s| *s > 0)
-            .unwrap_or(DEFAULT_TTL_SECS);
+        let exchange = iam_exchange(t, true).await?;
+        let ttl_secs = exchange.ttl_secs;
         let ttl = Duration::from_secs(ttl_secs);
         let margin = MAX_MARGIN.min(ttl / MARGIN_FRACTION);
-        let claims = jwt_claims(&resp.auth_token);
         let identity = AuthIdentity {
-            user_id: resp
-                .user_id
-                .or_else(|| claim_i64(claims.as_ref(), "sub"))
-                .unwrap_or_default(),
-            username: claims
-                .as_ref()
-                .and_then(|c| c.get("unm"))
-                .and_then(Value::as_str)
-                .map_or_else(|| t.login().to_owned(), str::to_owned),
+            user_id: exchange.user_id.unwrap_or_default(),
+            username: exchange.username.unwrap_or_else(|| t.login().to_owned()),
             expires_in_secs: ttl_secs,
         };
         let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
         let cached = Cached {
-            token: SecretString::from(resp.auth_token),
+            token: exchange.auth_token,
             refresh_at: Instant::now() + ttl - margin,
             generation,
         };
@@ -164,6 +126,85 @@ impl BearerCache {
         );
         Ok((cached, identity))
     }
+}
+
+/// The path of the IAM refresh, as errors name it.
+pub(crate) const REFRESH_PATH: &str = "/api/iam/v1/auth/refresh";
+
+/// One decoded IAM refresh answer. Not `Debug`: it holds tokens.
+pub(crate) struct Exchange {
+    /// The bearer (`authToken`), never blank.
+    pub(crate) auth_token: SecretString,
+    /// `refreshToken` of the answer, if present and not blank: the token sent
+    /// back for a personal token, a new long-lived one for an SSO temp token.
+    pub(crate) refresh_token: Option<SecretString>,
+    /// Lifetime of the bearer (the default when IAM does not say).
+    pub(crate) ttl_secs: u64,
+    /// `userId`, else the JWT's `sub`.
+    pub(crate) user_id: Option<i64>,
+    /// The JWT's `unm` claim, if present and not blank.
+    pub(crate) username: Option<String>,
+}
+
+/// `POST /api/iam/v1/auth/refresh` with `{"refreshToken": <t's token>}`, through `t`'s
+/// pool, rate limit and request counting. `retry` allows retries on 429/5xx and connection
+/// errors: safe for a personal token, never for an SSO temp token (it is single use). Any
+/// 400/403/404 means the token was rejected and becomes [`Error::Unauthorized`].
+pub(crate) async fn iam_exchange(t: &Transport, retry: bool) -> Result<Exchange, Error> {
+    let call = Call::new(
+        Method::POST,
+        Api::Iam,
+        ["api", "iam", "v1", "auth", "refresh"],
+    )
+    .json(json!({ "refreshToken": t.token().expose_secret() }))
+    .idempotent(retry)
+    .what("the IAM token refresh");
+    let body = t.send(&call, None).await.map_err(|e| match e {
+        // IAM answers a bad refresh token with various 4xx; all mean "token rejected".
+        Error::BadRequest { method, path, .. }
+        | Error::Forbidden { method, path, .. }
+        | Error::NotFound { method, path, .. } => Error::Unauthorized {
+            login: t.login().to_owned(),
+            method,
+            path,
+        },
+        other => other,
+    })?;
+    let resp: RefreshResponse = serde_json::from_value(body).map_err(|e| Error::Decode {
+        message: e.to_string(),
+        method: "POST".into(),
+        path: REFRESH_PATH.into(),
+    })?;
+    if resp.auth_token.is_empty() {
+        return Err(Error::Decode {
+            message: "the IAM response has no authToken".into(),
+            method: "POST".into(),
+            path: REFRESH_PATH.into(),
+        });
+    }
+    let ttl_secs = resp
+        .auth_token_expiration_in_secs
+        .and_then(|s| u64::try_from(s).ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_TTL_SECS);
+    let claims = jwt_claims(&resp.auth_token);
+    Ok(Exchange {
+        user_id: resp.user_id.or_else(|| claim_i64(claims.as_ref(), "sub")),
+        username: claims
+            .as_ref()
+            .and_then(|c| c.get("unm"))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned),
+        refresh_token: resp
+            .refresh_token
+            .as_str()
+            .filter(|r| !r.trim().is_empty())
+            .map(SecretString::from),
+        auth_token: SecretString::from(resp.auth_token),
+        ttl_secs,
+    })
 }
 
 /// Decodes the (unverified) payload of a JWT; `None` if it is not one.

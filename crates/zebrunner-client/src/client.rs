@@ -101,6 +101,11 @@ impl Workspace {
     pub fn web_url(&self) -> &str {
         &self.web_url
     }
+
+    /// The pool, addresses and limits every client of this workspace shares.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 impl ZebrunnerClient {

@@ -37,6 +37,10 @@
 //! * [`request_log`]: per-call counts of the requests made, for audit records.
 //! * [`rql`]: a builder for RQL `filter` strings that escapes values.
 //! * [`error`]: [`Error`] / [`ErrorKind`] with messages a person can act on.
+//! * [`sso`]: connecting through Zebrunner's single sign-on:
+//!   [`parse_sso_address`] takes the single-use token out of the address the
+//!   browser lands on, [`Workspace::redeem_sso_token`] exchanges it once for
+//!   an [`SsoGrant`] (login and a long-lived token that works like an API token).
 //! * `tls`: [`install_crypto_provider`], rustls with ring as the process default
 //!   (reqwest is built without a provider of its own).
 //!
@@ -54,6 +58,7 @@ pub mod models;
 pub mod paging;
 pub mod request_log;
 pub mod rql;
+pub mod sso;
 mod tls;
 mod transport;
 
@@ -68,4 +73,5 @@ pub use paging::{MAX_PAGE_SIZE, Page, PageRequest, TokenPage, TokenPageRequest};
 pub use request_log::{RequestCount, RequestLog};
 pub use rql::{Rql, RqlValue};
 pub use secrecy::SecretString;
+pub use sso::{SsoAddressError, SsoGrant, parse_sso_address};
 pub use tls::install_crypto_provider;

@@ -10,8 +10,20 @@
 //! shorten lifetimes or revoke them all. The JWT is only JWT-shaped: its
 //! signature is random bytes, but its payload carries the real claim names
 //! (`unm`, `sub`, `tnt`, `exp`, `pass`...), which clients decode.
+//!
+//! SSO sign-in, as Zebrunner does it after SAML: `POST /__sandbox/sso` stands
+//! in for the identity provider and mints a single-use *temp* token (the one
+//! in `/sso?refresh-token=...`); the IAM refresh consumes it and answers with
+//! a new long-lived refresh token, which then works exactly like a personal
+//! token (Basic password, IAM refresh). [`AuthState`] keeps the pending temp
+//! tokens, the long-lived SSO tokens and the logins whose personal token was
+//! revoked through the control API.
+//!
+//! Lock order: `AuthState` (a `Mutex`) and the store (an `RwLock`) are never
+//! held together; every function here takes one, copies what it needs out
+//! and releases it before taking the other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -29,6 +41,10 @@ use crate::errors::ApiError;
 /// Default `authTokenExpirationInSecs` (one hour, as observed on real tenants).
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 3600;
 pub const TENANT: &str = "sandbox";
+/// Lifetime of an SSO temp token (`/sso?refresh-token=...`), in seconds.
+pub const SSO_TEMP_TOKEN_TTL_SECS: u64 = 300;
+/// At most this many temp tokens wait to be exchanged; the oldest is dropped.
+pub const SSO_PENDING_CAP: usize = 1000;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -50,11 +66,24 @@ struct Bearer {
     expires_at: i64,
 }
 
-/// Issued bearers and the TTL for new ones.
+/// An SSO temp token waiting for its one IAM exchange.
+#[derive(Debug)]
+struct PendingSso {
+    login: String,
+    expires_at: i64,
+}
+
+/// Issued bearers, the TTL for new ones, and SSO and revocation state.
 #[derive(Debug)]
 pub struct AuthState {
     pub token_ttl_secs: u64,
     bearers: HashMap<String, Bearer>,
+    /// SSO temp token -> who signed in (single use, short-lived).
+    sso_pending: HashMap<String, PendingSso>,
+    /// Long-lived refresh token from an SSO exchange -> login.
+    sso_tokens: HashMap<String, String>,
+    /// Logins whose personal token was revoked (`POST /__sandbox/users/revoke`).
+    revoked_personal: HashSet<String>,
     rng: StdRng,
 }
 
@@ -63,12 +92,76 @@ impl AuthState {
         AuthState {
             token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
             bearers: HashMap::new(),
+            sso_pending: HashMap::new(),
+            sso_tokens: HashMap::new(),
+            revoked_personal: HashSet::new(),
             rng: StdRng::seed_from_u64(seed ^ 0xA17E_5EED),
         }
     }
 
     pub fn revoke_all(&mut self) {
         self.bearers.clear();
+    }
+
+    /// Mints a single-use SSO temp token for `login`, valid `ttl_secs`.
+    ///
+    /// SSO tokens come from the OS RNG, not the seeded one: a reset re-seeds
+    /// that, and a token minted after a reset must never equal one a client
+    /// still holds from before it.
+    pub fn mint_sso_temp(&mut self, login: &str, ttl_secs: u64) -> String {
+        let now = unix_now();
+        self.sso_pending.retain(|_, p| p.expires_at > now);
+        // One in, at most one out: the map never exceeds the cap.
+        if self.sso_pending.len() >= SSO_PENDING_CAP
+            && let Some(oldest) = self
+                .sso_pending
+                .iter()
+                .min_by_key(|(_, p)| p.expires_at)
+                .map(|(t, _)| t.clone())
+        {
+            self.sso_pending.remove(&oldest);
+        }
+        let token = format!("sso_{}", random_hex(16));
+        let ttl = i64::try_from(ttl_secs).unwrap_or(i64::MAX);
+        self.sso_pending.insert(
+            token.clone(),
+            PendingSso {
+                login: login.to_string(),
+                expires_at: now.saturating_add(ttl),
+            },
+        );
+        token
+    }
+
+    /// Consumes a temp token: on success, a new long-lived refresh token for
+    /// its login, as `(login, token)`. Unknown, used and expired → `None`.
+    pub fn exchange_sso_temp(&mut self, temp: &str) -> Option<(String, String)> {
+        let pending = self.sso_pending.remove(temp)?;
+        if pending.expires_at <= unix_now() {
+            return None;
+        }
+        let token = format!("zbr_sso_{}", random_hex(20));
+        self.sso_tokens.insert(token.clone(), pending.login.clone());
+        Some((pending.login, token))
+    }
+
+    /// The login of a long-lived SSO refresh token.
+    fn sso_login(&self, token: &str) -> Option<String> {
+        self.sso_tokens.get(token).cloned()
+    }
+
+    fn personal_revoked(&self, login: &str) -> bool {
+        self.revoked_personal.contains(login)
+    }
+
+    /// Makes every token `login` holds now answer 401: the personal token
+    /// (until reset), SSO refresh tokens, pending temp tokens and bearers.
+    /// A later SSO sign-in mints tokens that work, as a fresh sign-in would.
+    pub fn revoke_user(&mut self, login: &str) {
+        self.revoked_personal.insert(login.to_string());
+        self.sso_tokens.retain(|_, l| l != login);
+        self.sso_pending.retain(|_, p| p.login != login);
+        self.bearers.retain(|_, b| b.login != login);
     }
 
     /// Issues a JWT-shaped bearer for `caller`; returns (token, expires_at unix secs).
@@ -117,6 +210,14 @@ impl AuthState {
     }
 }
 
+/// `bytes` random bytes from the OS-seeded thread RNG, as lower-case hex.
+fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
+
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -143,18 +244,28 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl Sandbox {
-    /// Resolves a personal token to its account.
+    /// Resolves a personal token, or a long-lived SSO refresh token, to its
+    /// account. SSO temp tokens are not credentials: only the IAM refresh
+    /// takes them (see [`AuthState::exchange_sso_temp`]).
     pub(crate) fn caller_by_token(&self, token: &str) -> Option<Caller> {
-        let st = self.store();
-        let (acc, person) = st.account_by_token(token)?;
-        Some(Caller {
-            user_id: person.id,
-            login: person.username.clone(),
-            projects: acc.projects.clone(),
-        })
+        // One lock at a time (see the module docs): the store, then auth.
+        let personal = {
+            let st = self.store();
+            st.account_by_token(token).map(|(acc, person)| Caller {
+                user_id: person.id,
+                login: person.username.clone(),
+                projects: acc.projects.clone(),
+            })
+        };
+        if let Some(caller) = personal {
+            let revoked = self.auth().personal_revoked(&caller.login);
+            return (!revoked).then_some(caller);
+        }
+        let login = self.auth().sso_login(token)?;
+        self.caller_by_login(&login)
     }
 
-    fn caller_by_login(&self, login: &str) -> Option<Caller> {
+    pub(crate) fn caller_by_login(&self, login: &str) -> Option<Caller> {
         let st = self.store();
         let (acc, person) = st.account_by_login(login)?;
         Some(Caller {
@@ -206,5 +317,42 @@ impl FromRequestParts<Sandbox> for BearerUser {
         sb.bearer_caller(&parts.headers)
             .map(BearerUser)
             .ok_or_else(ApiError::unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_temp_tokens_are_bounded_and_expired_ones_dropped() {
+        let mut auth = AuthState::new(42);
+        let expired = auth.mint_sso_temp("alice@sandbox.test", 0);
+        let first = auth.mint_sso_temp("alice@sandbox.test", 10);
+        assert!(
+            !auth.sso_pending.contains_key(&expired),
+            "expired on insert"
+        );
+        for _ in 0..SSO_PENDING_CAP + 5 {
+            auth.mint_sso_temp("bob@sandbox.test", 300);
+        }
+        assert_eq!(auth.sso_pending.len(), SSO_PENDING_CAP);
+        // The one closest to expiry made room first.
+        assert!(!auth.sso_pending.contains_key(&first));
+        assert!(auth.exchange_sso_temp(&first).is_none());
+    }
+
+    #[test]
+    fn exchange_is_single_use_and_revocation_forgets_tokens() {
+        let mut auth = AuthState::new(42);
+        let temp = auth.mint_sso_temp("alice@sandbox.test", 300);
+        let (login, long) = auth.exchange_sso_temp(&temp).unwrap();
+        assert_eq!(login, "alice@sandbox.test");
+        assert!(auth.exchange_sso_temp(&temp).is_none());
+        assert_eq!(auth.sso_login(&long).as_deref(), Some("alice@sandbox.test"));
+        auth.revoke_user("alice@sandbox.test");
+        assert!(auth.sso_login(&long).is_none());
+        assert!(auth.personal_revoked("alice@sandbox.test"));
+        assert!(!auth.personal_revoked("bob@sandbox.test"));
     }
 }

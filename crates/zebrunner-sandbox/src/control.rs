@@ -4,6 +4,10 @@
 //! (latency, error status, `Retry-After`) and appends `{method, path, query,
 //! user, status}` to the request log. The control endpoints themselves need no
 //! auth and are never logged or faulted. See docs/sandbox.md for the API.
+//!
+//! `POST /__sandbox/sso` plays the identity provider of an SSO sign-in (it
+//! answers the address Zebrunner's browser lands on), and
+//! `POST /__sandbox/users/revoke` makes one user's tokens stop working.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -11,7 +15,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Sandbox;
+use crate::auth::SSO_TEMP_TOKEN_TTL_SECS;
 use crate::errors::ApiError;
 use crate::routes::JsonBody;
 
@@ -139,7 +145,7 @@ pub async fn observe(State(sb): State<Sandbox>, req: Request, next: Next) -> Res
         return next.run(req).await;
     }
     let method = req.method().to_string();
-    let query = req.uri().query().map(str::to_string);
+    let query = req.uri().query().map(redact_query);
     let user = sb.identify(req.headers());
     let (latency, failure) = sb.control().decide(&method, &path);
     if latency > 0 {
@@ -159,6 +165,21 @@ pub async fn observe(State(sb): State<Sandbox>, req: Request, next: Next) -> Res
     resp
 }
 
+/// The raw query with the value of every `refresh-token` parameter (an SSO
+/// temp token, on `GET /sso`) replaced: the log never holds a credential.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.eq_ignore_ascii_case("refresh-token") => {
+                format!("{name}=[REDACTED]")
+            }
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Routes under `/__sandbox/`.
 pub fn router() -> Router<Sandbox> {
     Router::new()
@@ -174,6 +195,8 @@ pub fn router() -> Router<Sandbox> {
         .route("/__sandbox/auth", post(auth_settings))
         .route("/__sandbox/behaviour", get(behaviour).post(set_behaviour))
         .route("/__sandbox/users", get(users))
+        .route("/__sandbox/users/revoke", post(revoke_user))
+        .route("/__sandbox/sso", post(sso_sign_in))
 }
 
 async fn list_requests(State(sb): State<Sandbox>) -> Json<Vec<RequestRecord>> {
@@ -281,4 +304,93 @@ async fn users(State(sb): State<Sandbox>) -> Json<Value> {
             .map(|u| json!({"login": u.login, "token": u.token, "user_id": u.user_id, "display_name": u.display_name, "projects": u.projects}))
             .collect::<Vec<_>>()
     ))
+}
+
+/// Body of `POST /__sandbox/sso`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SsoSignIn {
+    login: String,
+    /// Lifetime of the temp token (default 300 s; 0 = already expired).
+    ttl_secs: Option<u64>,
+}
+
+/// Longest `ttl_secs` accepted for an SSO temp token (a day).
+const MAX_SSO_TTL_SECS: u64 = 86_400;
+
+/// 404 naming the logins that exist (they are not secret).
+fn unknown_login(sb: &Sandbox, login: &str) -> ApiError {
+    let known: Vec<String> = sb.users().into_iter().map(|u| u.login).collect();
+    ApiError::not_found(format!(
+        "No sandbox user with login '{login}' (users: {})",
+        known.join(", ")
+    ))
+}
+
+/// The address a request reached, `http://<Host header>`, if the header is a
+/// plain `host[:port]`.
+fn origin(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(HOST)?.to_str().ok()?;
+    let plain = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    plain.then(|| format!("http://{host}"))
+}
+
+/// Simulates a finished SSO sign-in of `login`: a single-use temp token and
+/// the address Zebrunner's browser lands on with it.
+async fn sso_sign_in(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SsoSignIn>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if body.login.trim().is_empty() {
+        return Err(ApiError::field("login", "must not be blank"));
+    }
+    let ttl = body.ttl_secs.unwrap_or(SSO_TEMP_TOKEN_TTL_SECS);
+    if ttl > MAX_SSO_TTL_SECS {
+        return Err(ApiError::field(
+            "ttl_secs",
+            format!("must be at most {MAX_SSO_TTL_SECS}"),
+        ));
+    }
+    let Some(origin) = origin(&headers) else {
+        return Err(ApiError::bad_request(
+            "The request needs a Host header (host[:port]) to build the sign-in address",
+        ));
+    };
+    let Some(login) = sb.caller_by_login(&body.login).map(|c| c.login) else {
+        return Err(unknown_login(&sb, &body.login));
+    };
+    let temp = sb.auth().mint_sso_temp(&login, ttl);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "url": format!("{origin}/sso?refresh-token={temp}"),
+            "refresh_token": temp,
+            "login": login,
+            "expires_in_secs": ttl,
+        })),
+    ))
+}
+
+/// Body of `POST /__sandbox/users/revoke`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeUser {
+    login: String,
+}
+
+/// Every token `login` holds now (personal, SSO, bearers) answers 401.
+async fn revoke_user(
+    State(sb): State<Sandbox>,
+    JsonBody(body): JsonBody<RevokeUser>,
+) -> Result<StatusCode, ApiError> {
+    let Some(login) = sb.caller_by_login(&body.login).map(|c| c.login) else {
+        return Err(unknown_login(&sb, &body.login));
+    };
+    sb.auth().revoke_user(&login);
+    Ok(StatusCode::NO_CONTENT)
 }

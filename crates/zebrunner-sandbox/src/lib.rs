@@ -4,7 +4,7 @@
 //! internal IAM / projects / reporting / TCM / logs APIs (Bearer auth) on one
 //! host, with seeded, deterministic data, Zebrunner's paging styles and error
 //! bodies, plus a `/__sandbox/` control API for tests (request log, fault
-//! injection, reset, bearer expiry).
+//! injection, reset, bearer expiry, SSO sign-in, token revocation).
 //!
 //! # Layout
 //!
@@ -14,14 +14,16 @@
 //!   [`store::Store`] out of [`model`] entities.
 //! * [`store`]: the in-memory state and its lookups; mutated by write routes.
 //! * [`views`]: JSON shapes of entities, as Zebrunner serialises them.
-//! * [`auth`]: Basic and Bearer extractors, JWT-shaped bearer issuance.
+//! * [`auth`]: Basic and Bearer extractors, JWT-shaped bearer issuance, SSO
+//!   temp and long-lived tokens, per-user revocation.
 //! * [`paging`]: query-parameter parsing, token paging and page paging.
 //! * [`rql`]: the filter language parser, printer and evaluator.
 //! * [`errors`]: the `{message, error, timestamp}` error type every route uses.
 //! * [`control`]: `/__sandbox/` endpoints and the fault/log middleware.
-//! * `routes::public::{suites, cases, runs, settings}` and
-//!   `routes::internal::{iam, projects, launches, milestones, tcm}`: handlers,
-//!   one module per resource family.
+//! * `routes::public::{suites, cases, runs, settings}`,
+//!   `routes::internal::{iam, projects, launches, milestones, tcm}` and
+//!   `routes::web` (the `/sso` landing page): handlers, one module per
+//!   resource family.
 //!
 //! A request flows: [`control::observe`] (faults, log) → auth extractor →
 //! [`paging::Params`] → handler (read or write lock on the store) → [`views`].
@@ -152,7 +154,8 @@ impl Sandbox {
             .collect()
     }
 
-    /// Restores the seed data and clears the request log, faults and bearers.
+    /// Restores the seed data and clears the request log, faults, bearers,
+    /// SSO tokens and revocations.
     pub fn reset(&self) {
         let fresh = seed::generate(self.inner.config.scale, self.inner.config.seed);
         *self.store_mut() = fresh;
@@ -183,6 +186,7 @@ impl Sandbox {
         Router::new()
             .merge(routes::public::router())
             .merge(routes::internal::router())
+            .merge(routes::web::router())
             .fallback(routes::not_found)
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),

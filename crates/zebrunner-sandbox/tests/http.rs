@@ -1090,3 +1090,373 @@ async fn lookups_by_id_honour_the_project_unless_told_to_ignore_it() {
     let (status, _) = json_of(t.get("/test-suites/132?projectKey=DEMO")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+impl T {
+    /// `POST /__sandbox/sso` for `login`: (status, body).
+    async fn sso(&self, body: Value) -> (StatusCode, Value) {
+        json_of(self.control(reqwest::Method::POST, "sso").json(&body)).await
+    }
+
+    /// A temp token for `prefix`'s user.
+    async fn sso_temp(&self, prefix: &str) -> String {
+        let (s, body) = self.sso(json!({"login": self.user(prefix).login})).await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        body["refresh_token"].as_str().unwrap().to_string()
+    }
+
+    async fn refresh(&self, token: &str) -> (StatusCode, Value) {
+        json_of(
+            self.http
+                .post(format!("{}/api/iam/v1/auth/refresh", self.sb.url))
+                .json(&json!({"refreshToken": token})),
+        )
+        .await
+    }
+}
+
+fn unm(auth_token: &str) -> Value {
+    let payload = auth_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["unm"].clone()
+}
+
+#[tokio::test]
+async fn sso_sign_in_address_and_landing_page() {
+    let t = T::start().await;
+    let bob = t.user("bob");
+    let (s, body) = t.sso(json!({"login": bob.login})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let temp = body["refresh_token"].as_str().unwrap();
+    assert!(
+        temp.starts_with("sso_")
+            && temp.len() == 4 + 32
+            && temp[4..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{temp}"
+    );
+    // The origin is the one the request reached (the Host header, http).
+    assert_eq!(
+        body["url"],
+        format!("{}/sso?refresh-token={temp}", t.sb.url)
+    );
+    assert_eq!(body["expires_in_secs"], 300);
+    assert_eq!(body["login"], "bob@sandbox.test");
+    // Every sign-in mints a different token.
+    assert_ne!(t.sso_temp("bob").await, temp);
+
+    // The browser lands on /sso: a small page, and the token is still unused.
+    let page = t
+        .http
+        .get(body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Signed in to Zebrunner (sandbox)"), "{html}");
+    assert!(!html.contains(temp));
+    let (s, _) = t.refresh(temp).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // The request log has the landing page, never the token.
+    let log: Vec<Value> = t
+        .control(reqwest::Method::GET, "requests")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let landing = log.iter().find(|r| r["path"] == "/sso").unwrap();
+    assert_eq!(landing["query"], "refresh-token=[REDACTED]");
+    assert!(!serde_json::to_string(&log).unwrap().contains(temp));
+}
+
+#[tokio::test]
+async fn sso_temp_token_exchange_yields_a_long_lived_token() {
+    let t = T::start().await;
+    let alice = t.user("alice");
+    let temp = t.sso_temp("alice").await;
+    // A temp token is not a credential for the Public API.
+    let (s, _) = json_of(
+        t.http
+            .get(format!(
+                "{}/api/public/v1/test-suites?projectKey=DEMO",
+                t.sb.url
+            ))
+            .basic_auth(&alice.login, Some(&temp)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let (s, body) = t.refresh(&temp).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let long = body["refreshToken"].as_str().unwrap().to_string();
+    assert!(
+        long.starts_with("zbr_sso_")
+            && long.len() == 8 + 40
+            && long[8..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{long}"
+    );
+    assert_ne!(long, temp);
+    assert_ne!(long, alice.token);
+    assert_eq!(body["userId"], 1);
+    assert_eq!(body["tenantName"], "sandbox");
+    assert_eq!(unm(body["authToken"].as_str().unwrap()), alice.login);
+    let bearer = body["authToken"].as_str().unwrap();
+    let (s, _) = json_of(t.internal(bearer, "/api/projects/v1/projects/API")).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Single use: a second exchange is refused like any unknown token.
+    let (s, body) = t.refresh(&temp).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_error_body(&body, "Authentication failed", "UNAUTHORIZED");
+
+    // The long-lived token works like a personal one: Basic password ...
+    let (s, suites) = json_of(
+        t.http
+            .get(format!(
+                "{}/api/public/v1/test-suites?projectKey=DEMO",
+                t.sb.url
+            ))
+            .basic_auth(&alice.login, Some(&long)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!suites["items"].as_array().unwrap().is_empty());
+    // ... only with its own login ...
+    let (s, _) = json_of(
+        t.http
+            .get(format!(
+                "{}/api/public/v1/test-suites?projectKey=DEMO",
+                t.sb.url
+            ))
+            .basic_auth(&t.user("bob").login, Some(&long)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // ... and as the refresh token, which then echoes it (no rotation).
+    for _ in 0..2 {
+        let (s, body) = t.refresh(&long).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(body["refreshToken"], long);
+        assert_eq!(unm(body["authToken"].as_str().unwrap()), alice.login);
+    }
+    // The log names the user of a request made with it.
+    let log: Vec<Value> = t
+        .control(reqwest::Method::GET, "requests")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let basic = log
+        .iter()
+        .filter(|r| r["path"] == "/api/public/v1/test-suites" && r["status"] == 200)
+        .collect::<Vec<_>>();
+    assert_eq!(basic[0]["user"], alice.login);
+
+    // A personal token still echoes itself.
+    let (_, body) = t.refresh(&alice.token).await;
+    assert_eq!(body["refreshToken"], alice.token);
+
+    // Two sign-ins of one user give two independent long-lived tokens.
+    let (_, second) = t.refresh(&t.sso_temp("alice").await).await;
+    assert_ne!(second["refreshToken"], long);
+    let (s, _) = t.refresh(&long).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sso_expired_and_unknown_tokens_and_reset() {
+    let t = T::start().await;
+    let bob = t.user("bob");
+    // ttl_secs 0: issued already expired.
+    let (s, body) = t.sso(json!({"login": bob.login, "ttl_secs": 0})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(body["expires_in_secs"], 0);
+    let (s, _) = t.refresh(body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = t.refresh("sso_0123456789abcdef0123456789abcdef").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = t
+        .refresh("zbr_sso_0123456789abcdef0123456789abcdef01234567")
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // A reset forgets long-lived SSO tokens and pending temp tokens.
+    let (_, body) = t.refresh(&t.sso_temp("bob").await).await;
+    let long = body["refreshToken"].as_str().unwrap().to_string();
+    let pending = t.sso_temp("bob").await;
+    let (s, _) = t.refresh(&long).await;
+    assert_eq!(s, StatusCode::OK);
+    t.control(reqwest::Method::POST, "reset")
+        .send()
+        .await
+        .unwrap();
+    let (s, _) = t.refresh(&long).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = t.refresh(&pending).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = json_of(
+        t.http
+            .get(format!(
+                "{}/api/public/v1/test-suites?projectKey=DEMO",
+                t.sb.url
+            ))
+            .basic_auth(&bob.login, Some(&long)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Personal tokens are unaffected.
+    let (s, _) = t.refresh(&bob.token).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sso_control_endpoint_validation() {
+    let t = T::start().await;
+    let (s, body) = t.sso(json!({"login": "mallory@sandbox.test"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body["message"],
+        "No sandbox user with login 'mallory@sandbox.test' (users: alice@sandbox.test, bob@sandbox.test)"
+    );
+    let (s, body) = t.sso(json!({"login": "  "})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["source"], "login");
+    let (s, _) = t.sso(json!({})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = t
+        .sso(json!({"login": "bob@sandbox.test", "password": "x"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, body) = t
+        .sso(json!({"login": "bob@sandbox.test", "ttl_secs": 86_401}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["source"], "ttl_secs");
+    let (s, _) = json_of(
+        t.control(reqwest::Method::POST, "sso")
+            .header("content-type", "application/json")
+            .body("not json"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, body) = json_of(
+        t.control(reqwest::Method::POST, "sso")
+            .header("host", "evil.test/path?x=")
+            .json(&json!({"login": "bob@sandbox.test"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"].as_str().unwrap().contains("Host header"),
+        "{body}"
+    );
+    // Control calls are not logged.
+    let log: Vec<Value> = t
+        .control(reqwest::Method::GET, "requests")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(log.is_empty(), "{log:?}");
+}
+
+#[tokio::test]
+async fn revoking_a_user_refuses_all_their_tokens_until_reset() {
+    let t = T::start().await;
+    let alice = t.user("alice");
+    let bob = t.user("bob");
+    let (_, body) = t.refresh(&t.sso_temp("alice").await).await;
+    let long = body["refreshToken"].as_str().unwrap().to_string();
+    let pending = t.sso_temp("alice").await;
+    let bearer = t.bearer("alice").await;
+    let bob_bearer = t.bearer("bob").await;
+
+    let resp = t
+        .control(reqwest::Method::POST, "users/revoke")
+        .json(&json!({"login": alice.login}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+
+    // Personal token, SSO token, pending temp token and bearer: all 401.
+    let (s, _) = json_of(t.get("/test-suites?projectKey=DEMO")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = t.refresh(&alice.token).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = t.refresh(&long).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = json_of(
+        t.http
+            .get(format!(
+                "{}/api/public/v1/test-suites?projectKey=DEMO",
+                t.sb.url
+            ))
+            .basic_auth(&alice.login, Some(&long)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = t.refresh(&pending).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = json_of(t.internal(&bearer, "/api/projects/v1/projects/DEMO")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Bob is unaffected.
+    let (s, _) =
+        json_of(t.public(reqwest::Method::GET, "bob", "/test-suites?projectKey=DEMO")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = json_of(t.internal(&bob_bearer, "/api/projects/v1/projects/DEMO")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = t.refresh(&bob.token).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // A fresh SSO sign-in after the revocation works.
+    let (s, body) = t.refresh(&t.sso_temp("alice").await).await;
+    assert_eq!(s, StatusCode::OK);
+    let fresh = body["refreshToken"].as_str().unwrap();
+    let (s, _) = json_of(
+        t.http
+            .get(format!(
+                "{}/api/public/v1/test-suites?projectKey=DEMO",
+                t.sb.url
+            ))
+            .basic_auth(&alice.login, Some(fresh)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Unknown login and bad bodies.
+    let (s, body) = json_of(
+        t.control(reqwest::Method::POST, "users/revoke")
+            .json(&json!({"login": "nobody"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body["message"].as_str().unwrap().contains("'nobody'"));
+    let (s, _) = json_of(
+        t.control(reqwest::Method::POST, "users/revoke")
+            .json(&json!({"login": alice.login, "all": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A reset restores the personal token.
+    t.control(reqwest::Method::POST, "reset")
+        .send()
+        .await
+        .unwrap();
+    let (s, _) = json_of(t.get("/test-suites?projectKey=DEMO")).await;
+    assert_eq!(s, StatusCode::OK);
+}

@@ -106,6 +106,25 @@ impl Env {
         self.auth_settings(json!({"revoke_bearers": true})).await;
     }
 
+    /// `POST /__sandbox/sso`: a finished SSO sign-in of the user with `login_prefix`, with
+    /// `extra` fields merged into the body. Returns the landing address.
+    pub async fn sso_sign_in(&self, login_prefix: &str, extra: Value) -> String {
+        let mut body = json!({"login": self.user(login_prefix).login});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let resp = self
+            .http
+            .post(self.control("sso"))
+            .json(&body)
+            .send()
+            .await
+            .expect("sso sign-in");
+        assert_eq!(resp.status(), 201, "sso sign-in refused: {body}");
+        let answer: Value = resp.json().await.expect("sso json");
+        answer["url"].as_str().expect("url").to_owned()
+    }
+
     /// Log entries whose path starts with `prefix`.
     pub async fn requests_to(&self, prefix: &str) -> Vec<Logged> {
         self.requests()

@@ -3,9 +3,11 @@
 //! * [`public`]: TCM Public API under `/api/public/v1` (Basic auth, `projectKey`).
 //! * [`internal`]: IAM, projects, reporting, TCM-internal and logs APIs (Bearer
 //!   auth, `projectId`).
+//! * [`web`]: the web app's `GET /sso` landing page of an SSO sign-in.
 
 pub mod internal;
 pub mod public;
+pub mod web;
 
 use axum::Json;
 use axum::extract::{FromRequest, Request};

@@ -1,5 +1,10 @@
 //! R1: `POST /api/iam/v1/auth/refresh` exchanges a personal token (the same
 //! one used as the Basic password) for a short-lived JWT-shaped bearer.
+//!
+//! It also takes the single-use temp token of an SSO sign-in (from
+//! `/sso?refresh-token=...`, minted by `POST /__sandbox/sso`): that one is
+//! consumed, and `refreshToken` in the answer is a new long-lived token for
+//! the account. For any other token `refreshToken` echoes the one sent.
 
 use axum::Json;
 use axum::extract::State;
@@ -19,9 +24,19 @@ pub async fn refresh(
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
         _ => return Err(ApiError::field("refreshToken", "must not be blank")),
     };
-    let caller = sb
-        .caller_by_token(&token)
-        .ok_or_else(ApiError::unauthorized)?;
+    let (caller, token) = match sb.caller_by_token(&token) {
+        Some(caller) => (caller, token),
+        None => {
+            // The guard is a temporary of this statement: auth is released
+            // before caller_by_login takes the store.
+            let exchanged = sb.auth().exchange_sso_temp(&token);
+            let (login, long_lived) = exchanged.ok_or_else(ApiError::unauthorized)?;
+            let caller = sb
+                .caller_by_login(&login)
+                .ok_or_else(ApiError::unauthorized)?;
+            (caller, long_lived)
+        }
+    };
     let assignments: Vec<(i64, &str)> = {
         let st = sb.store();
         caller
