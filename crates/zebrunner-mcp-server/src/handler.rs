@@ -207,18 +207,32 @@ impl ZebrunnerMcp {
         let Ok(url) = url::Url::parse(url) else {
             return;
         };
+        let elicitation_id = audit::correlation_id();
         let asked = context
             .peer
             .elicit_url_with_timeout(
                 "Connect your Zebrunner account to this server: sign in, then paste your \
                  Zebrunner API token on the page (it never passes through this app).",
                 url,
-                audit::correlation_id(),
+                elicitation_id.clone(),
                 Some(std::time::Duration::from_secs(60)),
             )
             .await;
-        if let Err(error) = asked {
-            tracing::debug!(%error, "the client did not take the connect elicitation");
+        match asked {
+            // Tell the client when the person has connected (notifications/elicitation/complete).
+            Ok(rmcp::model::ElicitationAction::Accept) => {
+                if let (Credentials::Vault(vault), Some(user_key)) =
+                    (&self.credentials, caller.user_key())
+                {
+                    vault
+                        .waiters()
+                        .wait(user_key, context.peer.clone(), elicitation_id);
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::debug!(%error, "the client did not take the connect elicitation")
+            }
         }
     }
 

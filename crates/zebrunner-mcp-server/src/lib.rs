@@ -27,6 +27,8 @@
 //! Other modules:
 //! - [`config`]: typed server options (transport, HTTP limits, allowed hosts
 //!   and origins, protocol versions, identity, policy, audit).
+//! - [`connect`]: the connect page (`/connect`), where a person signs in with the issuer
+//!   and stores their own Zebrunner token in the vault.
 //! - [`confirm`]: write confirmation tokens (preview, then confirm with a
 //!   single-use token kept hashed in storage).
 //! - [`toolsets`]: named tool groups, configured and narrowed per request.
@@ -43,6 +45,7 @@ pub mod audit;
 pub mod caller;
 pub mod config;
 pub mod confirm;
+pub mod connect;
 pub mod context;
 pub mod credentials;
 pub mod handler;

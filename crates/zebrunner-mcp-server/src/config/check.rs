@@ -227,6 +227,22 @@ impl Config {
                         format!("{url:?} is not an http(s) URL"),
                     );
                 }
+                if self.oidc.client_id.is_some()
+                    && let Some(public) = &self.public_url
+                    && let Ok(url) = url::Url::parse(public)
+                    && url.scheme() == "http"
+                    && !url.host_str().is_some_and(is_loopback_host)
+                {
+                    error(
+                        "public_url",
+                        format!(
+                            "the connect page (oidc.client_id) takes people's Zebrunner tokens \
+                             and sets sign-in cookies, so it needs HTTPS; {public:?} is plain \
+                             http on a non-loopback host (put TLS in front and set an https \
+                             public_url)"
+                        ),
+                    );
+                }
                 if self.vault.cache_max_users == 0 {
                     error("vault.cache_max_users", "must be at least 1".into());
                 }

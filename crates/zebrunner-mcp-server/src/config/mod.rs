@@ -31,8 +31,16 @@ use lists::{comma_list, optional_comma_list};
 
 /// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
 const SECTIONS: [&str; 5] = ["zebrunner", "vault", "oidc", "policy", "audit"];
-/// `ZMCP_*` variables that are not settings (the vault's keys are secrets: environment only).
-const NOT_SETTINGS: [&str; 4] = ["config", "log_format", "vault_keys", "vault_keys_file"];
+/// `ZMCP_*` variables that are not settings (the vault's keys and the sign-in client's secret
+/// are secrets: environment or secret file only).
+const NOT_SETTINGS: [&str; 6] = [
+    "config",
+    "log_format",
+    "vault_keys",
+    "vault_keys_file",
+    "oidc_client_secret",
+    "oidc_client_secret_file",
+];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -217,6 +225,11 @@ pub struct OidcConfig {
     /// Client ids whose tokens without a user (client credentials) are accepted.
     #[serde(deserialize_with = "comma_list")]
     pub service_clients: Vec<String>,
+    /// This server's own client at the issuer (a confidential web application whose
+    /// redirect URI is `<public_url>/connect/callback`), for the connect page where people
+    /// sign in and store their Zebrunner token (`credentials = "vault"`). Its secret comes
+    /// from `ZMCP_OIDC_CLIENT_SECRET` or `ZMCP_OIDC_CLIENT_SECRET_FILE`, never from here.
+    pub client_id: Option<String>,
 }
 
 impl Default for OidcConfig {
@@ -229,6 +242,7 @@ impl Default for OidcConfig {
             allowed_client_ids: Vec::new(),
             groups_claim: "groups".into(),
             service_clients: Vec::new(),
+            client_id: None,
         }
     }
 }
@@ -381,6 +395,24 @@ impl Config {
     /// The MCP endpoint's URL: the resource identifier of RFC 8707/9728.
     pub fn resource_url(&self, bound: Option<SocketAddr>) -> String {
         format!("{}/mcp", self.public_base(bound))
+    }
+
+    /// Whether this server serves the connect page: the vault, over HTTP, signed in with
+    /// the issuer through `oidc.client_id`.
+    pub fn serves_connect_page(&self) -> bool {
+        self.credentials == CredentialsMode::Vault
+            && self.transport == Transport::Http
+            && self.identity == IdentityMode::Oidc
+            && self.oidc.client_id.is_some()
+    }
+
+    /// Where people connect their Zebrunner account: `vault.connect_url`, or this server's
+    /// own connect page when it serves one.
+    pub fn connect_url(&self, bound: Option<SocketAddr>) -> Option<String> {
+        self.vault.connect_url.clone().or_else(|| {
+            self.serves_connect_page()
+                .then(|| format!("{}/connect", self.public_base(bound)))
+        })
     }
 
     /// The audience tokens must carry.

@@ -8,7 +8,8 @@
 //! - [`vault`]: each person's own login and token from the encrypted vault;
 //! - [`headers`]: the login and token each request carries.
 //!
-//! [`revalidate`] checks stored tokens against Zebrunner in the background.
+//! [`revalidate`] checks stored tokens against Zebrunner in the background; [`waiting`]
+//! remembers MCP clients waiting for a person to connect.
 //!
 //! Tools never care where their client came from. The advice in error
 //! messages ("renew the token", "reconnect your account") belongs to the
@@ -19,6 +20,7 @@ pub mod headers;
 pub mod logins;
 pub mod revalidate;
 pub mod vault;
+pub mod waiting;
 
 use std::sync::Arc;
 

@@ -11,10 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moka::future::Cache;
+use secrecy::SecretString;
 use zebrunner_client::{Workspace, ZebrunnerClient};
-use zebrunner_storage::vault::{RecordStatus, Vault, VaultError};
+use zebrunner_identity::Identity;
+use zebrunner_storage::vault::{NewCredential, RecordStatus, Vault, VaultError, VaultMetadata};
 
 use super::logins::LoginRules;
+use super::waiting::ConnectWaiters;
 use crate::{caller::Caller, tools::error::ToolError};
 
 /// A person's client and where it came from.
@@ -31,6 +34,17 @@ pub struct VaultCredentials {
     logins: LoginRules,
     connect_url: Option<String>,
     clients: Cache<String, VaultClient>,
+    waiters: ConnectWaiters,
+}
+
+/// Why a person's token was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The login is not one this person may use (see [`LoginRules`]).
+    #[error("{0}")]
+    LoginNotAllowed(String),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }
 
 impl VaultCredentials {
@@ -51,7 +65,78 @@ impl VaultCredentials {
                 .max_capacity(max_users)
                 .time_to_idle(idle)
                 .build(),
+            waiters: ConnectWaiters::default(),
         }
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    pub fn logins(&self) -> &LoginRules {
+        &self.logins
+    }
+
+    /// MCP clients waiting for people to connect (URL elicitation).
+    pub fn waiters(&self) -> &ConnectWaiters {
+        &self.waiters
+    }
+
+    /// A person's record, without its token.
+    pub async fn metadata(&self, user_key: &str) -> Result<Option<VaultMetadata>, VaultError> {
+        self.vault.metadata(user_key).await
+    }
+
+    /// Whether the login rules let `identity` connect `login`, with what to do if not.
+    pub fn check_login(&self, identity: &Identity, login: &str) -> Result<(), StoreError> {
+        if self.logins.allows(identity, login) {
+            return Ok(());
+        }
+        Err(StoreError::LoginNotAllowed(
+            match self.logins.login_for(identity) {
+                Some(allowed) => format!(
+                    "You may connect only the Zebrunner login {allowed:?}; ask the administrator \
+                     of this server if yours differs"
+                ),
+                None => "Your sign-in carries no e-mail address to match a Zebrunner login; ask \
+                         the administrator of this server to map your account"
+                    .into(),
+            },
+        ))
+    }
+
+    /// Store `token` for the signed-in `identity` as Zebrunner `login`, which Zebrunner has
+    /// just confirmed is the token's owner. Refused unless the login rules let this person use
+    /// `login`. The next call uses the new token, and clients waiting for this person hear
+    /// that they connected.
+    pub async fn store(
+        &self,
+        identity: &Identity,
+        login: &str,
+        token: &SecretString,
+    ) -> Result<VaultMetadata, StoreError> {
+        self.check_login(identity, login)?;
+        let meta = self
+            .vault
+            .put(&NewCredential {
+                user_key: &identity.user_key,
+                zebrunner_url: self.workspace.web_url(),
+                login,
+                token,
+                validated: true,
+            })
+            .await?;
+        self.clients.invalidate(&identity.user_key).await;
+        self.waiters.connected(&identity.user_key).await;
+        Ok(meta)
+    }
+
+    /// Forget a person's token (the connect page's "disconnect"). Returns whether one was
+    /// stored.
+    pub async fn remove(&self, user_key: &str) -> Result<bool, VaultError> {
+        let removed = self.vault.delete(user_key).await?;
+        self.clients.invalidate(user_key).await;
+        Ok(removed)
     }
 
     pub fn connect_url(&self) -> Option<&str> {

@@ -155,6 +155,7 @@ impl Harness {
             policy: Policy::new(policy, false),
             read_only: false,
             public_url: None,
+            connect: None,
         };
         let options = HttpOptions::new("127.0.0.1:0".parse().unwrap());
         let http_server = HttpServer::bind(server, &options, security).await.unwrap();

@@ -50,6 +50,28 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
             Err(e) => lines.push((Severity::Error, format!("error: {e:#}"))),
         }
     }
+    if config.serves_connect_page() {
+        match settings::env_or_file("ZMCP_OIDC_CLIENT_SECRET") {
+            Ok(Some(_)) => println!(
+                "connect page: {} (sign-in client {})",
+                config.connect_url(None).unwrap_or_default(),
+                config.oidc.client_id.as_deref().unwrap_or_default()
+            ),
+            Ok(None) => lines.push((
+                Severity::Error,
+                "error: ZMCP_OIDC_CLIENT_SECRET: the connect page signs people in as the \
+                 confidential client oidc.client_id and needs its secret; set \
+                 ZMCP_OIDC_CLIENT_SECRET or ZMCP_OIDC_CLIENT_SECRET_FILE"
+                    .into(),
+            )),
+            Err(e) => lines.push((Severity::Error, format!("error: {e:#}"))),
+        }
+    } else if config.credentials == CredentialsMode::Vault && config.vault.connect_url.is_none() {
+        println!(
+            "connect page: off (set oidc.client_id to serve /connect; until then people \
+             without a token are told to ask an administrator, who uses `zebrunner-mcp vault put`)"
+        );
+    }
     for name in names {
         match settings::env_or_file(name) {
             Ok(Some(_)) => {}

@@ -24,11 +24,11 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
     let audit = setup::audit_log(&config).await?;
     let tokens = setup::token_storage(&config, &audit).await?;
     let credentials = setup::credentials(&config, &tokens).await?;
-    let server = ZebrunnerMcp::new(credentials)
+    let server = ZebrunnerMcp::new(credentials.clone())
         .with_audit(audit)
         .with_confirmation_ttl(config.confirmation_ttl())
         .with_cursor_key(cursor_key(&tokens).await?)
-        .with_storage(tokens)
+        .with_storage(tokens.clone())
         .with_toolsets(config.toolsets());
     match config.transport {
         Transport::Stdio => {
@@ -36,7 +36,9 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
             transport::stdio::serve(server).await
         }
         Transport::Http => {
-            let security = setup::security(&config).await?;
+            let mut security = setup::security(&config).await?;
+            security.connect =
+                setup::connect_page(&config, &credentials, &tokens, &security).await?;
             let http =
                 transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
             // Printed on stdout so scripts and tests can find a port chosen with :0.

@@ -9,10 +9,13 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use zebrunner_identity::{OidcConfig as ValidatorConfig, OidcValidator};
 
+use secrecy::SecretString;
 use zebrunner_client::{ClientConfig, Workspace, WorkspaceConfig};
+use zebrunner_identity::SignInClient;
 use zebrunner_mcp_server::{
     Credentials,
     config::{AuditSinkKind, Config, CredentialsMode, IdentityMode, Severity},
+    connect::{ConnectPage, session::CookieKey},
     credentials::{
         HeaderCredentials, VaultCredentials, logins::LoginRules, revalidate::Revalidation,
     },
@@ -149,7 +152,7 @@ pub async fn credentials(config: &Config, storage: &Storage) -> anyhow::Result<C
                 vault,
                 workspace,
                 logins(),
-                config.vault.connect_url.clone(),
+                config.connect_url(None),
                 config.vault.cache_max_users,
                 Duration::from_secs(config.vault.cache_idle_secs),
             ))))
@@ -192,8 +195,60 @@ pub async fn security(config: &Config) -> anyhow::Result<Security> {
         policy,
         read_only: config.read_only,
         public_url: config.public_url.clone(),
+        connect: None,
     })
 }
+
+/// The connect page, when this server serves one (see [`Config::serves_connect_page`]):
+/// people sign in as `oidc.client_id` (its secret from `ZMCP_OIDC_CLIENT_SECRET` or
+/// `_FILE`) and store their Zebrunner token in the vault. Its cookies are signed with a key
+/// kept in the database, so every replica accepts every other's.
+pub async fn connect_page(
+    config: &Config,
+    credentials: &Credentials,
+    storage: &Storage,
+    security: &Security,
+) -> anyhow::Result<Option<Arc<ConnectPage>>> {
+    let (true, Credentials::Vault(vault), Some(validator), Some(client_id)) = (
+        config.serves_connect_page(),
+        credentials,
+        &security.validator,
+        &config.oidc.client_id,
+    ) else {
+        return Ok(None);
+    };
+    let secret = settings::env_or_file("ZMCP_OIDC_CLIENT_SECRET")?.context(
+        "the connect page (oidc.client_id) needs the client's secret: set \
+         ZMCP_OIDC_CLIENT_SECRET or ZMCP_OIDC_CLIENT_SECRET_FILE",
+    )?;
+    let base = config.public_base(None);
+    let public = url::Url::parse(&base).context("public_url is not a URL")?;
+    let policy = Policy::new(config.policy.clone(), config.read_only);
+    let sign_in = SignInClient::new(
+        validator.clone(),
+        client_id.clone(),
+        SecretString::from(secret),
+        format!("{base}/connect/callback"),
+    )
+    .context("the issuer cannot sign people in for the connect page")?
+    .with_extra_scopes(policy.read_scope());
+    let key = storage
+        .server_secret(COOKIE_KEY_NAME, 32)
+        .await
+        .context("could not read or create the connect page's cookie key in the database")?;
+    tracing::info!(url = %format!("{base}/connect"), "connect page on");
+    Ok(Some(Arc::new(ConnectPage {
+        sign_in,
+        vault: vault.clone(),
+        policy,
+        cookies: CookieKey::new(&key, public.scheme() == "https"),
+        issuer: validator.metadata().issuer.clone(),
+        origin: public.origin().ascii_serialization(),
+    })))
+}
+
+/// The database name of the connect page's cookie-signing key.
+const COOKIE_KEY_NAME: &str = "connect_cookie_key";
 
 async fn validator(config: &Config) -> anyhow::Result<OidcValidator> {
     let issuer = config
@@ -213,6 +268,14 @@ async fn validator(config: &Config) -> anyhow::Result<OidcValidator> {
         .collect::<anyhow::Result<_>>()?;
     settings.leeway = Duration::from_secs(config.oidc.leeway_secs);
     settings.allowed_client_ids = config.oidc.allowed_client_ids.clone();
+    // The connect page's own sign-in client is trusted like the listed ones: its access
+    // tokens are validated like an MCP call's to learn who signed in.
+    if let Some(client) = &config.oidc.client_id
+        && !settings.allowed_client_ids.is_empty()
+        && !settings.allowed_client_ids.contains(client)
+    {
+        settings.allowed_client_ids.push(client.clone());
+    }
     settings.groups_claim = config.oidc.groups_claim.clone();
     settings.service_clients = config.oidc.service_clients.clone();
     settings

@@ -39,6 +39,8 @@ pub struct Security {
     pub read_only: bool,
     /// The URL clients use, without `/mcp`; default `http://<bound address>`.
     pub public_url: Option<String>,
+    /// The connect page, with `credentials = "vault"` and a sign-in client.
+    pub connect: Option<Arc<crate::connect::ConnectPage>>,
 }
 
 impl Security {
@@ -49,6 +51,7 @@ impl Security {
             policy: Policy::new(Default::default(), read_only),
             read_only,
             public_url: None,
+            connect: None,
         }
     }
 }
@@ -105,9 +108,16 @@ pub fn app(
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(guard, guard::guard));
-    let about = about_page(resource.as_str(), metadata.is_some());
-    let mut router = Router::new()
-        .merge(mcp)
+    let about = about_page(
+        resource.as_str(),
+        metadata.is_some(),
+        security.connect.is_some(),
+    );
+    let mut router = Router::new().merge(mcp);
+    if let Some(page) = security.connect {
+        router = router.merge(crate::connect::router(page));
+    }
+    let mut router = router
         .route("/healthz", get(healthz))
         .route("/", get(move || async move { about }));
     if let Some(document) = metadata {
@@ -124,7 +134,13 @@ pub fn app(
 
 /// The page at `/`: what this server is and how to connect. It is the
 /// `resource_documentation` of the protected resource metadata.
-fn about_page(resource: &str, oauth: bool) -> axum::response::Html<String> {
+fn about_page(resource: &str, oauth: bool, connect: bool) -> axum::response::Html<String> {
+    let connect = if connect {
+        "<p>Calls reach Zebrunner with your own Zebrunner account: \
+         <a href=\"/connect\">connect it here</a> once.</p>"
+    } else {
+        ""
+    };
     let auth = if oauth {
         "Clients authenticate with an OAuth access token from your organisation's identity \
          provider; the protected resource metadata at <code>/.well-known/oauth-protected-resource/mcp</code> \
@@ -136,7 +152,7 @@ fn about_page(resource: &str, oauth: bool) -> axum::response::Html<String> {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Zebrunner MCP</title></head>\
          <body><h1>Zebrunner MCP {version}</h1>\
          <p>An MCP server for Zebrunner test management. Add it to your AI assistant as a \
-         Streamable HTTP server with the URL <code>{resource}</code>.</p><p>{auth}</p>\
+         Streamable HTTP server with the URL <code>{resource}</code>.</p><p>{auth}</p>{connect}\
          <p>Tools for test cases, suites, test runs, launches, milestones, failure analysis, \
          reports and safe writes (preview, then confirm); see <code>tools/list</code>.</p></body></html>",
         version = env!("CARGO_PKG_VERSION"),
