@@ -189,14 +189,17 @@ impl ConnectPage {
     }
 
     /// Browsers send `Origin` with every POST (and `Sec-Fetch-Site`); a form from another
-    /// site is refused even before its CSRF token is looked at.
+    /// site is refused even before its CSRF token is looked at. Under this page's
+    /// `Referrer-Policy: no-referrer`, Chromium sends `Origin: null` on its own same-origin
+    /// forms, so `null` passes only when `Sec-Fetch-Site` vouches for the same origin.
     fn same_origin(&self, headers: &HeaderMap) -> bool {
-        let origin_ok = headers
-            .get(header::ORIGIN)
-            .is_none_or(|o| o.as_bytes() == self.origin.as_bytes());
-        let site_ok = headers
-            .get("sec-fetch-site")
-            .is_none_or(|s| matches!(s.as_bytes(), b"same-origin" | b"none"));
+        let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
+        let site_ok = site.is_none_or(|s| matches!(s, b"same-origin" | b"none"));
+        let origin_ok = match headers.get(header::ORIGIN).map(HeaderValue::as_bytes) {
+            None => true,
+            Some(b"null") => site == Some(b"same-origin".as_slice()),
+            Some(origin) => origin == self.origin.as_bytes(),
+        };
         origin_ok && site_ok
     }
 

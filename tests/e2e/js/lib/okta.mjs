@@ -7,6 +7,12 @@
 //            indicators), audience = the MCP resource URL, Okta claims
 //            `ver`, `cid`, `uid` (users only), `scp` (array), `groups`;
 //            oidc-provider's own `scope`/`client_id` claims are removed.
+//   clients  see CLIENTS; with `connectRedirectUri`, also the server's own
+//            confidential client for its /connect page (`okta.clients.connect`):
+//            auth code + PKCE (+ nonce), client_secret_basic; without a
+//            `resource` parameter its access token is still the JWT for the
+//            MCP resource (defaultResource), and the ID token carries the
+//            nonce, e-mail and name (the access token is not for userinfo).
 //
 // The provider runs behind a plain node:http server that strips the
 // `/oauth2/default` prefix (Okta's layout) and counts requests per route, so
@@ -55,6 +61,10 @@ export const CLIENTS = {
   web: { id: 'mcp-web', redirectUri: 'http://127.0.0.1:53682/callback' },
   // a confidential auth-code client that the server does not list in ZMCP_OIDC_ALLOWED_CLIENT_IDS
   other: { id: 'other-app', secret: 'other-secret-93b0', redirectUri: 'http://127.0.0.1:53683/callback' },
+  // The server's own confidential client for its /connect page (auth code + PKCE + nonce,
+  // client_secret_basic). Registered only when startOkta gets `connectRedirectUri`; its
+  // redirect URI depends on the server's port, so use `okta.clients.connect` (with it).
+  connect: { id: 'zmcp-connect', secret: 'connect-secret-4b1d9e', tokenEndpointAuth: 'client_secret_basic' },
 };
 
 /** An RSA signing key as a private JWK with `kid`, `alg`, `use`. */
@@ -87,6 +97,8 @@ export async function startOkta({
   // `resource`: set `audience` to issue every token with that fixed value.
   audience = null,
   groupsClaim = 'groups',
+  // The connect page's callback (`<public>/connect/callback`): registers CLIENTS.connect.
+  connectRedirectUri = null,
 } = {}) {
   if (!resource) throw new Error('startOkta: resource (the MCP URL) is required');
   const hits = new Map();
@@ -125,6 +137,8 @@ export async function startOkta({
   const issuer = `${origin}${PREFIX}`;
   const audiences = new Set([resource, ...otherResources]);
 
+  const connectClient = connectRedirectUri ? { ...CLIENTS.connect, redirectUri: connectRedirectUri } : null;
+
   let keys = [await newRsaKey('okta-key-1')];
   let signingKid = keys[0].kid;
 
@@ -150,6 +164,13 @@ export async function startOkta({
           client_id: CLIENTS.other.id, client_secret: CLIENTS.other.secret, grant_types: ['authorization_code'],
           redirect_uris: [CLIENTS.other.redirectUri], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post',
         },
+        ...(connectClient
+          ? [{
+            client_id: connectClient.id, client_secret: connectClient.secret, grant_types: ['authorization_code'],
+            redirect_uris: [connectClient.redirectUri], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
+            scope: `openid email profile ${READ_SCOPE} ${WRITE_SCOPE}`,
+          }]
+          : []),
       ],
       scopes: ['openid', 'email', 'profile', 'offline_access', READ_SCOPE, WRITE_SCOPE],
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
@@ -217,6 +238,8 @@ export async function startOkta({
     port,
     resource,
     hits,
+    /** Clients with their redirect URIs; `connect` only with `connectRedirectUri`. */
+    clients: { ...CLIENTS, ...(connectClient ? { connect: connectClient } : {}) },
     /** Every private key the provider holds, newest first. */
     get keys() {
       return keys;
@@ -271,7 +294,7 @@ export async function startOkta({
      * authorization endpoint and the devInteractions login/consent forms.
      * Returns the token response (access_token, id_token, refresh_token?).
      */
-    async authorizationCode({ login, scope = `openid email profile ${READ_SCOPE}`, client = CLIENTS.web, resource: res = resource } = {}) {
+    async authorizationCode({ login, scope = `openid email profile ${READ_SCOPE}`, client = CLIENTS.web, resource: res = resource, nonce } = {}) {
       const verifier = randomBytes(32).toString('base64url');
       const challenge = createHash('sha256').update(verifier).digest('base64url');
       const state = randomBytes(8).toString('hex');
@@ -279,6 +302,7 @@ export async function startOkta({
       authorize.search = new URLSearchParams({
         client_id: client.id, response_type: 'code', redirect_uri: client.redirectUri, scope, state,
         code_challenge: challenge, code_challenge_method: 'S256', ...(res ? { resource: res } : {}),
+        ...(nonce ? { nonce } : {}),
       }).toString();
       const redirect = await okta.authorizeHeadless(authorize.toString(), login, client.redirectUri);
       const code = redirect.searchParams.get('code');
@@ -288,12 +312,16 @@ export async function startOkta({
     },
 
     async exchangeCode({ code, verifier, client = CLIENTS.web, resource: res = resource }) {
-      const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier, client_id: client.id });
-      if (client.secret) body.set('client_secret', client.secret);
+      const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier });
+      const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+      if (client.secret && client.tokenEndpointAuth === 'client_secret_basic') {
+        headers.authorization = 'Basic ' + Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64');
+      } else {
+        body.set('client_id', client.id);
+        if (client.secret) body.set('client_secret', client.secret);
+      }
       if (res) body.set('resource', res);
-      const r = await fetch(`${issuer}/v1/token`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, signal: AbortSignal.timeout(10_000),
-      });
+      const r = await fetch(`${issuer}/v1/token`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
       const json = await r.json();
       if (!r.ok) throw new Error(`authorization_code token exchange: ${r.status} ${JSON.stringify(json)}`);
       return json;
