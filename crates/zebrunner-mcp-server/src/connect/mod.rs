@@ -28,9 +28,9 @@ use std::sync::Arc;
 
 use axum::{
     Form, Router,
-    extract::{DefaultBodyLimit, Query, Request, State},
+    extract::{DefaultBodyLimit, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    middleware::{self, Next},
+    middleware,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -45,8 +45,9 @@ use crate::credentials::{
     vault::StoreError,
 };
 use crate::policy::Policy;
-use pages::{Account, SignedOut, Status, html, notice_text};
-use session::{CookieKey, Session, cookie_value};
+use pages::{Account, SignedOut, Status, notice_text};
+use session::{Cookies, Session};
+use zebrunner_pages::{headers, render as html};
 
 /// Largest form body (a login, a token or an address, and the CSRF token).
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -58,7 +59,7 @@ pub struct ConnectPage {
     pub sign_in: SignInClient,
     pub vault: Arc<VaultCredentials>,
     pub policy: Policy,
-    pub cookies: CookieKey,
+    pub cookies: Cookies,
     /// The issuer, to check the callback's `iss` (RFC 9207).
     pub issuer: String,
     /// This server's origin (`https://mcp.example.com`), for the `Origin` check.
@@ -69,7 +70,6 @@ pub struct ConnectPage {
 pub fn router(page: Arc<ConnectPage>) -> Router {
     Router::new()
         .route("/connect", get(show))
-        .route("/connect/style.css", get(style))
         .route("/connect/sign-in", get(sign_in))
         .route("/connect/callback", get(callback))
         .route("/connect/token", post(save_token))
@@ -77,14 +77,9 @@ pub fn router(page: Arc<ConnectPage>) -> Router {
         .route("/connect/disconnect", post(disconnect))
         .route("/connect/sign-out", post(sign_out))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(middleware::from_fn(protect))
+        .layer(middleware::from_fn(headers::layer))
         .with_state(page)
-}
-
-async fn protect(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    pages::protect(response.headers_mut());
-    response
+        .merge(headers::assets())
 }
 
 fn now() -> i64 {
@@ -97,8 +92,7 @@ fn cookie_header(headers: &HeaderMap) -> Option<&str> {
 
 impl ConnectPage {
     fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        let value = cookie_value(cookie_header(headers), self.cookies.session_name());
-        self.cookies.session(value, now())
+        self.cookies.session(cookie_header(headers), now())
     }
 
     /// The signed-out page with `problem` and `status`.
@@ -157,7 +151,7 @@ impl ConnectPage {
 
     /// A POST's session, after the same-origin and CSRF checks.
     fn check_post(&self, headers: &HeaderMap, csrf: Option<&str>) -> Result<Session, Refused> {
-        if !self.same_origin(headers) {
+        if !headers::same_origin(headers, &self.origin) {
             return Err(Refused::CrossSite);
         }
         let session = self.session(headers).ok_or(Refused::SignedOut)?;
@@ -186,21 +180,6 @@ impl ConnectPage {
             ),
         };
         self.signed_out(status, problem)
-    }
-
-    /// Browsers send `Origin` with every POST (and `Sec-Fetch-Site`); a form from another
-    /// site is refused even before its CSRF token is looked at. Under this page's
-    /// `Referrer-Policy: no-referrer`, Chromium sends `Origin: null` on its own same-origin
-    /// forms, so `null` passes only when `Sec-Fetch-Site` vouches for the same origin.
-    fn same_origin(&self, headers: &HeaderMap) -> bool {
-        let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
-        let site_ok = site.is_none_or(|s| matches!(s, b"same-origin" | b"none"));
-        let origin_ok = match headers.get(header::ORIGIN).map(HeaderValue::as_bytes) {
-            None => true,
-            Some(b"null") => site == Some(b"same-origin".as_slice()),
-            Some(origin) => origin == self.origin.as_bytes(),
-        };
-        origin_ok && site_ok
     }
 
     /// Store a checked token, or show why not.
@@ -300,17 +279,6 @@ async fn show(
     }
 }
 
-async fn style() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        pages::STYLE,
-    )
-        .into_response()
-}
-
 async fn sign_in(State(page): State<Arc<ConnectPage>>) -> Response {
     let (state, cookie) = page.cookies.begin_sign_in(now());
     let url = page.sign_in.authorization_url(
@@ -336,11 +304,9 @@ async fn callback(
 ) -> Response {
     let clear = page.cookies.clear_sign_in();
     let state = query.state.as_deref().unwrap_or_default();
-    let started_here = page.cookies.sign_in_matches(
-        cookie_value(cookie_header(&headers), page.cookies.sign_in_name()),
-        state,
-        now(),
-    );
+    let started_here = page
+        .cookies
+        .sign_in_matches(cookie_header(&headers), state, now());
     if !started_here {
         return with_cookies(
             page.signed_out(

@@ -1,17 +1,8 @@
 //! The connect page's HTML, rendered from the templates in `templates/connect/` (askama:
-//! checked at compile time, HTML-escaped), and the headers every response carries.
+//! checked at compile time, HTML-escaped), which extend `zebrunner-pages`' layout.
 
 use askama::Template;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use zebrunner_storage::vault::{RecordStatus, VaultMetadata};
-
-/// No scripts, styles from this server only, forms post here only, never framed.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// The stylesheet, served at `/connect/style.css`.
-pub const STYLE: &str = include_str!("../../templates/connect/style.css");
 
 /// A fixed message after a redirect (`/connect?notice=…`): the query names one of these,
 /// never free text.
@@ -74,51 +65,6 @@ pub struct Account<'a> {
     /// The login to suggest: the one typed before a failed attempt, the stored one, or the
     /// one the login rules give this person.
     pub login_hint: &'a str,
-}
-
-/// A rendered page with `status` and the page headers.
-pub fn html(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
-        Ok(body) => (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "the connect page did not render");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be shown; try again.",
-            )
-                .into_response()
-        }
-    }
-}
-
-/// The headers every connect response carries: a strict CSP, never framed or cached, no
-/// referrer (a pasted address never travels onward), no MIME sniffing.
-pub fn protect(headers: &mut HeaderMap) {
-    let fixed: [(HeaderName, &str); 6] = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("permissions-policy"),
-            "camera=(), microphone=(), geolocation=()",
-        ),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
 }
 
 /// `2026-12-06T23:50:12.123Z` as `2026-12-06 23:50 UTC`.

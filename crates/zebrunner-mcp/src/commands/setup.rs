@@ -15,13 +15,14 @@ use zebrunner_identity::SignInClient;
 use zebrunner_mcp_server::{
     Credentials,
     config::{AuditSinkKind, Config, CredentialsMode, IdentityMode, Severity},
-    connect::{ConnectPage, session::CookieKey},
+    connect::{ConnectPage, session::Cookies},
     credentials::{
         HeaderCredentials, VaultCredentials, logins::LoginRules, revalidate::Revalidation,
     },
     policy::Policy,
     transport::http::Security,
 };
+use zebrunner_pages::CookieKey;
 use zebrunner_storage::vault::Vault;
 
 use crate::settings::{self, ZebrunnerSettings};
@@ -217,7 +218,7 @@ pub async fn connect_page(
     ) else {
         return Ok(None);
     };
-    let secret = settings::env_or_file("ZMCP_OIDC_CLIENT_SECRET")?.context(
+    let secret = settings::env_or_file(settings::ZMCP_OIDC_CLIENT_SECRET)?.context(
         "the connect page (oidc.client_id) needs the client's secret: set \
          ZMCP_OIDC_CLIENT_SECRET or ZMCP_OIDC_CLIENT_SECRET_FILE",
     )?;
@@ -241,7 +242,7 @@ pub async fn connect_page(
         sign_in,
         vault: vault.clone(),
         policy,
-        cookies: CookieKey::new(&key, public.scheme() == "https"),
+        cookies: Cookies::new(CookieKey::new(&key, public.scheme() == "https")),
         issuer: validator.metadata().issuer.clone(),
         origin: public.origin().ascii_serialization(),
     })))

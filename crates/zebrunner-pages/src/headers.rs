@@ -1,0 +1,143 @@
+//! The headers every page response carries, and the shared stylesheet.
+
+use axum::{
+    Router,
+    extract::Request,
+    http::{HeaderMap, HeaderName, HeaderValue, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+/// No scripts, styles from this server only, forms post here only, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Where the stylesheet is served; pages link it from `pages/base.html`.
+pub const STYLE_PATH: &str = "/assets/pages.css";
+const STYLE: &str = include_str!("../templates/pages/style.css");
+
+/// Never framed or cached, no referrer (a pasted address never travels onward), no MIME
+/// sniffing. A `Cache-Control` the handler set is kept.
+pub fn protect(headers: &mut HeaderMap) {
+    let fixed: [(HeaderName, &str); 6] = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+}
+
+/// [`protect`] as a middleware (`axum::middleware::from_fn(headers::layer)`).
+pub async fn layer(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    protect(response.headers_mut());
+    response
+}
+
+/// The stylesheet's route, with the same headers.
+pub fn assets() -> Router {
+    Router::new()
+        .route(
+            STYLE_PATH,
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    STYLE,
+                )
+                    .into_response()
+            }),
+        )
+        .layer(axum::middleware::from_fn(layer))
+}
+
+/// Whether a form POST comes from this server's own pages: `Origin` (when sent) is ours and
+/// `Sec-Fetch-Site` (when sent) says same-origin. Under `Referrer-Policy: no-referrer`,
+/// Chromium sends `Origin: null` on a page's own forms, so `null` passes only when
+/// `Sec-Fetch-Site` vouches for the same origin.
+pub fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
+    let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
+    let site_ok = site.is_none_or(|s| matches!(s, b"same-origin" | b"none"));
+    let origin_ok = match headers.get(header::ORIGIN).map(HeaderValue::as_bytes) {
+        None => true,
+        Some(b"null") => site == Some(b"same-origin".as_slice()),
+        Some(sent) => sent == origin.as_bytes(),
+    };
+    origin_ok && site_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn only_our_own_forms_pass() {
+        let ours = "https://mcp.example.com";
+        assert!(same_origin(&headers(&[]), ours));
+        assert!(same_origin(
+            &headers(&[("origin", "https://mcp.example.com")]),
+            ours
+        ));
+        assert!(same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            ours
+        ));
+        assert!(!same_origin(&headers(&[("origin", "null")]), ours));
+        assert!(!same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]),
+            ours
+        ));
+        assert!(!same_origin(
+            &headers(&[("origin", "https://evil.example")]),
+            ours
+        ));
+        assert!(!same_origin(
+            &headers(&[
+                ("origin", "https://mcp.example.com"),
+                ("sec-fetch-site", "same-site")
+            ]),
+            ours
+        ));
+    }
+
+    #[test]
+    fn handler_cache_control_is_kept() {
+        let mut map = headers(&[("cache-control", "public, max-age=3600")]);
+        protect(&mut map);
+        assert_eq!(map[header::CACHE_CONTROL], "public, max-age=3600");
+        let mut fresh = HeaderMap::new();
+        protect(&mut fresh);
+        assert_eq!(fresh[header::CACHE_CONTROL], "no-store");
+        assert!(
+            fresh[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+    }
+}

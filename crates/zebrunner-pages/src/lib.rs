@@ -1,0 +1,41 @@
+//! What the server's HTML pages share (the connect page, and the authorization server's
+//! consent and client pages), so each page crate holds only its own story.
+//!
+//! # Layout
+//!
+//! - [`cookies`]: [`CookieKey`]: signed cookies (`__Host-` on HTTPS, the loopback fallback
+//!   on plain http), values derived from a server key (CSRF tokens, PKCE verifiers, nonces).
+//! - [`headers`]: the headers every page response carries (strict CSP, no caching, no
+//!   framing, no referrer) as a middleware, and the stylesheet route.
+//! - `templates/pages/base.html`: the layout every page template extends
+//!   (`{% extends "pages/base.html" %}`; a page crate's `askama.toml` lists this crate's
+//!   `templates/` directory), with the `problem` and `notice` messages.
+//! - [`render`]: a template to a response.
+
+pub mod cookies;
+pub mod headers;
+
+pub use cookies::{CookieKey, cookie_value};
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// A rendered page with `status`, or a short plain error if the template fails.
+pub fn render(status: StatusCode, page: &impl askama::Template) -> Response {
+    match page.render() {
+        Ok(body) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a page did not render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown; try again.",
+            )
+                .into_response()
+        }
+    }
+}
