@@ -1,17 +1,124 @@
 //! Crash safety of the vault: `zebrunner-mcp vault` processes killed with SIGKILL while
 //! storing tokens concurrently and while rekeying lose no acknowledged record and leave none
-//! that does not decrypt.
+//! that does not decrypt. Each test runs on SQLite (a data directory) and on the real
+//! PostgreSQL server (`ZEBRUNNER_MCP_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`), there in a schema of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::future::Future;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
+use sqlx::Connection;
 use zebrunner_storage::Storage;
 use zebrunner_storage::vault::{NewCredential, Vault};
 use zebrunner_vault_crypto::KeyRing;
+
+const POSTGRES_DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The database a test runs on: SQLite in a data directory (the CLI finds it through
+/// `ZMCP_DATA_DIR`), or PostgreSQL confined to one schema (through `ZMCP_DATABASE_URL`).
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    fn url(&self) -> String {
+        match self {
+            Db::Sqlite(dir) => Storage::default_sqlite_url(dir.path()),
+            Db::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Point a `zebrunner-mcp vault` command at this database.
+    fn configure(&self, command: &mut Command) {
+        match self {
+            Db::Sqlite(dir) => command
+                .env("ZMCP_DATA_DIR", dir.path())
+                .env_remove("ZMCP_DATABASE_URL"),
+            Db::Postgres(url) => command.env("ZMCP_DATABASE_URL", url),
+        };
+    }
+}
+
+/// Run `body` on a fresh database of `backend`. A PostgreSQL schema is dropped afterwards,
+/// even when the body panics. Without a reachable PostgreSQL the test fails, unless
+/// `ZEBRUNNER_MCP_SKIP_POSTGRES_TESTS=1`, in which case it says it was skipped and passes.
+async fn with_db<F, Fut>(backend: Backend, test: &str, body: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    if let Backend::Sqlite = backend {
+        return body(Db::Sqlite(tempfile::tempdir().unwrap())).await;
+    }
+    let base = std::env::var("ZEBRUNNER_MCP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| POSTGRES_DEFAULT_URL.into());
+    let probe = tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&base))
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut));
+    let mut admin = match probe {
+        Ok(conn) => conn,
+        Err(error) => {
+            if std::env::var("ZEBRUNNER_MCP_SKIP_POSTGRES_TESTS").as_deref() == Ok("1") {
+                eprintln!(
+                    "SKIPPED vault_crash {test} on PostgreSQL: it is not reachable at {base} ({error}) and \
+                     ZEBRUNNER_MCP_SKIP_POSTGRES_TESTS=1 is set"
+                );
+                return;
+            }
+            panic!(
+                "PostgreSQL is required at {base} (start it with: pg_ctlcluster 15 main start; \
+                 or set ZEBRUNNER_MCP_TEST_POSTGRES_URL, or ZEBRUNNER_MCP_SKIP_POSTGRES_TESTS=1 \
+                 to skip): {error}"
+            );
+        }
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let schema = format!("zmcp_vc_{test}_{}_{nanos:08x}", std::process::id());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+        .execute(&mut admin)
+        .await
+        .expect("create the test schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options[search_path]={schema}");
+
+    let outcome = tokio::spawn(body(Db::Postgres(url))).await;
+
+    // The vault really went into the test schema (so parallel runs cannot collide).
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables \
+         WHERE table_schema = $1 AND table_name = 'vault_records'",
+    )
+    .bind(&schema)
+    .fetch_one(&mut admin)
+    .await
+    .expect("list the test schema's tables");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop the test schema");
+    let _ = admin.close().await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+    assert_eq!(tables, 1, "vault_records belongs in schema {schema}");
+}
 
 fn key(id: &str, byte: u8) -> String {
     use base64::Engine;
@@ -21,12 +128,11 @@ fn key(id: &str, byte: u8) -> String {
     )
 }
 
-fn vault_command(data_dir: &std::path::Path, keys: &str, args: &[&str]) -> Command {
+fn vault_command(db: &Db, keys: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_zebrunner-mcp"));
+    command.arg("vault").args(args);
+    db.configure(&mut command);
     command
-        .arg("vault")
-        .args(args)
-        .env("ZMCP_DATA_DIR", data_dir)
         .env("ZMCP_VAULT_KEYS", keys)
         .env("ZEBRUNNER_URL", "https://zebrunner.example.test")
         .stdin(Stdio::piped())
@@ -35,10 +141,8 @@ fn vault_command(data_dir: &std::path::Path, keys: &str, args: &[&str]) -> Comma
     command
 }
 
-async fn open_vault(data_dir: &std::path::Path, keys: &str) -> Vault {
-    let storage = Storage::connect(&Storage::default_sqlite_url(data_dir))
-        .await
-        .unwrap();
+async fn open_vault(db: &Db, keys: &str) -> Vault {
+    let storage = Storage::connect(&db.url()).await.unwrap();
     Vault::new(storage, Arc::new(KeyRing::parse(keys).unwrap()))
 }
 
@@ -47,17 +151,35 @@ fn token_of(i: usize) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn killed_registrations_lose_no_acknowledged_record() {
-    let dir = tempfile::tempdir().unwrap();
+async fn sqlite_killed_registrations_lose_no_acknowledged_record() {
+    with_db(Backend::Sqlite, "registrations", killed_registrations).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_killed_registrations_lose_no_acknowledged_record() {
+    with_db(Backend::Postgres, "registrations", killed_registrations).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_a_killed_rekey_leaves_every_record_readable_and_resumes() {
+    with_db(Backend::Sqlite, "rekey", killed_rekey).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_a_killed_rekey_leaves_every_record_readable_and_resumes() {
+    with_db(Backend::Postgres, "rekey", killed_rekey).await;
+}
+
+async fn killed_registrations(db: Db) {
     let keys = key("k1", 1);
     // Make the database first, so every process races on writes, not on creating it.
-    drop(open_vault(dir.path(), &keys).await);
+    drop(open_vault(&db, &keys).await);
     let mut children: Vec<(usize, Child)> = Vec::new();
     for i in 0..24 {
         let user = format!("uid:crash{i:02}");
         let login = format!("user{i}@example.test");
         let mut child = vault_command(
-            dir.path(),
+            &db,
             &keys,
             &["put", "--user", &user, "--login", &login, "--no-verify"],
         )
@@ -84,7 +206,7 @@ async fn killed_registrations_lose_no_acknowledged_record() {
     }
     assert!(acknowledged.len() >= 16, "only {acknowledged:?} finished");
 
-    let vault = open_vault(dir.path(), &keys).await;
+    let vault = open_vault(&db, &keys).await;
     for i in &acknowledged {
         let record = vault.get(&format!("uid:crash{i:02}")).await.unwrap();
         let record = record.unwrap_or_else(|| panic!("acknowledged record {i} is lost"));
@@ -96,12 +218,10 @@ async fn killed_registrations_lose_no_acknowledged_record() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_killed_rekey_leaves_every_record_readable_and_resumes() {
-    let dir = tempfile::tempdir().unwrap();
+async fn killed_rekey(db: Db) {
     let old = key("k1", 1);
     let both = format!("{old},{}", key("k2", 2));
-    let vault = open_vault(dir.path(), &old).await;
+    let vault = open_vault(&db, &old).await;
     for i in 0..400 {
         let token = SecretString::from(token_of(i));
         vault
@@ -118,7 +238,7 @@ async fn a_killed_rekey_leaves_every_record_readable_and_resumes() {
     // Kill rekeys at growing delays until one is caught with work half done.
     let mut caught_midway = false;
     for delay_ms in [20u64, 40, 80, 160, 320, 640, 1280, 2560, 5120] {
-        let mut child = vault_command(dir.path(), &both, &["rekey", "--batch", "1"])
+        let mut child = vault_command(&db, &both, &["rekey", "--batch", "1"])
             .spawn()
             .unwrap();
         let started = Instant::now();
@@ -130,7 +250,7 @@ async fn a_killed_rekey_leaves_every_record_readable_and_resumes() {
         }
         let _ = child.kill();
         let _ = child.wait();
-        let vault = open_vault(dir.path(), &both).await;
+        let vault = open_vault(&db, &both).await;
         let records = vault.list(None, 1000).await.unwrap();
         assert_eq!(records.len(), 400);
         let moved = records.iter().filter(|m| m.key_id == "k2").count();
@@ -150,11 +270,9 @@ async fn a_killed_rekey_leaves_every_record_readable_and_resumes() {
     }
     assert!(caught_midway, "no kill landed in the middle of a rekey");
     // Run to the end; then the old key can go.
-    let status = vault_command(dir.path(), &both, &["rekey"])
-        .status()
-        .unwrap();
+    let status = vault_command(&db, &both, &["rekey"]).status().unwrap();
     assert!(status.success());
-    let new_only = open_vault(dir.path(), &key("k2", 2)).await;
+    let new_only = open_vault(&db, &key("k2", 2)).await;
     for (i, meta) in new_only.list(None, 1000).await.unwrap().iter().enumerate() {
         assert_eq!(meta.key_id, "k2");
         let opened = new_only.get(&meta.user_key).await.unwrap().unwrap();
