@@ -1,6 +1,6 @@
 //! The storage layer of zebrunner-mcp: one embedded SQLite file by default, PostgreSQL when
 //! configured. It holds the audit log, the write-confirmation tokens and the server's own
-//! secrets, and the per-user credential vault.
+//! secrets, the per-user credential vault, and the state of its own OAuth authorization server.
 //!
 //! # Layout
 //!
@@ -22,21 +22,29 @@
 //! - [`vault`] — `vault_records`: each person's Zebrunner login and API token, the token
 //!   sealed by `zebrunner-vault-crypto` and bound to its owner; rekey in resumable batches.
 //! - [`lease`] — `leases`: which replica runs a periodic job now ([`Storage::try_lease`]).
+//! - [`oauth`] — [`OAuthStore`], the state of the server's own OAuth 2.1 authorization server
+//!   (`oauth_*`): registered clients, authorization requests in flight, single-use codes,
+//!   rotating refresh tokens in revocable families, consents, sealed signing keys and seen JWT
+//!   ids. Codes and tokens are stored only as SHA-256 hashes.
+//! - `check` (private) — the bounds every typed store applies to the values it is given.
 //! - [`error`] — [`StorageError`].
 //!
 //! Every table and column is described in `docs/storage.md`.
 
 pub mod audit;
+mod check;
 pub mod confirm;
 pub mod error;
 pub mod lease;
 pub mod migrate;
+pub mod oauth;
 pub mod secrets;
 mod sql;
 pub mod storage;
 pub mod vault;
 
 pub use error::StorageError;
+pub use oauth::OAuthStore;
 pub use storage::{Backend, Storage};
 
 /// The future a boxed entry point returns (see [`Storage::connect`] for why some are boxed).

@@ -193,6 +193,186 @@ pub const MIGRATIONS: &[Migration] = &[
             );
         "#,
     },
+    Migration {
+        version: 8,
+        name: "oauth",
+        // The authorization server's state (`crate::oauth`). JSON documents are TEXT on both
+        // backends: they are kept exactly as the caller wrote them (JSONB would reorder keys).
+        // On PostgreSQL the keys listed in order use `COLLATE "C"` (byte order, as on SQLite),
+        // so paging with `after` walks the same rows on both.
+        sqlite: r#"
+            CREATE TABLE oauth_clients (
+                client_id    TEXT    PRIMARY KEY,
+                kind         TEXT    NOT NULL,
+                metadata     TEXT    NOT NULL,
+                created_at   INTEGER NOT NULL,
+                last_used_at INTEGER,
+                expires_at   INTEGER
+            );
+            CREATE INDEX oauth_clients_expires_at ON oauth_clients (expires_at);
+            CREATE TABLE oauth_pending (
+                id_hash    TEXT    PRIMARY KEY,
+                client_id  TEXT    NOT NULL,
+                request    TEXT    NOT NULL,
+                user_key   TEXT,
+                identity   TEXT,
+                expires_at INTEGER NOT NULL
+            );
+            CREATE INDEX oauth_pending_expires_at ON oauth_pending (expires_at);
+            CREATE TABLE oauth_codes (
+                code_hash      TEXT    PRIMARY KEY,
+                client_id      TEXT    NOT NULL,
+                user_key       TEXT    NOT NULL,
+                identity       TEXT    NOT NULL,
+                redirect_uri   TEXT    NOT NULL,
+                code_challenge TEXT    NOT NULL,
+                resource       TEXT    NOT NULL,
+                scope          TEXT    NOT NULL,
+                family_id      TEXT    NOT NULL,
+                expires_at     INTEGER NOT NULL,
+                used           BOOLEAN NOT NULL DEFAULT FALSE
+            );
+            CREATE INDEX oauth_codes_expires_at ON oauth_codes (expires_at);
+            CREATE TABLE oauth_families (
+                family_id      TEXT    PRIMARY KEY,
+                client_id      TEXT    NOT NULL,
+                user_key       TEXT    NOT NULL,
+                created_at     INTEGER NOT NULL,
+                revoked_at     INTEGER,
+                revoked_reason TEXT
+            );
+            CREATE INDEX oauth_families_user_key ON oauth_families (user_key, client_id);
+            CREATE INDEX oauth_families_client_id ON oauth_families (client_id);
+            CREATE INDEX oauth_families_created_at ON oauth_families (created_at);
+            CREATE INDEX oauth_families_revoked_at ON oauth_families (revoked_at);
+            CREATE TABLE oauth_refresh (
+                token_hash TEXT    PRIMARY KEY,
+                family_id  TEXT    NOT NULL
+                    REFERENCES oauth_families (family_id) ON DELETE CASCADE,
+                client_id  TEXT    NOT NULL,
+                user_key   TEXT    NOT NULL,
+                identity   TEXT    NOT NULL,
+                scope      TEXT    NOT NULL,
+                resource   TEXT    NOT NULL,
+                expires_at INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                rotated_at INTEGER
+            );
+            CREATE INDEX oauth_refresh_family_id ON oauth_refresh (family_id);
+            CREATE INDEX oauth_refresh_expires_at ON oauth_refresh (expires_at);
+            CREATE TABLE oauth_consents (
+                user_key    TEXT    NOT NULL,
+                client_id   TEXT    NOT NULL,
+                scope       TEXT    NOT NULL,
+                approved_at INTEGER NOT NULL,
+                PRIMARY KEY (user_key, client_id)
+            );
+            CREATE TABLE oauth_signing_keys (
+                kid          TEXT    PRIMARY KEY,
+                alg          TEXT    NOT NULL,
+                sealed       BLOB    NOT NULL,
+                seal_key_id  TEXT    NOT NULL,
+                nonce        BLOB    NOT NULL,
+                public_jwk   TEXT    NOT NULL,
+                created_at   INTEGER NOT NULL,
+                retire_after INTEGER NOT NULL
+            );
+            CREATE INDEX oauth_signing_keys_created_at ON oauth_signing_keys (created_at);
+            CREATE TABLE oauth_jti (
+                issuer     TEXT    NOT NULL,
+                jti        TEXT    NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (issuer, jti)
+            );
+            CREATE INDEX oauth_jti_expires_at ON oauth_jti (expires_at);
+        "#,
+        postgres: r#"
+            CREATE TABLE oauth_clients (
+                client_id    TEXT COLLATE "C" PRIMARY KEY,
+                kind         TEXT    NOT NULL,
+                metadata     TEXT    NOT NULL,
+                created_at   BIGINT  NOT NULL,
+                last_used_at BIGINT,
+                expires_at   BIGINT
+            );
+            CREATE INDEX oauth_clients_expires_at ON oauth_clients (expires_at);
+            CREATE TABLE oauth_pending (
+                id_hash    TEXT    PRIMARY KEY,
+                client_id  TEXT    NOT NULL,
+                request    TEXT    NOT NULL,
+                user_key   TEXT,
+                identity   TEXT,
+                expires_at BIGINT  NOT NULL
+            );
+            CREATE INDEX oauth_pending_expires_at ON oauth_pending (expires_at);
+            CREATE TABLE oauth_codes (
+                code_hash      TEXT    PRIMARY KEY,
+                client_id      TEXT    NOT NULL,
+                user_key       TEXT    NOT NULL,
+                identity       TEXT    NOT NULL,
+                redirect_uri   TEXT    NOT NULL,
+                code_challenge TEXT    NOT NULL,
+                resource       TEXT    NOT NULL,
+                scope          TEXT    NOT NULL,
+                family_id      TEXT    NOT NULL,
+                expires_at     BIGINT  NOT NULL,
+                used           BOOLEAN NOT NULL DEFAULT FALSE
+            );
+            CREATE INDEX oauth_codes_expires_at ON oauth_codes (expires_at);
+            CREATE TABLE oauth_families (
+                family_id      TEXT    PRIMARY KEY,
+                client_id      TEXT    NOT NULL,
+                user_key       TEXT    NOT NULL,
+                created_at     BIGINT  NOT NULL,
+                revoked_at     BIGINT,
+                revoked_reason TEXT
+            );
+            CREATE INDEX oauth_families_user_key ON oauth_families (user_key, client_id);
+            CREATE INDEX oauth_families_client_id ON oauth_families (client_id);
+            CREATE INDEX oauth_families_created_at ON oauth_families (created_at);
+            CREATE INDEX oauth_families_revoked_at ON oauth_families (revoked_at);
+            CREATE TABLE oauth_refresh (
+                token_hash TEXT    PRIMARY KEY,
+                family_id  TEXT    NOT NULL
+                    REFERENCES oauth_families (family_id) ON DELETE CASCADE,
+                client_id  TEXT    NOT NULL,
+                user_key   TEXT    NOT NULL,
+                identity   TEXT    NOT NULL,
+                scope      TEXT    NOT NULL,
+                resource   TEXT    NOT NULL,
+                expires_at BIGINT  NOT NULL,
+                created_at BIGINT  NOT NULL,
+                rotated_at BIGINT
+            );
+            CREATE INDEX oauth_refresh_family_id ON oauth_refresh (family_id);
+            CREATE INDEX oauth_refresh_expires_at ON oauth_refresh (expires_at);
+            CREATE TABLE oauth_consents (
+                user_key    TEXT COLLATE "C" NOT NULL,
+                client_id   TEXT COLLATE "C" NOT NULL,
+                scope       TEXT    NOT NULL,
+                approved_at BIGINT  NOT NULL,
+                PRIMARY KEY (user_key, client_id)
+            );
+            CREATE TABLE oauth_signing_keys (
+                kid          TEXT COLLATE "C" PRIMARY KEY,
+                alg          TEXT    NOT NULL,
+                sealed       BYTEA   NOT NULL,
+                seal_key_id  TEXT    NOT NULL,
+                nonce        BYTEA   NOT NULL,
+                public_jwk   TEXT    NOT NULL,
+                created_at   BIGINT  NOT NULL,
+                retire_after BIGINT  NOT NULL
+            );
+            CREATE INDEX oauth_signing_keys_created_at ON oauth_signing_keys (created_at);
+            CREATE TABLE oauth_jti (
+                issuer     TEXT    NOT NULL,
+                jti        TEXT    NOT NULL,
+                expires_at BIGINT  NOT NULL,
+                PRIMARY KEY (issuer, jti)
+            );
+            CREATE INDEX oauth_jti_expires_at ON oauth_jti (expires_at);
+        "#,
+    },
 ];
 
 /// `schema_migrations` itself: DDL, so per backend.

@@ -356,11 +356,7 @@ impl Vault {
         reason: &'a str,
     ) -> BoxFuture<'a, Result<bool, VaultError>> {
         Box::pin(async move {
-            let reason: String = reason
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(MAX_REASON)
-                .collect();
+            let reason = crate::check::clean(reason, MAX_REASON);
             let now = crate::audit::now_rfc3339();
             let changed = on_pool!(&self.storage.pool, pool => {
                 sql::query(&MARK_INVALID)
@@ -549,19 +545,12 @@ fn binding<'a>(user_key: &'a str, zebrunner_url: &'a str, login: &'a str) -> Bin
     }
 }
 
-/// A text field: 1 to `max` characters, no control characters.
+/// A text field: 1 to `max` characters, no control characters ([`crate::check::text`]).
 fn check(what: &'static str, value: &str, max: usize) -> Result<(), VaultError> {
-    let invalid = |reason: String| Err(VaultError::Invalid { what, reason });
-    if value.trim().is_empty() {
-        return invalid("it is empty".into());
-    }
-    if value.chars().count() > max {
-        return invalid(format!("it is longer than {max} characters"));
-    }
-    if value.chars().any(char::is_control) {
-        return invalid("it contains control characters".into());
-    }
-    Ok(())
+    crate::check::text(what, value, max).map_err(|error| match error {
+        StorageError::Invalid { what, reason } => VaultError::Invalid { what, reason },
+        other => VaultError::Storage(other),
+    })
 }
 
 /// A token: 1 to 4096 bytes of printable ASCII without spaces (what Zebrunner issues). The

@@ -198,3 +198,89 @@ async fn postgres_leases() {
     })
     .await;
 }
+
+/// The authorization server's store, each test in its own schema.
+mod oauth {
+    use super::*;
+    use common::oauth_suite;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_oauth_pending_is_single_use_and_expires() {
+        with_postgres("oauth_pending", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::pending_is_single_use_and_expires(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_oauth_codes_are_single_use() {
+        with_postgres("oauth_codes", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::codes_are_single_use(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_oauth_refresh_tokens_rotate() {
+        with_postgres("oauth_refresh", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::refresh_tokens_rotate(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_oauth_grants_are_listed_and_revoked() {
+        with_postgres("oauth_grants", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::grants_are_listed_and_revoked(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_oauth_consents() {
+        with_postgres("oauth_consents", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::consents(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_oauth_signing_keys() {
+        with_postgres("oauth_keys", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::signing_keys(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_oauth_jti_replays_are_refused() {
+        with_postgres("oauth_jti", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::jti_replays_are_refused(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_oauth_clients_expire_without_live_grants() {
+        with_postgres("oauth_clients", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::clients_expire_without_live_grants(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+}

@@ -65,7 +65,7 @@ async fn memory_migrations_are_idempotent() {
     storage.migrate().await.unwrap();
     assert_eq!(
         storage.applied_migrations().await.unwrap(),
-        [1, 2, 3, 4, 5, 6, 7]
+        [1, 2, 3, 4, 5, 6, 7, 8]
     );
 }
 
@@ -218,4 +218,69 @@ async fn vault_due_for_validation() {
 #[tokio::test]
 async fn leases() {
     common::vault_suite::leases(&memory_storage().await).await;
+}
+
+/// The authorization server's store on a SQLite file (several pooled connections, so the
+/// concurrent cases really race), and the plain cases on an in-memory database too.
+mod oauth {
+    use super::*;
+    use common::oauth_suite;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn file_oauth_pending_is_single_use_and_expires() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::pending_is_single_use_and_expires(&storage).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn file_oauth_codes_are_single_use() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::codes_are_single_use(&storage).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn file_oauth_refresh_tokens_rotate() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::refresh_tokens_rotate(&storage).await;
+    }
+
+    #[tokio::test]
+    async fn file_oauth_grants_are_listed_and_revoked() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::grants_are_listed_and_revoked(&storage).await;
+    }
+
+    #[tokio::test]
+    async fn file_oauth_consents() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::consents(&storage).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn file_oauth_signing_keys() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::signing_keys(&storage).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn file_oauth_jti_replays_are_refused() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::jti_replays_are_refused(&storage).await;
+    }
+
+    #[tokio::test]
+    async fn file_oauth_clients_expire_without_live_grants() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::clients_expire_without_live_grants(&storage).await;
+    }
+
+    #[tokio::test]
+    async fn memory_oauth_pending_is_single_use_and_expires() {
+        oauth_suite::pending_is_single_use_and_expires(&memory_storage().await).await;
+    }
+
+    #[tokio::test]
+    async fn memory_oauth_refresh_tokens_rotate() {
+        oauth_suite::refresh_tokens_rotate(&memory_storage().await).await;
+    }
 }

@@ -2,6 +2,7 @@
 //! that run unchanged on every backend (see `suite`).
 #![allow(dead_code)]
 
+pub mod oauth_suite;
 pub mod suite;
 pub mod vault_suite;
 

@@ -291,7 +291,10 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
     let (a, b) = tokio::join!(Storage::connect(url), Storage::connect(url));
     let (a, b) = (a.expect("replica a"), b.expect("replica b"));
     assert_eq!(a.backend(), backend);
-    assert_eq!(a.applied_migrations().await.unwrap(), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(
+        a.applied_migrations().await.unwrap(),
+        [1, 2, 3, 4, 5, 6, 7, 8]
+    );
     a.append_audit(&record("2026-05-01T09:00:00Z", "ann", "t", Outcome::Ok))
         .await
         .unwrap();
@@ -304,7 +307,10 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
     b.migrate().await.unwrap();
     let c = Storage::connect(url).await.expect("replica c");
     c.migrate().await.unwrap();
-    assert_eq!(c.applied_migrations().await.unwrap(), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(
+        c.applied_migrations().await.unwrap(),
+        [1, 2, 3, 4, 5, 6, 7, 8]
+    );
     assert_eq!(
         c.query_audit(&AuditFilter::default()).await.unwrap().len(),
         1
@@ -323,7 +329,7 @@ pub async fn replicas_migrate_concurrently(url: &str, backend: Backend) {
                 .applied_migrations()
                 .await
                 .unwrap(),
-            [1, 2, 3, 4, 5, 6, 7]
+            [1, 2, 3, 4, 5, 6, 7, 8]
         );
     }
     for s in [a, b, c] {
