@@ -17,6 +17,8 @@
 //!   Ed25519), have a `kid`, and are not marked for encryption.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -187,10 +189,46 @@ enum Refresh {
     Failed,
 }
 
+/// Reads a key set (a JWKS document) without HTTP: our own authorization server's published
+/// keys, read from the database every replica shares, so a key another replica made is found.
+pub type LocalKeys =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>> + Send + Sync>;
+
+/// Where a key set comes from.
+pub(crate) enum KeySource {
+    /// The issuer's `jwks_uri`.
+    Remote {
+        client: reqwest::Client,
+        uri: String,
+    },
+    /// This process ([`LocalKeys`]).
+    Local(LocalKeys),
+}
+
+impl KeySource {
+    fn describe(&self) -> &str {
+        match self {
+            KeySource::Remote { uri, .. } => uri,
+            KeySource::Local(_) => "local keys",
+        }
+    }
+
+    /// The key set's document and its `Cache-Control`.
+    async fn fetch(&self) -> Result<(Vec<u8>, Option<String>), String> {
+        match self {
+            KeySource::Remote { client, uri } => match fetch(client, uri).await {
+                Ok(fetched) => Ok((fetched.body, fetched.cache_control)),
+                Err(FetchError::NotFound(s)) => Err(format!("HTTP {s}")),
+                Err(e) => Err(e.reason()),
+            },
+            KeySource::Local(read) => read().await.map(|body| (body, None)),
+        }
+    }
+}
+
 /// The cached key set of one issuer.
 pub(crate) struct KeyCache {
-    client: reqwest::Client,
-    jwks_uri: String,
+    source: KeySource,
     policy: CachePolicy,
     state: RwLock<KeyState>,
     /// Times of recent fetches (for the rate limit); the lock also makes
@@ -205,17 +243,15 @@ pub(crate) struct KeyCache {
 impl KeyCache {
     /// Fetches the key set once; errors are for start-up.
     pub(crate) async fn load(
-        client: reqwest::Client,
-        jwks_uri: String,
+        source: KeySource,
         policy: CachePolicy,
     ) -> Result<Arc<KeyCache>, String> {
         let now = Instant::now();
-        let fetched = fetch(&client, &jwks_uri).await.map_err(|e| e.reason())?;
-        let keys = parse_jwks(&fetched.body)?;
-        let ttl = policy.ttl(fetched.cache_control.as_deref());
+        let (body, cache_control) = source.fetch().await?;
+        let keys = parse_jwks(&body)?;
+        let ttl = policy.ttl(cache_control.as_deref());
         Ok(Arc::new(KeyCache {
-            client,
-            jwks_uri,
+            source,
             state: RwLock::new(KeyState {
                 keys,
                 expires_at: now + ttl,
@@ -297,32 +333,32 @@ impl KeyCache {
             recent.pop_front();
         }
         if recent.len() >= self.policy.max_fetches_per_minute {
-            tracing::debug!(jwks_uri = %self.jwks_uri, "JWKS refetch skipped: rate limit reached");
+            tracing::debug!(jwks_uri = %self.source.describe(), "JWKS refetch skipped: rate limit reached");
             return Refresh::Limited;
         }
         recent.push_back(now);
         self.sent.fetch_add(1, Ordering::SeqCst);
-        let result = match fetch(&self.client, &self.jwks_uri).await {
-            Ok(fetched) => parse_jwks(&fetched.body).map(|keys| (keys, fetched.cache_control)),
-            Err(FetchError::NotFound(s)) => Err(format!("HTTP {s}")),
-            Err(e) => Err(e.reason()),
-        };
+        let result =
+            self.source.fetch().await.and_then(|(body, cache_control)| {
+                parse_jwks(&body).map(|keys| (keys, cache_control))
+            });
+        let jwks_uri = self.source.describe();
         let outcome = {
             let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
             match result {
                 Ok((keys, cache_control)) if !keys.is_empty() => {
-                    tracing::debug!(jwks_uri = %self.jwks_uri, keys = keys.len(), "JWKS refreshed");
+                    tracing::debug!(jwks_uri = %jwks_uri, keys = keys.len(), "JWKS refreshed");
                     state.keys = keys;
                     state.expires_at = Instant::now() + self.policy.ttl(cache_control.as_deref());
                     Refresh::Fetched
                 }
                 Ok(_) => {
-                    tracing::warn!(jwks_uri = %self.jwks_uri, "JWKS refresh returned no usable keys; keeping the cached keys");
+                    tracing::warn!(jwks_uri = %jwks_uri, "JWKS refresh returned no usable keys; keeping the cached keys");
                     state.expires_at = Instant::now() + self.policy.min_ttl;
                     Refresh::Failed
                 }
                 Err(reason) => {
-                    tracing::warn!(jwks_uri = %self.jwks_uri, %reason, "JWKS refresh failed; keeping the cached keys");
+                    tracing::warn!(jwks_uri = %jwks_uri, %reason, "JWKS refresh failed; keeping the cached keys");
                     state.expires_at = Instant::now() + self.policy.min_ttl;
                     Refresh::Failed
                 }

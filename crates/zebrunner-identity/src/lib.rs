@@ -50,7 +50,7 @@ pub use discovery::IssuerMetadata;
 pub use error::{ConfigError, SetupError, TokenError};
 pub use identity::Identity;
 pub use jsonwebtoken::Algorithm;
-pub use keys::CachePolicy;
+pub use keys::{CachePolicy, LocalKeys};
 pub use signin::{SignInClient, SignInError, SignedIn};
 pub use tls::install_crypto_provider;
 pub use validate::{MAX_TOKEN_BYTES, OidcValidator};

@@ -132,6 +132,11 @@ impl SignInClient {
         &self.client_id
     }
 
+    /// The issuer people sign in at.
+    pub fn issuer(&self) -> &str {
+        &self.validator.metadata().issuer
+    }
+
     /// Where to send the browser: the issuer's authorization endpoint with our client,
     /// redirect URI, scopes, `state`, `nonce` and the S256 PKCE challenge.
     pub fn authorization_url(&self, state: &str, nonce: &str, code_challenge: &str) -> Url {

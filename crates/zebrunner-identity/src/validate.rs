@@ -27,7 +27,7 @@ use crate::config::OidcConfig;
 use crate::discovery::{IssuerMetadata, discover_metadata, http_client};
 use crate::error::{SetupError, TokenError};
 use crate::identity::Identity;
-use crate::keys::{CachePolicy, KeyCache};
+use crate::keys::{CachePolicy, KeyCache, KeySource, LocalKeys};
 
 /// Largest token accepted (Okta tokens are 1–2 KiB even with many groups).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -70,7 +70,11 @@ impl OidcValidator {
         config.validate()?;
         let client = http_client();
         let metadata = discover_metadata(&client, &config.issuer).await?;
-        let keys = KeyCache::load(client, metadata.jwks_uri.clone(), policy)
+        let source = KeySource::Remote {
+            client,
+            uri: metadata.jwks_uri.clone(),
+        };
+        let keys = KeyCache::load(source, policy)
             .await
             .map_err(|reason| SetupError::Jwks {
                 url: metadata.jwks_uri.clone(),
@@ -82,6 +86,36 @@ impl OidcValidator {
             });
         }
         tracing::info!(issuer = %config.issuer, jwks_uri = %metadata.jwks_uri, "OIDC issuer discovered");
+        Ok(OidcValidator {
+            inner: Arc::new(Inner {
+                config,
+                metadata,
+                keys,
+            }),
+        })
+    }
+
+    /// A validator for tokens this server issues itself (identity `broker`): the issuer is
+    /// ours, its metadata is known without discovery, and its keys come from `keys`, not
+    /// over HTTP. Everything else (header rules, claims, user keys) is as for Okta's tokens,
+    /// so a person has the same user key either way.
+    pub async fn with_local_keys(
+        config: OidcConfig,
+        metadata: IssuerMetadata,
+        keys: LocalKeys,
+    ) -> Result<Self, SetupError> {
+        config.validate()?;
+        let keys = KeyCache::load(KeySource::Local(keys), CachePolicy::default())
+            .await
+            .map_err(|reason| SetupError::Jwks {
+                url: "local keys".into(),
+                reason,
+            })?;
+        if !keys.has_key_for(&config.algorithms) {
+            return Err(SetupError::NoUsableKeys {
+                url: "local keys".into(),
+            });
+        }
         Ok(OidcValidator {
             inner: Arc::new(Inner {
                 config,

@@ -17,11 +17,29 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 pub const STYLE_PATH: &str = "/assets/pages.css";
 const STYLE: &str = include_str!("../templates/pages/style.css");
 
+/// [`CONTENT_SECURITY_POLICY`], with one more origin (or scheme, `cursor:`) a form of this
+/// page may end at. Browsers apply `form-action` to the redirects that follow a form's
+/// submission too, so a consent form whose answer redirects to the application needs this.
+pub fn policy_with_form_target(target: &str) -> Option<HeaderValue> {
+    let target: String = target
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, ';' | ',' | '\''))
+        .collect();
+    let policy = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {target}"),
+    );
+    HeaderValue::from_str(&policy).ok()
+}
+
 /// Never framed or cached, no referrer (a pasted address never travels onward), no MIME
-/// sniffing. A `Cache-Control` the handler set is kept.
+/// sniffing. A `Cache-Control` or `Content-Security-Policy` the handler set is kept (the
+/// handler's may only add a form target, see [`policy_with_form_target`]).
 pub fn protect(headers: &mut HeaderMap) {
-    let fixed: [(HeaderName, &str); 6] = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    let fixed: [(HeaderName, &str); 5] = [
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -123,6 +141,16 @@ mod tests {
             ]),
             ours
         ));
+    }
+
+    #[test]
+    fn a_form_target_is_added_to_form_action_only() {
+        let policy = policy_with_form_target("http://127.0.0.1:5000").unwrap();
+        let policy = policy.to_str().unwrap();
+        assert!(policy.contains("form-action 'self' http://127.0.0.1:5000;"));
+        assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"));
+        let sneaky = policy_with_form_target("x; script-src *").unwrap();
+        assert!(!sneaky.to_str().unwrap().contains("script-src"));
     }
 
     #[test]

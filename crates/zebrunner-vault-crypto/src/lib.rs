@@ -30,4 +30,4 @@ pub mod key_ring;
 pub mod seal;
 
 pub use key_ring::{KEY_LEN, KeyId, KeyRing, KeyRingError, generate_entry};
-pub use seal::{Binding, NONCE_LEN, OpenError, SealError, Sealed};
+pub use seal::{Binding, Bound, NONCE_LEN, OpenError, SealError, Sealed, SigningKeyBinding};

@@ -26,20 +26,46 @@ pub struct Binding<'a> {
     pub login: &'a str,
 }
 
-impl Binding<'_> {
-    /// Length-prefixed fields after the domain label: no two different
-    /// bindings encode to the same bytes.
+/// Labels the associated data of a signing key of our authorization server.
+const SIGNING_KEY_DOMAIN: &[u8] = b"zebrunner-mcp oauth signing key v1\0";
+
+/// What a sealed value is bound to: its associated data. A value sealed for one binding opens
+/// only for the same binding.
+pub trait Bound {
+    fn associated_data(&self) -> Vec<u8>;
+}
+
+impl Bound for Binding<'_> {
     fn associated_data(&self) -> Vec<u8> {
-        let fields = [self.user_key, self.zebrunner_url, self.login];
-        let mut aad =
-            Vec::with_capacity(DOMAIN.len() + fields.iter().map(|f| f.len() + 8).sum::<usize>());
-        aad.extend_from_slice(DOMAIN);
-        for field in fields {
-            aad.extend_from_slice(&(field.len() as u64).to_be_bytes());
-            aad.extend_from_slice(field.as_bytes());
-        }
-        aad
+        labelled(DOMAIN, &[self.user_key, self.zebrunner_url, self.login])
     }
+}
+
+/// A private signing key of our own authorization server (identity `broker`), bound to the
+/// issuer and the key's id: a sealed key copied onto another row or issuer does not open.
+#[derive(Debug, Clone, Copy)]
+pub struct SigningKeyBinding<'a> {
+    pub issuer: &'a str,
+    pub kid: &'a str,
+}
+
+impl Bound for SigningKeyBinding<'_> {
+    fn associated_data(&self) -> Vec<u8> {
+        labelled(SIGNING_KEY_DOMAIN, &[self.issuer, self.kid])
+    }
+}
+
+/// Length-prefixed fields after a domain label: no two different bindings encode to the same
+/// bytes.
+fn labelled(domain: &[u8], fields: &[&str]) -> Vec<u8> {
+    let mut aad =
+        Vec::with_capacity(domain.len() + fields.iter().map(|f| f.len() + 8).sum::<usize>());
+    aad.extend_from_slice(domain);
+    for field in fields {
+        aad.extend_from_slice(&(field.len() as u64).to_be_bytes());
+        aad.extend_from_slice(field.as_bytes());
+    }
+    aad
 }
 
 /// A sealed token as stored: the key that sealed it, the nonce, and the
@@ -86,7 +112,7 @@ pub enum OpenError {
 
 impl KeyRing {
     /// Seal `token` for `binding` with the newest key and a fresh random nonce.
-    pub fn seal(&self, token: &SecretString, binding: &Binding<'_>) -> Result<Sealed, SealError> {
+    pub fn seal(&self, token: &SecretString, binding: &impl Bound) -> Result<Sealed, SealError> {
         let key = self.newest_key();
         let mut nonce = [0u8; NONCE_LEN];
         OsRng
@@ -111,7 +137,7 @@ impl KeyRing {
     }
 
     /// Open `sealed`, which must have been sealed for exactly `binding`.
-    pub fn open(&self, sealed: &Sealed, binding: &Binding<'_>) -> Result<SecretString, OpenError> {
+    pub fn open(&self, sealed: &Sealed, binding: &impl Bound) -> Result<SecretString, OpenError> {
         let key = self
             .key(&sealed.key_id)
             .ok_or_else(|| OpenError::UnknownKey {
@@ -293,5 +319,36 @@ mod tests {
             let sealed = Sealed { key_id, nonce, ciphertext: ct };
             prop_assert!(ring.open(&sealed, &ALICE).is_err());
         }
+    }
+    #[test]
+    fn signing_keys_open_only_for_their_issuer_and_kid_and_never_as_tokens() {
+        let ring = KeyRing::parse(&format!("k1:{}", STANDARD.encode([3u8; 32]))).unwrap();
+        let secret = SecretString::from("pkcs8-bytes");
+        let binding = SigningKeyBinding {
+            issuer: "https://mcp.example.com",
+            kid: "a",
+        };
+        let sealed = ring.seal(&secret, &binding).unwrap();
+        assert_eq!(
+            ring.open(&sealed, &binding).unwrap().expose_secret(),
+            "pkcs8-bytes"
+        );
+        let other_kid = SigningKeyBinding {
+            kid: "b",
+            ..binding
+        };
+        assert_eq!(
+            ring.open(&sealed, &other_kid).err(),
+            Some(OpenError::Corrupt)
+        );
+        let as_token = Binding {
+            user_key: "https://mcp.example.com",
+            zebrunner_url: "a",
+            login: "",
+        };
+        assert_eq!(
+            ring.open(&sealed, &as_token).err(),
+            Some(OpenError::Corrupt)
+        );
     }
 }

@@ -12,7 +12,10 @@ import json
 import os
 import queue
 import re
+import shutil
+import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -240,6 +243,117 @@ def http_server(sandbox):
         yield url
     finally:
         proc.stop()
+
+
+# --- identity `broker`: the server as its own OAuth authorization server -----------------------
+
+JS_DIR = REPO_ROOT / "tests" / "e2e" / "js"
+# The same policy as the TypeScript tests (tests/e2e/js/lib/identity.mjs POLICY_TOML).
+BROKER_POLICY = """
+[policy]
+read_scope = "zebrunner:read"
+write_scope = "zebrunner:write"
+allowed_groups = ["qa", "dev"]
+read_only_groups = ["dev"]
+admin_groups = ["qa-admins"]
+"""
+
+
+def free_port() -> int:
+    """A free loopback TCP port (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Broker:
+    public_url: str
+    resource: str
+    issuer: str
+    okta_origin: str
+
+
+def start_okta(resource: str, connect_redirects: list[str]) -> tuple[subprocess.Popen, dict]:
+    """The Okta stand-in (tests/e2e/js/lib/okta-main.mjs, oidc-provider); it exits when its
+    stdin closes, so it never outlives the test process. Returns (process, its JSON line)."""
+    node = os.environ.get("NODE") or shutil.which("node")
+    if not node:
+        pytest.fail("node not found (the Okta stand-in runs on Node; run npm ci in tests/e2e/js)")
+    args = [node, str(JS_DIR / "lib" / "okta-main.mjs"), "--resource", resource]
+    for uri in connect_redirects:
+        args += ["--connect-redirect", uri]
+    popen = subprocess.Popen(args, cwd=JS_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    result: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in popen.stdout:  # type: ignore[union-attr]
+            if line.startswith("{"):
+                result.put(line)
+        result.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        line = result.get(timeout=30)
+    except queue.Empty:
+        line = None
+    if line is None:
+        popen.kill()
+        pytest.fail(f"the Okta stand-in did not start (exit code {popen.poll()})")
+    return popen, json.loads(line)
+
+
+def stop_popen(popen: subprocess.Popen) -> None:
+    if popen.poll() is None:
+        popen.terminate()
+        try:
+            popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def broker(sandbox):
+    """zebrunner-mcp with identity `broker` (Zebrunner calls as alice, the service account),
+    people signing in at the Okta stand-in as the server's confidential client."""
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    okta, info = start_okta(f"{public_url}/mcp", [f"{public_url}/oauth/callback"])
+    with tempfile.TemporaryDirectory(prefix="zmcp-e2e-broker-") as data_dir:
+        secret_file = Path(data_dir) / "oidc-client-secret"
+        secret_file.write_text(info["connect_client_secret"] + "\n")
+        secret_file.chmod(0o600)
+        (Path(data_dir) / "data").mkdir()
+        config = Path(data_dir) / "config.toml"
+        config.write_text(BROKER_POLICY)
+        env = {
+            **server_env(sandbox, "alice"),
+            "ZMCP_TRANSPORT": "http",
+            "ZMCP_LISTEN": f"127.0.0.1:{port}",
+            "ZMCP_PUBLIC_URL": public_url,
+            "ZMCP_IDENTITY": "broker",
+            "ZMCP_OIDC_ISSUER": info["issuer"],
+            "ZMCP_OIDC_CLIENT_ID": info["connect_client_id"],
+            "ZMCP_OIDC_CLIENT_SECRET_FILE": str(secret_file),
+            "ZMCP_VAULT_KEYS": "e2e:" + base64.b64encode(bytes([5]) * 32).decode(),
+            "ZMCP_DATA_DIR": str(Path(data_dir) / "data"),
+            "ZMCP_CONFIG": str(config),
+        }
+        try:
+            proc, _ = start_process(
+                ["serve", "--transport", "http", "--listen", f"127.0.0.1:{port}"],
+                lambda lines: any(l.startswith("mcp listening on ") for l in lines),
+                env=env,
+            )
+        except BaseException:
+            stop_popen(okta)
+            raise
+        try:
+            yield Broker(public_url=public_url, resource=f"{public_url}/mcp", issuer=info["issuer"], okta_origin=info["origin"])
+        finally:
+            proc.stop()
+            stop_popen(okta)
 
 
 @pytest.fixture

@@ -70,12 +70,28 @@ impl Config {
                     self.listen
                 ),
             ),
-            IdentityMode::Broker => error(
-                "identity",
-                "identity \"broker\" (this server as the authorization server) is not available \
-                 in this version; use \"oidc\" with your Okta authorization server"
-                    .into(),
-            ),
+            IdentityMode::Broker => {
+                if !http {
+                    error(
+                        "identity",
+                        "identity \"broker\" makes this server an OAuth authorization server, \
+                         which needs the HTTP transport"
+                            .into(),
+                    );
+                }
+                if self.oidc.client_id.is_none() {
+                    error(
+                        "oidc.client_id",
+                        "identity \"broker\" signs people in at Okta as this server's own web \
+                         client: set oidc.client_id (ZMCP_OIDC_CLIENT_ID) and its secret \
+                         (ZMCP_OIDC_CLIENT_SECRET or _FILE); redirect URI <public_url>/oauth/callback"
+                            .into(),
+                    );
+                }
+                for (setting, message) in self.oauth.problems() {
+                    error(setting, message);
+                }
+            }
             _ => {}
         }
         self.check_credentials(&mut error, http);
@@ -96,7 +112,7 @@ impl Config {
                 Err(e) => error("public_url", format!("{public:?} is not a URL: {e}")),
             }
         }
-        if self.identity == IdentityMode::Oidc {
+        if matches!(self.identity, IdentityMode::Oidc | IdentityMode::Broker) {
             self.check_oidc(&mut error, http, loopback);
         }
         self.check_policy(&mut error);
@@ -466,7 +482,7 @@ mod tests {
     }
 
     #[test]
-    fn unavailable_modes_and_bad_policy_are_explained() {
+    fn incomplete_modes_and_bad_policy_are_explained() {
         let c = Config {
             identity: IdentityMode::Broker,
             credentials: CredentialsMode::Vault,
@@ -486,8 +502,8 @@ mod tests {
         };
         let found = settings(&c);
         for expected in [
-            "identity",
-            "credentials",
+            "oidc.client_id",
+            "public_url",
             "public_url",
             "policy.project_access",
             "audit.file",

@@ -30,7 +30,7 @@ pub use http::{DEFAULT_MAX_BODY_BYTES, HttpOptions, SUPPORTED_PROTOCOL_VERSIONS}
 use lists::{comma_list, optional_comma_list};
 
 /// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
-const SECTIONS: [&str; 5] = ["zebrunner", "vault", "oidc", "policy", "audit"];
+const SECTIONS: [&str; 6] = ["zebrunner", "vault", "oidc", "oauth", "policy", "audit"];
 /// `ZMCP_*` variables that are not settings (the vault's keys and the sign-in client's secret
 /// are secrets: environment or secret file only).
 const NOT_SETTINGS: [&str; 6] = [
@@ -61,8 +61,8 @@ pub enum IdentityMode {
     /// Access tokens from the company's Okta (or any OIDC) authorization
     /// server, validated here.
     Oidc,
-    /// Tokens issued by this server's own authorization server after an Okta
-    /// login (not available in this version).
+    /// Tokens issued by this server's own OAuth authorization server (`[oauth]`) after an
+    /// Okta sign-in: MCP clients register themselves (RFC 7591) and people consent.
     Broker,
 }
 
@@ -125,6 +125,7 @@ pub struct Config {
     pub zebrunner: ZebrunnerConfig,
     pub vault: VaultConfig,
     pub oidc: OidcConfig,
+    pub oauth: zebrunner_oauth::OAuthConfig,
     pub policy: PolicyConfig,
     pub audit: AuditConfig,
 }
@@ -152,6 +153,7 @@ impl Default for Config {
             zebrunner: ZebrunnerConfig::default(),
             vault: VaultConfig::default(),
             oidc: OidcConfig::default(),
+            oauth: zebrunner_oauth::OAuthConfig::default(),
             policy: PolicyConfig::default(),
             audit: AuditConfig::default(),
         }
@@ -402,7 +404,7 @@ impl Config {
     pub fn serves_connect_page(&self) -> bool {
         self.credentials == CredentialsMode::Vault
             && self.transport == Transport::Http
-            && self.identity == IdentityMode::Oidc
+            && matches!(self.identity, IdentityMode::Oidc | IdentityMode::Broker)
             && self.oidc.client_id.is_some()
     }
 
@@ -652,6 +654,32 @@ mod tests {
         ("ZMCP_OIDC_SERVICE_CLIENTS", "ci,nightly", |c| {
             c.oidc.service_clients == ["ci", "nightly"]
         }),
+        ("ZMCP_OIDC_CLIENT_ID", "0oa1connect", |c| {
+            c.oidc.client_id.as_deref() == Some("0oa1connect")
+        }),
+        ("ZMCP_OAUTH_ACCESS_TOKEN_TTL_SECS", "900", |c| {
+            c.oauth.access_token_ttl_secs == 900
+        }),
+        ("ZMCP_OAUTH_REFRESH_TOKEN_TTL_DAYS", "7", |c| {
+            c.oauth.refresh_token_ttl_days == 7
+        }),
+        ("ZMCP_OAUTH_CODE_TTL_SECS", "30", |c| {
+            c.oauth.code_ttl_secs == 30
+        }),
+        ("ZMCP_OAUTH_DYNAMIC_REGISTRATION", "false", |c| {
+            !c.oauth.dynamic_registration
+        }),
+        ("ZMCP_OAUTH_REGISTRATION_IDLE_DAYS", "3", |c| {
+            c.oauth.registration_idle_days == 3
+        }),
+        (
+            "ZMCP_OAUTH_ALLOWED_REDIRECT_HOSTS",
+            "mcp.docker.com, claude.ai",
+            |c| c.oauth.allowed_redirect_hosts == ["mcp.docker.com", "claude.ai"],
+        ),
+        ("ZMCP_OAUTH_SIGNING_KEY_DAYS", "14", |c| {
+            c.oauth.signing_key_days == 14
+        }),
         ("ZMCP_POLICY_READ_SCOPE", "zmcp:read", |c| {
             c.policy.read_scope == "zmcp:read"
         }),
@@ -681,11 +709,13 @@ mod tests {
 
     /// `ZMCP_*` variables the documentation names that the binary reads
     /// itself (clap), not through [`Config::figment`].
-    const READ_BY_THE_BINARY: [&str; 4] = [
+    const READ_BY_THE_BINARY: [&str; 6] = [
         "ZMCP_CONFIG",
         "ZMCP_LOG_FORMAT",
         "ZMCP_VAULT_KEYS",
         "ZMCP_VAULT_KEYS_FILE",
+        "ZMCP_OIDC_CLIENT_SECRET",
+        "ZMCP_OIDC_CLIENT_SECRET_FILE",
     ];
 
     /// Every `ZMCP_NAME` in the text (bare `ZMCP_`, as in `ZMCP_*`, skipped).

@@ -156,6 +156,7 @@ impl Harness {
             read_only: false,
             public_url: None,
             connect: None,
+            oauth: None,
         };
         let options = HttpOptions::new("127.0.0.1:0".parse().unwrap());
         let http_server = HttpServer::bind(server, &options, security).await.unwrap();

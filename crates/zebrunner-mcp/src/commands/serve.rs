@@ -36,9 +36,10 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
             transport::stdio::serve(server).await
         }
         Transport::Http => {
-            let mut security = setup::security(&config).await?;
+            let okta = setup::okta(&config).await?;
+            let mut security = setup::security(&config, &tokens, okta.as_ref()).await?;
             security.connect =
-                setup::connect_page(&config, &credentials, &tokens, &security).await?;
+                setup::connect_page(&config, &credentials, &tokens, okta.as_ref()).await?;
             let http =
                 transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
             // Printed on stdout so scripts and tests can find a port chosen with :0.

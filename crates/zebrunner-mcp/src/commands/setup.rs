@@ -22,7 +22,9 @@ use zebrunner_mcp_server::{
     policy::Policy,
     transport::http::Security,
 };
+use zebrunner_oauth::{AuthorizationServer, Parts as OAuthParts, SigningKeys};
 use zebrunner_pages::CookieKey;
+use zebrunner_storage::oauth::OAuthStore;
 use zebrunner_storage::vault::Vault;
 
 use crate::settings::{self, ZebrunnerSettings};
@@ -183,13 +185,43 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// What guards `/mcp`, from the identity settings.
-pub async fn security(config: &Config) -> anyhow::Result<Security> {
+/// The company's issuer (Okta), discovered: it validates access tokens with identity `oidc`,
+/// and signs people in on our own pages (the connect page; the authorization server of
+/// identity `broker`). `None` with identity `none`.
+pub async fn okta(config: &Config) -> anyhow::Result<Option<OidcValidator>> {
+    match config.identity {
+        IdentityMode::None => Ok(None),
+        IdentityMode::Oidc | IdentityMode::Broker => Ok(Some(validator(config).await?)),
+    }
+}
+
+/// What guards `/mcp`, from the identity settings: Okta's tokens (`oidc`), or ours
+/// (`broker`, with the authorization server that issues them).
+pub async fn security(
+    config: &Config,
+    storage: &Storage,
+    okta: Option<&OidcValidator>,
+) -> anyhow::Result<Security> {
     let policy = Policy::new(config.policy.clone(), config.read_only);
-    let validator = match config.identity {
-        IdentityMode::None => None,
-        IdentityMode::Oidc => Some(validator(config).await?),
-        IdentityMode::Broker => bail!("identity \"broker\" is not available in this version"),
+    let (validator, oauth) = match (config.identity, okta) {
+        (IdentityMode::None, _) => (None, None),
+        (IdentityMode::Oidc, Some(okta)) => (Some(okta.clone()), None),
+        (IdentityMode::Broker, Some(okta)) => {
+            let server = authorization_server(config, storage, okta, &policy).await?;
+            let mut settings = ValidatorConfig::new(server.issuer(), config.resource_url(None));
+            settings.algorithms = vec![jsonwebtoken::Algorithm::ES256];
+            settings.leeway = Duration::from_secs(config.oidc.leeway_secs);
+            settings.groups_claim = config.oidc.groups_claim.clone();
+            let validator = OidcValidator::with_local_keys(
+                settings,
+                server.issuer_metadata(),
+                server.local_keys(),
+            )
+            .await
+            .context("could not load the authorization server's signing keys")?;
+            (Some(validator), Some(server))
+        }
+        (_, None) => bail!("identity {:?} needs oidc.issuer", config.identity),
     };
     Ok(Security {
         validator,
@@ -197,58 +229,122 @@ pub async fn security(config: &Config) -> anyhow::Result<Security> {
         read_only: config.read_only,
         public_url: config.public_url.clone(),
         connect: None,
+        oauth,
     })
 }
 
+/// Our own authorization server (identity `broker`): people sign in at Okta as
+/// `oidc.client_id`, returning to `<public_url>/oauth/callback`; signing keys are sealed with
+/// the vault's key ring; all state is in the database.
+async fn authorization_server(
+    config: &Config,
+    storage: &Storage,
+    okta: &OidcValidator,
+    policy: &Policy,
+) -> anyhow::Result<Arc<AuthorizationServer>> {
+    let base = config.public_base(None);
+    let (client_id, secret) = sign_in_client(config)?;
+    let ring = Arc::new(
+        settings::required_vault_keys()
+            .context("identity \"broker\" seals its signing keys with the vault's keys")?,
+    );
+    let store = OAuthStore::new(storage.clone());
+    let keys = Arc::new(SigningKeys::new(
+        store.clone(),
+        ring,
+        &base,
+        i64::try_from(config.oauth.signing_key_days.saturating_mul(86_400)).unwrap_or(i64::MAX / 4),
+        i64::try_from(config.oauth.access_token_ttl_secs).unwrap_or(3600),
+    ));
+    let sign_in = SignInClient::new(
+        okta.clone(),
+        client_id,
+        secret,
+        format!("{base}/oauth/callback"),
+    )
+    .context("the issuer cannot sign people in for the authorization server")?
+    .with_extra_scopes(policy.read_scope());
+    let admission_policy = policy.clone();
+    let server = AuthorizationServer::new(OAuthParts {
+        config: config.oauth.clone(),
+        issuer: base.clone(),
+        store,
+        keys,
+        sign_in,
+        cookies: cookie_key(config, storage).await?,
+        admit: Arc::new(move |identity| admission_policy.grant(identity).map(|_| ())),
+        scopes: policy.scopes_needed(true),
+        groups_claim: config.oidc.groups_claim.clone(),
+    });
+    server
+        .start()
+        .await
+        .context("could not make or load the authorization server's signing keys")?;
+    tracing::info!(issuer = %base, "authorization server on");
+    Ok(server)
+}
+
+/// This server's own client at the issuer and its secret (`ZMCP_OIDC_CLIENT_SECRET`/`_FILE`).
+fn sign_in_client(config: &Config) -> anyhow::Result<(String, SecretString)> {
+    let client_id = config.oidc.client_id.clone().context(
+        "set oidc.client_id (ZMCP_OIDC_CLIENT_ID), this server's web client at the issuer",
+    )?;
+    let secret = settings::env_or_file("ZMCP_OIDC_CLIENT_SECRET")?.context(
+        "oidc.client_id needs the client's secret: set ZMCP_OIDC_CLIENT_SECRET or \
+         ZMCP_OIDC_CLIENT_SECRET_FILE",
+    )?;
+    Ok((client_id, SecretString::from(secret)))
+}
+
+/// The key that signs our pages' cookies, kept in the database so every replica accepts every
+/// other's; `__Host-` cookies unless the public URL is plain-http loopback.
+async fn cookie_key(config: &Config, storage: &Storage) -> anyhow::Result<CookieKey> {
+    let public = url::Url::parse(&config.public_base(None)).context("public_url is not a URL")?;
+    let key = storage
+        .server_secret(COOKIE_KEY_NAME, 32)
+        .await
+        .context("could not read or create the pages' cookie key in the database")?;
+    Ok(CookieKey::new(&key, public.scheme() == "https"))
+}
+
 /// The connect page, when this server serves one (see [`Config::serves_connect_page`]):
-/// people sign in as `oidc.client_id` (its secret from `ZMCP_OIDC_CLIENT_SECRET` or
-/// `_FILE`) and store their Zebrunner token in the vault. Its cookies are signed with a key
-/// kept in the database, so every replica accepts every other's.
+/// people sign in at `okta` as `oidc.client_id` and store their Zebrunner token in the vault.
 pub async fn connect_page(
     config: &Config,
     credentials: &Credentials,
     storage: &Storage,
-    security: &Security,
+    okta: Option<&OidcValidator>,
 ) -> anyhow::Result<Option<Arc<ConnectPage>>> {
-    let (true, Credentials::Vault(vault), Some(validator), Some(client_id)) = (
-        config.serves_connect_page(),
-        credentials,
-        &security.validator,
-        &config.oidc.client_id,
-    ) else {
+    let (true, Credentials::Vault(vault), Some(okta)) =
+        (config.serves_connect_page(), credentials, okta)
+    else {
         return Ok(None);
     };
-    let secret = settings::env_or_file(settings::ZMCP_OIDC_CLIENT_SECRET)?.context(
-        "the connect page (oidc.client_id) needs the client's secret: set \
-         ZMCP_OIDC_CLIENT_SECRET or ZMCP_OIDC_CLIENT_SECRET_FILE",
-    )?;
+    let (client_id, secret) = sign_in_client(config)?;
     let base = config.public_base(None);
     let public = url::Url::parse(&base).context("public_url is not a URL")?;
     let policy = Policy::new(config.policy.clone(), config.read_only);
     let sign_in = SignInClient::new(
-        validator.clone(),
-        client_id.clone(),
-        SecretString::from(secret),
+        okta.clone(),
+        client_id,
+        secret,
         format!("{base}/connect/callback"),
     )
     .context("the issuer cannot sign people in for the connect page")?
     .with_extra_scopes(policy.read_scope());
-    let key = storage
-        .server_secret(COOKIE_KEY_NAME, 32)
-        .await
-        .context("could not read or create the connect page's cookie key in the database")?;
     tracing::info!(url = %format!("{base}/connect"), "connect page on");
     Ok(Some(Arc::new(ConnectPage {
         sign_in,
         vault: vault.clone(),
         policy,
-        cookies: Cookies::new(CookieKey::new(&key, public.scheme() == "https")),
-        issuer: validator.metadata().issuer.clone(),
+        cookies: Cookies::new(cookie_key(config, storage).await?),
+        issuer: okta.metadata().issuer.clone(),
         origin: public.origin().ascii_serialization(),
     })))
 }
 
-/// The database name of the connect page's cookie-signing key.
+/// The database name of the pages' cookie-signing key (the connect page's and the
+/// authorization server's).
 const COOKIE_KEY_NAME: &str = "connect_cookie_key";
 
 async fn validator(config: &Config) -> anyhow::Result<OidcValidator> {

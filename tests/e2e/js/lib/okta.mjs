@@ -97,7 +97,9 @@ export async function startOkta({
   // `resource`: set `audience` to issue every token with that fixed value.
   audience = null,
   groupsClaim = 'groups',
-  // The connect page's callback (`<public>/connect/callback`): registers CLIENTS.connect.
+  // The server's own callback(s) at the IdP: the connect page's (`<public>/connect/callback`)
+  // and/or the authorization server's (`<public>/oauth/callback`, identity `broker`); a
+  // string or an array of them. Registers CLIENTS.connect.
   connectRedirectUri = null,
 } = {}) {
   if (!resource) throw new Error('startOkta: resource (the MCP URL) is required');
@@ -137,7 +139,11 @@ export async function startOkta({
   const issuer = `${origin}${PREFIX}`;
   const audiences = new Set([resource, ...otherResources]);
 
-  const connectClient = connectRedirectUri ? { ...CLIENTS.connect, redirectUri: connectRedirectUri } : null;
+  const connectRedirectUris = [connectRedirectUri].flat().filter(Boolean);
+  // `redirectUri` is the first one (what connect.test.mjs uses); `redirectUris` all of them.
+  const connectClient = connectRedirectUris.length
+    ? { ...CLIENTS.connect, redirectUri: connectRedirectUris[0], redirectUris: connectRedirectUris }
+    : null;
 
   let keys = [await newRsaKey('okta-key-1')];
   let signingKid = keys[0].kid;
@@ -167,7 +173,7 @@ export async function startOkta({
         ...(connectClient
           ? [{
             client_id: connectClient.id, client_secret: connectClient.secret, grant_types: ['authorization_code'],
-            redirect_uris: [connectClient.redirectUri], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
+            redirect_uris: connectClient.redirectUris, response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
             scope: `openid email profile ${READ_SCOPE} ${WRITE_SCOPE}`,
           }]
           : []),

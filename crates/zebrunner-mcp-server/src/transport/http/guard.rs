@@ -295,6 +295,12 @@ impl Guard {
             "error_description": refusal.description(),
         });
         let mut response = (refusal.status(), Json(body)).into_response();
+        // Most refusals come before the request body was read, and hyper then closes the
+        // connection once the answer is written: say so (RFC 9112 §9.6), so that a client does
+        // not send its retry (with the token it just obtained) down a closing connection.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
         if let Some(challenge) = refusal.challenge(self) {
             response
                 .headers_mut()

@@ -41,6 +41,8 @@ pub struct Security {
     pub public_url: Option<String>,
     /// The connect page, with `credentials = "vault"` and a sign-in client.
     pub connect: Option<Arc<crate::connect::ConnectPage>>,
+    /// Our own authorization server (identity `broker`), whose tokens `validator` checks.
+    pub oauth: Option<Arc<zebrunner_oauth::AuthorizationServer>>,
 }
 
 impl Security {
@@ -52,6 +54,7 @@ impl Security {
             read_only,
             public_url: None,
             connect: None,
+            oauth: None,
         }
     }
 }
@@ -116,6 +119,9 @@ pub fn app(
     let mut router = Router::new().merge(mcp);
     if let Some(page) = security.connect {
         router = router.merge(crate::connect::router(page));
+    }
+    if let Some(server) = &security.oauth {
+        router = router.merge(server.router());
     }
     let mut router = router
         .route("/healthz", get(healthz))

@@ -1,0 +1,625 @@
+//! The authorization endpoint, the person's Okta sign-in, and consent.
+//!
+//! 1. `GET /authorize` checks the client, its redirect URI (exact; RFC 6749 §4.1.2.1: a bad
+//!    client or redirect URI is shown to the person, never redirected to), PKCE (S256 only:
+//!    no challenge, no code), the resource (ours only, RFC 8707) and the scopes; the request
+//!    is stored as a pending authorization, a signed cookie binds it to this browser, and the
+//!    person goes to Okta (authorization code, PKCE, nonce, our confidential client).
+//! 2. `GET /oauth/callback`: back from Okta, the sign-in is checked like the connect page's
+//!    and the server's policy must admit the person. A person who approved this client for
+//!    these scopes before gets a code at once; anyone else sees the consent page.
+//! 3. `POST /oauth/consent`: the decision, with the pending authorization's CSRF token and
+//!    cookie; approval is remembered per person and client.
+//!
+//! Every answer to the client carries `state` and `iss` (RFC 9207).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use url::Url;
+use zebrunner_identity::Identity;
+use zebrunner_pages::{cookies::random_token, headers, render};
+use zebrunner_storage::oauth::{CodeRow, PendingRow};
+
+use crate::{AuthorizationServer, Error, hash, now, register::Client};
+
+/// How long a person may take at Okta and on the consent page.
+const PENDING_SECS: i64 = 10 * 60;
+const PENDING_COOKIE: &str = "zmcp-authorize";
+const MAX_PARAM: usize = 2048;
+
+/// An authorization request, as stored while the person signs in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub code_challenge: String,
+    pub scope: String,
+    pub resource: String,
+}
+
+/// What `/authorize` reads.
+#[derive(Debug, Deserialize)]
+pub struct AuthorizeQuery {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    state: Option<String>,
+    scope: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    resource: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "oauth/problem.html")]
+struct ProblemPage<'a> {
+    notice: Option<&'a str>,
+    problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "oauth/consent.html")]
+struct ConsentPage<'a> {
+    notice: Option<&'a str>,
+    problem: Option<&'a str>,
+    client_name: &'a str,
+    client_id: &'a str,
+    redirect_host: &'a str,
+    scopes: Vec<(&'a str, &'a str)>,
+    who: &'a str,
+    csrf: &'a str,
+}
+
+/// A page for the person, when the client cannot be told (or the sign-in broke).
+fn problem(status: StatusCode, text: &str) -> Response {
+    render(
+        status,
+        &ProblemPage {
+            notice: None,
+            problem: Some(text),
+        },
+    )
+}
+
+/// Back to the client with `params`, `state` and `iss`.
+fn to_client(
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+    iss: &str,
+) -> Response {
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "The application's redirect address is invalid.",
+        );
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in params {
+            query.append_pair(k, v);
+        }
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", iss);
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+fn bounded(value: &Option<String>) -> Option<&str> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty() && v.len() <= MAX_PARAM)
+}
+
+/// What each scope lets the application do, for the consent page.
+fn describe_scope(scope: &str) -> &'static str {
+    if scope.ends_with(":write") {
+        "change test cases, suites and runs in Zebrunner as you (each change previewed first)"
+    } else if scope.ends_with(":read") {
+        "read your Zebrunner projects, test cases, runs and launches as you"
+    } else {
+        "a permission of this server"
+    }
+}
+
+/// `GET /authorize`.
+pub async fn authorize(
+    State(server): State<Arc<AuthorizationServer>>,
+    Query(query): Query<AuthorizeQuery>,
+) -> Response {
+    let Some(client_id) = bounded(&query.client_id) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "The application did not say who it is (no client_id). Go back to it and try again.",
+        );
+    };
+    let client = match server.client(client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "This application is not registered here (or its registration expired). Go back to it and connect again.",
+            );
+        }
+        Err(error) => return error.into_response(),
+    };
+    let Some(redirect_uri) = client.redirect_uri(bounded(&query.redirect_uri)) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "The application asked to return to an address it did not register, so the sign-in stops here.",
+        );
+    };
+    let state = bounded(&query.state);
+    let fail = |error: &str, description: &str| {
+        to_client(
+            &redirect_uri,
+            &[("error", error), ("error_description", description)],
+            state,
+            &server.issuer,
+        )
+    };
+    if query.response_type.as_deref() != Some("code") {
+        return fail("unsupported_response_type", "response_type must be code");
+    }
+    let Some(challenge) = bounded(&query.code_challenge) else {
+        return fail(
+            "invalid_request",
+            "PKCE is required: send code_challenge with code_challenge_method=S256",
+        );
+    };
+    if query.code_challenge_method.as_deref() != Some("S256") {
+        return fail(
+            "invalid_request",
+            "code_challenge_method must be S256 (plain is not accepted)",
+        );
+    }
+    if challenge.len() != 43
+        || !challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return fail(
+            "invalid_request",
+            "code_challenge must be the base64url SHA-256 of the verifier (43 characters)",
+        );
+    }
+    let resource = match bounded(&query.resource) {
+        None => server.resource.clone(),
+        Some(r) if r.trim_end_matches('/') == server.resource => server.resource.clone(),
+        Some(_) => {
+            return fail(
+                "invalid_target",
+                "this server issues tokens only for its own MCP endpoint",
+            );
+        }
+    };
+    let scope = match server.granted_scope(query.scope.as_deref()) {
+        Ok(scope) => scope,
+        Err(unknown) => {
+            return fail(
+                "invalid_scope",
+                &format!(
+                    "unknown scope {unknown:?}; this server offers {}",
+                    server.scopes.join(" ")
+                ),
+            );
+        }
+    };
+    let pending = Pending {
+        client_id: client.client_id.clone(),
+        redirect_uri,
+        state: state.map(str::to_owned),
+        code_challenge: challenge.to_owned(),
+        scope,
+        resource,
+    };
+    let id = random_token();
+    let row = PendingRow {
+        id_hash: hash(&id),
+        client_id: client.client_id,
+        request: match serde_json::to_string(&pending) {
+            Ok(json) => json,
+            Err(e) => return Error::Keys(e.to_string()).into_response(),
+        },
+        user_key: None,
+        identity: None,
+        expires_at: now() + PENDING_SECS,
+    };
+    if let Err(error) = server.store.put_pending(&row, now()).await {
+        return Error::from(error).into_response();
+    }
+    let cookie = server.cookies.set_cookie(
+        PENDING_COOKIE,
+        &server.cookies.seal("authorize", &id),
+        PENDING_SECS,
+    );
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(
+        server.cookies.derive("pkce", &id).as_bytes(),
+    ));
+    let to_okta =
+        server
+            .sign_in
+            .authorization_url(&id, &server.cookies.derive("nonce", &id), &challenge);
+    with_cookie(Redirect::to(to_okta.as_str()).into_response(), &cookie)
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+impl AuthorizationServer {
+    /// The scopes granted for a request: those asked for (default the read scope), each one
+    /// we offer; `offline_access` is accepted and implied (refresh tokens are always issued).
+    fn granted_scope(&self, requested: Option<&str>) -> Result<String, String> {
+        let mut granted: Vec<&str> = Vec::new();
+        for scope in requested.unwrap_or_default().split_whitespace() {
+            if scope == "offline_access" {
+                continue;
+            }
+            if !self.scopes.iter().any(|s| s == scope) {
+                return Err(scope.chars().take(64).collect());
+            }
+            if !granted.contains(&scope) {
+                granted.push(scope);
+            }
+        }
+        if granted.is_empty()
+            && let Some(read) = self.scopes.first()
+        {
+            granted.push(read);
+        }
+        Ok(granted.join(" "))
+    }
+
+    /// The pending authorization this browser started, by the id in its cookie.
+    fn pending_id(&self, headers: &HeaderMap) -> Option<String> {
+        let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+        self.cookies
+            .read(cookies, PENDING_COOKIE)
+            .and_then(|c| self.cookies.open::<String>("authorize", c))
+    }
+
+    /// A code for `pending` as `identity`, and the redirect that carries it.
+    async fn issue_code(&self, pending: &Pending, identity: &Identity) -> Response {
+        let code = random_token();
+        let row = CodeRow {
+            code_hash: hash(&code),
+            client_id: pending.client_id.clone(),
+            user_key: identity.user_key.clone(),
+            identity: serde_json::to_string(identity).unwrap_or_default(),
+            redirect_uri: pending.redirect_uri.clone(),
+            code_challenge: pending.code_challenge.clone(),
+            resource: pending.resource.clone(),
+            scope: pending.scope.clone(),
+            family_id: random_token(),
+            expires_at: now() + i64::try_from(self.config.code_ttl_secs).unwrap_or(60),
+        };
+        if let Err(error) = self.store.put_code(&row, now()).await {
+            return Error::from(error).into_response();
+        }
+        tracing::info!(client_id = %pending.client_id, user_key = %identity.user_key, "authorization code issued");
+        let clear = self.cookies.set_cookie(PENDING_COOKIE, "", 0);
+        with_cookie(
+            to_client(
+                &pending.redirect_uri,
+                &[("code", &code)],
+                pending.state.as_deref(),
+                &self.issuer,
+            ),
+            &clear,
+        )
+    }
+
+    async fn consent_page(&self, id: &str, pending: &Pending, identity: &Identity) -> Response {
+        let client = match self.client(&pending.client_id).await {
+            Ok(Some(client)) => client,
+            Ok(None) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "This application's registration expired meanwhile. Go back to it and connect again.",
+                );
+            }
+            Err(error) => return error.into_response(),
+        };
+        let host = Url::parse(&pending.redirect_uri)
+            .ok()
+            .map(|u| match u.host_str() {
+                Some(host) => host.to_owned(),
+                None => format!("{}:", u.scheme()),
+            })
+            .unwrap_or_default();
+        let who = identity
+            .email
+            .clone()
+            .or(identity.name.clone())
+            .unwrap_or_else(|| identity.subject.clone());
+        let name = client_label(&client);
+        let mut page = render(
+            StatusCode::OK,
+            &ConsentPage {
+                notice: None,
+                problem: None,
+                client_name: &name,
+                client_id: &client.client_id,
+                redirect_host: &host,
+                scopes: pending
+                    .scope
+                    .split(' ')
+                    .map(|s| (s, describe_scope(s)))
+                    .collect(),
+                who: &who,
+                csrf: &self.cookies.derive("consent", id),
+            },
+        );
+        // The answer to this form redirects to the application: browsers hold that redirect to
+        // the page's form-action, so the application's origin (or app scheme) joins 'self'.
+        let target = Url::parse(&pending.redirect_uri)
+            .ok()
+            .map(|u| match u.scheme() {
+                "http" | "https" => u.origin().ascii_serialization(),
+                scheme => format!("{scheme}:"),
+            });
+        if let Some(policy) = target.as_deref().and_then(headers::policy_with_form_target) {
+            page.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        page
+    }
+}
+
+fn client_label(client: &Client) -> String {
+    client.display_name()
+}
+
+/// What Okta sends back.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /oauth/callback`.
+pub async fn callback(
+    State(server): State<Arc<AuthorizationServer>>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let Some(id) = server
+        .pending_id(&headers)
+        .filter(|id| Some(id.as_str()) == query.state.as_deref())
+    else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "This sign-in was not started in this browser, or took too long. Go back to the application and connect again.",
+        );
+    };
+    let pending_row = match server.store.pending(&hash(&id), now()).await {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "This sign-in took too long. Go back to the application and connect again.",
+            );
+        }
+        Err(error) => return Error::from(error).into_response(),
+    };
+    let Ok(pending) = serde_json::from_str::<Pending>(&pending_row.request) else {
+        return Error::Keys("a pending authorization does not parse".into()).into_response();
+    };
+    let deny = |description: &str| {
+        to_client(
+            &pending.redirect_uri,
+            &[
+                ("error", "access_denied"),
+                ("error_description", description),
+            ],
+            pending.state.as_deref(),
+            &server.issuer,
+        )
+    };
+    if query
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss != server.sign_in_issuer())
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "The sign-in answer came from an unexpected issuer.",
+        );
+    }
+    if query.error.is_some() {
+        return deny("the sign-in at the identity provider was cancelled or refused");
+    }
+    let Some(code) = bounded(&query.code) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "The sign-in answer had no code. Go back to the application and connect again.",
+        );
+    };
+    let signed_in = match server
+        .sign_in
+        .finish(
+            code,
+            &server.cookies.derive("pkce", &id),
+            &server.cookies.derive("nonce", &id),
+        )
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(error) => {
+            tracing::warn!(%error, "broker sign-in failed");
+            return problem(
+                StatusCode::BAD_GATEWAY,
+                "The sign-in could not be completed. Go back to the application and connect again; if it keeps failing, tell the administrator of this server.",
+            );
+        }
+    };
+    let mut identity = signed_in.identity;
+    identity.email = identity.email.or(signed_in.person.email);
+    identity.name = identity.name.or(signed_in.person.name);
+    if let Err(reason) = (server.admit)(&identity) {
+        tracing::info!(user_key = %identity.user_key, "broker sign-in refused by the policy");
+        return deny(&format!("you may not use this server: {reason}"));
+    }
+    match server
+        .store
+        .consent(&identity.user_key, &pending.client_id)
+        .await
+    {
+        Ok(Some(consent)) if covers(&consent.scope, &pending.scope) => {
+            let _ = server.store.take_pending(&hash(&id), now()).await;
+            return server.issue_code(&pending, &identity).await;
+        }
+        Ok(_) => {}
+        Err(error) => return Error::from(error).into_response(),
+    }
+    let identity_json = serde_json::to_string(&identity).unwrap_or_default();
+    match server
+        .store
+        .set_pending_identity(&hash(&id), &identity.user_key, &identity_json, now())
+        .await
+    {
+        Ok(true) => server.consent_page(&id, &pending, &identity).await,
+        Ok(false) => problem(
+            StatusCode::BAD_REQUEST,
+            "This sign-in took too long. Go back to the application and connect again.",
+        ),
+        Err(error) => Error::from(error).into_response(),
+    }
+}
+
+/// Whether an earlier approval of `approved` covers `requested` (space-separated scopes).
+fn covers(approved: &str, requested: &str) -> bool {
+    requested
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .all(|s| approved.split(' ').any(|a| a == s))
+}
+
+impl AuthorizationServer {
+    /// The issuer our sign-in client talks to (Okta), for the callback's `iss`.
+    fn sign_in_issuer(&self) -> &str {
+        self.sign_in.issuer()
+    }
+}
+
+/// The consent form.
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    csrf: Option<String>,
+    decision: Option<String>,
+}
+
+/// `POST /oauth/consent`.
+pub async fn consent(
+    State(server): State<Arc<AuthorizationServer>>,
+    headers: HeaderMap,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    let origin = Url::parse(&server.issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    if !headers::same_origin(&headers, &origin) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "This decision was sent from another site, so it was refused.",
+        );
+    }
+    let Some(id) = server.pending_id(&headers) else {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "This decision does not belong to a sign-in in this browser. Go back to the application and connect again.",
+        );
+    };
+    if !form
+        .csrf
+        .as_deref()
+        .is_some_and(|t| server.cookies.verify_derived("consent", &id, t))
+    {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "This form is out of date or was not sent from this page, so it was refused.",
+        );
+    }
+    let row = match server.store.take_pending(&hash(&id), now()).await {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "This sign-in took too long or was already answered. Go back to the application and connect again.",
+            );
+        }
+        Err(error) => return Error::from(error).into_response(),
+    };
+    let (Ok(pending), Some(Ok(identity))) = (
+        serde_json::from_str::<Pending>(&row.request),
+        row.identity
+            .as_deref()
+            .map(serde_json::from_str::<Identity>),
+    ) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Sign in first. Go back to the application and connect again.",
+        );
+    };
+    match form.decision.as_deref() {
+        Some("approve") => {
+            if let Err(error) = server
+                .store
+                .record_consent(
+                    &identity.user_key,
+                    &pending.client_id,
+                    &pending.scope,
+                    now(),
+                )
+                .await
+            {
+                return Error::from(error).into_response();
+            }
+            server.issue_code(&pending, &identity).await
+        }
+        _ => to_client(
+            &pending.redirect_uri,
+            &[
+                ("error", "access_denied"),
+                (
+                    "error_description",
+                    "the person did not allow the application",
+                ),
+            ],
+            pending.state.as_deref(),
+            &server.issuer,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_approval_covers_the_scopes_it_named() {
+        assert!(covers("zebrunner:read zebrunner:write", "zebrunner:read"));
+        assert!(!covers("zebrunner:read", "zebrunner:read zebrunner:write"));
+        assert!(covers("zebrunner:read", ""));
+    }
+}

@@ -1,0 +1,285 @@
+//! Our own OAuth 2.1 authorization server for MCP clients (identity `broker`): clients
+//! register themselves, a person signs in with the company's Okta and consents, and we issue
+//! tokens for our MCP resource only, signed with our own keys. Okta offers MCP clients
+//! neither dynamic registration nor client metadata documents; we do.
+//!
+//! # Layout
+//!
+//! - [`config`]: the `[oauth]` section.
+//! - [`keys`]: our ES256 signing keys, sealed with the vault's key ring in the database, and
+//!   the JWKS.
+//! - [`register`]: clients (configured, or registered by RFC 7591) and the redirect-URI
+//!   policy.
+//! - [`authorize`]: `/authorize`, the Okta sign-in (`/oauth/callback`) and the consent page.
+//! - [`token`]: `/token` (authorization code with PKCE, refresh with rotation and reuse
+//!   detection) and `/revoke` (RFC 7009).
+//! - this file: [`AuthorizationServer`], its metadata (RFC 8414) and its router.
+//!
+//! All state (clients, pending sign-ins, codes, refresh-token families, consents, keys) is in
+//! `zebrunner_storage::oauth`, so a sign-in started on one replica finishes on another and a
+//! restart loses nothing. Codes and refresh tokens are stored as SHA-256 hashes only.
+
+pub mod authorize;
+pub mod config;
+pub mod keys;
+pub mod register;
+pub mod token;
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::{StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use zebrunner_identity::{Identity, IssuerMetadata, LocalKeys, SignInClient};
+use zebrunner_pages::{CookieKey, headers};
+use zebrunner_storage::{StorageError, oauth::OAuthStore};
+
+pub use config::{OAuthConfig, StaticClient};
+pub use keys::SigningKeys;
+
+/// Largest request body the endpoints read (forms and registration documents).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Whether a signed-in person may use this server at all (the server's access policy); the
+/// refusal's reason is shown to them.
+pub type Admission = Arc<dyn Fn(&Identity) -> Result<(), String> + Send + Sync>;
+
+/// Why a request failed inside the server (not the client's fault, unless `Invalid`).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("signing keys: {0}")]
+    Keys(String),
+    /// An OAuth error the client caused: `error` is the RFC's code.
+    #[error("{error}: {description}")]
+    Invalid {
+        error: &'static str,
+        description: String,
+    },
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match self {
+            Error::Invalid { error, description } => {
+                oauth_error(StatusCode::BAD_REQUEST, error, &description)
+            }
+            other => {
+                tracing::error!(error = %other, "the authorization server failed");
+                oauth_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "the authorization server failed; retry shortly",
+                )
+            }
+        }
+    }
+}
+
+/// An RFC 6749 §5.2 error body.
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+/// The authorization server: its settings, its state, its keys, and the Okta sign-in.
+pub struct AuthorizationServer {
+    pub(crate) config: OAuthConfig,
+    /// Our issuer identifier: this server's public base URL.
+    pub(crate) issuer: String,
+    /// The one resource our tokens are for: `<issuer>/mcp`.
+    pub(crate) resource: String,
+    pub(crate) store: OAuthStore,
+    pub(crate) keys: Arc<SigningKeys>,
+    /// Okta sign-in, returning to `<issuer>/oauth/callback`.
+    pub(crate) sign_in: SignInClient,
+    pub(crate) cookies: CookieKey,
+    pub(crate) admit: Admission,
+    /// Scopes clients may ask for (the policy's read and write scopes).
+    pub(crate) scopes: Vec<String>,
+    /// The claim our tokens carry groups in (what the validator reads).
+    pub(crate) groups_claim: String,
+}
+
+/// What [`AuthorizationServer::new`] needs.
+pub struct Parts {
+    pub config: OAuthConfig,
+    pub issuer: String,
+    pub store: OAuthStore,
+    pub keys: Arc<SigningKeys>,
+    pub sign_in: SignInClient,
+    pub cookies: CookieKey,
+    pub admit: Admission,
+    pub scopes: Vec<String>,
+    pub groups_claim: String,
+}
+
+impl AuthorizationServer {
+    pub fn new(parts: Parts) -> Arc<Self> {
+        let issuer = parts.issuer.trim_end_matches('/').to_owned();
+        Arc::new(Self {
+            resource: format!("{issuer}/mcp"),
+            issuer,
+            config: parts.config,
+            store: parts.store,
+            keys: parts.keys,
+            sign_in: parts.sign_in,
+            cookies: parts.cookies,
+            admit: parts.admit,
+            scopes: parts.scopes,
+            groups_claim: parts.groups_claim,
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Our metadata as the token validator needs it (no discovery over HTTP).
+    pub fn issuer_metadata(&self) -> IssuerMetadata {
+        IssuerMetadata {
+            issuer: self.issuer.clone(),
+            jwks_uri: format!("{}/oauth/jwks.json", self.issuer),
+            authorization_endpoint: Some(format!("{}/authorize", self.issuer)),
+            token_endpoint: Some(format!("{}/token", self.issuer)),
+            registration_endpoint: Some(format!("{}/register", self.issuer)),
+            introspection_endpoint: None,
+            scopes_supported: self.scopes.clone(),
+            grant_types_supported: vec!["authorization_code".into(), "refresh_token".into()],
+            code_challenge_methods_supported: vec!["S256".into()],
+            source_url: "local".into(),
+        }
+    }
+
+    /// Our published keys, read from the database (so keys another replica made are found),
+    /// for the validator of identity `broker`.
+    pub fn local_keys(self: &Arc<Self>) -> LocalKeys {
+        let keys = self.keys.clone();
+        Arc::new(move || {
+            let keys = keys.clone();
+            Box::pin(async move {
+                keys.refresh(now()).await.map_err(|e| e.to_string())?;
+                serde_json::to_vec(&keys.jwks()).map_err(|e| e.to_string())
+            })
+        })
+    }
+
+    /// The RFC 8414 document.
+    pub fn metadata_document(&self) -> Value {
+        let base = &self.issuer;
+        json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "registration_endpoint": format!("{base}/register"),
+            "revocation_endpoint": format!("{base}/revoke"),
+            "jwks_uri": format!("{base}/oauth/jwks.json"),
+            "scopes_supported": self.scopes,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "revocation_endpoint_auth_methods_supported": ["none"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+            "client_id_metadata_document_supported": false,
+            "service_documentation": format!("{base}/"),
+        })
+    }
+
+    /// Make or load the signing keys; then, once an hour, keep them fresh (a new key when the
+    /// newest is old) and tidy the state (retired keys, unused registrations, dead grants).
+    pub async fn start(self: &Arc<Self>) -> Result<(), Error> {
+        self.keys.refresh(now()).await?;
+        let server = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                server.maintain().await;
+            }
+        });
+        Ok(())
+    }
+
+    async fn maintain(&self) {
+        let now = now();
+        if let Err(error) = self.keys.refresh(now).await {
+            tracing::error!(%error, "could not refresh the OAuth signing keys");
+        }
+        let store = &self.store;
+        let tidied = [
+            store.delete_retired_signing_keys(now).await,
+            store.delete_expired_clients(now).await,
+            store.delete_dead_families(now).await,
+        ];
+        for error in tidied.into_iter().filter_map(Result::err) {
+            tracing::warn!(%error, "could not tidy the authorization server's state");
+        }
+    }
+
+    /// The routes: metadata (root well-known paths, as the Docker gateway and most clients
+    /// look only there), `/register`, `/authorize`, `/oauth/callback`, `/oauth/consent`,
+    /// `/token`, `/revoke`, `/oauth/jwks.json`.
+    pub fn router(self: &Arc<Self>) -> Router {
+        let pages = Router::new()
+            .route("/authorize", get(authorize::authorize))
+            .route("/oauth/callback", get(authorize::callback))
+            .route("/oauth/consent", post(authorize::consent))
+            .layer(middleware::from_fn(headers::layer));
+        let api = Router::new()
+            .route("/.well-known/oauth-authorization-server", get(metadata))
+            .route("/.well-known/openid-configuration", get(metadata))
+            .route("/oauth/jwks.json", get(jwks))
+            .route("/register", post(register::register))
+            .route("/token", post(token::token))
+            .route("/revoke", post(token::revoke));
+        pages
+            .merge(api)
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(self.clone())
+            .merge(headers::assets())
+    }
+}
+
+async fn metadata(State(server): State<Arc<AuthorizationServer>>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        Json(server.metadata_document()),
+    )
+        .into_response()
+}
+
+async fn jwks(State(server): State<Arc<AuthorizationServer>>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(server.keys.jwks()),
+    )
+        .into_response()
+}
+
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// What the store keeps of a code or token: its SHA-256, hex.
+pub(crate) fn hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,369 @@
+//! `POST /token` (RFC 6749 §3.2) and `POST /revoke` (RFC 7009).
+//!
+//! - `authorization_code`: the code is single use (one conditional update in the store); a
+//!   second use revokes everything the first one issued (RFC 6749 §4.1.2). The client id,
+//!   redirect URI and PKCE verifier (S256, RFC 7636 §4.6) must match the authorization.
+//! - `refresh_token`: every use rotates the token; presenting a rotated one again revokes
+//!   the whole family (OAuth 2.1 §4.3.1, refresh-token reuse detection).
+//!
+//! Access tokens are JWTs (RFC 9068, `typ` `at+jwt`) signed with our key, for our resource
+//! only, carrying the person's claims as Okta's access tokens do (`uid`, `sub`, `email`,
+//! `name`, groups, `scp`, `cid`), so the validator maps them to the same user key and
+//! policy. Refresh tokens and codes are random, stored only as hashes.
+
+use std::sync::Arc;
+
+use axum::{
+    Form, Json,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use zebrunner_identity::Identity;
+use zebrunner_pages::cookies::random_token;
+use zebrunner_storage::oauth::{Redeem, RefreshRow, Rotate};
+
+use crate::{AuthorizationServer, Error, hash, now, oauth_error};
+
+/// The token endpoint's form (RFC 6749 §4.1.3, §6).
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    client_id: Option<String>,
+    refresh_token: Option<String>,
+    resource: Option<String>,
+}
+
+fn invalid_grant(description: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+}
+
+fn invalid_request(description: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
+/// `POST /token`.
+pub async fn token(
+    State(server): State<Arc<AuthorizationServer>>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    // Public clients only: a client that tries to authenticate is not one we registered.
+    if headers.contains_key(header::AUTHORIZATION) {
+        let mut refused = oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "clients of this server are public: send client_id in the body, no Authorization header",
+        );
+        // RFC 6749 §5.2: a 401 names the scheme the client tried.
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Basic realm=\"zebrunner-mcp\""),
+        );
+        return refused;
+    }
+    let Some(client_id) = form
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.len() <= 200)
+    else {
+        return invalid_request("client_id is required");
+    };
+    if let Some(resource) = form.resource.as_deref()
+        && resource.trim_end_matches('/') != server.resource
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "this server issues tokens only for its own MCP endpoint",
+        );
+    }
+    let result = match form.grant_type.as_deref() {
+        Some("authorization_code") => server.redeem_code(client_id, &form).await,
+        Some("refresh_token") => server.refresh(client_id, &form).await,
+        Some(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant_type must be authorization_code or refresh_token",
+            );
+        }
+        None => return invalid_request("grant_type is required"),
+    };
+    match result {
+        Ok(response) => response,
+        Err(Error::Invalid {
+            error: "invalid_grant",
+            description,
+        }) => invalid_grant(&description),
+        Err(other) => other.into_response(),
+    }
+}
+
+fn grant_error(description: impl Into<String>) -> Error {
+    Error::Invalid {
+        error: "invalid_grant",
+        description: description.into(),
+    }
+}
+
+impl AuthorizationServer {
+    async fn redeem_code(&self, client_id: &str, form: &TokenForm) -> Result<Response, Error> {
+        let code = form
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty() && c.len() <= 200)
+            .ok_or_else(|| grant_error("code is required"))?;
+        let row = match self.store.redeem_code(&hash(code), now()).await? {
+            Redeem::Fresh(row) => row,
+            Redeem::Reused { .. } => {
+                // RFC 6749 §4.1.2: a code used twice revokes what it issued (the store did).
+                tracing::warn!(
+                    client_id,
+                    "an authorization code was used twice; its tokens are revoked"
+                );
+                return Err(grant_error("the code was already used"));
+            }
+            Redeem::Expired => return Err(grant_error("the code expired; authorize again")),
+            Redeem::Unknown => return Err(grant_error("unknown code")),
+        };
+        if row.client_id != client_id {
+            return Err(grant_error("the code was issued to another client"));
+        }
+        if form.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {
+            return Err(grant_error(
+                "redirect_uri differs from the authorization request's",
+            ));
+        }
+        let verifier = form.code_verifier.as_deref().unwrap_or_default();
+        if !(43..=128).contains(&verifier.len())
+            || !verifier
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        {
+            return Err(grant_error(
+                "code_verifier is missing or malformed (RFC 7636 §4.1)",
+            ));
+        }
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        if challenge != row.code_challenge {
+            return Err(grant_error(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        let identity: Identity =
+            serde_json::from_str(&row.identity).map_err(|e| Error::Keys(e.to_string()))?;
+        // A reuse racing this redeem may have revoked (and so created) the family already.
+        if !self
+            .store
+            .start_family(&row.family_id, client_id, &identity.user_key, now())
+            .await?
+        {
+            return Err(grant_error("the code was already used"));
+        }
+        let _ = self
+            .store
+            .touch_client(client_id, now(), self.registration_keep())
+            .await;
+        self.tokens(
+            client_id,
+            &row.family_id,
+            &identity,
+            &row.scope,
+            &row.resource,
+        )
+        .await
+    }
+
+    async fn refresh(&self, client_id: &str, form: &TokenForm) -> Result<Response, Error> {
+        let presented = form
+            .refresh_token
+            .as_deref()
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or_else(|| grant_error("refresh_token is required"))?;
+        let presented_hash = hash(presented);
+        let Some(current) = self.store.refresh(&presented_hash).await? else {
+            return Err(grant_error("unknown refresh token"));
+        };
+        if current.client_id != client_id {
+            return Err(grant_error(
+                "the refresh token was issued to another client",
+            ));
+        }
+        let next = random_token();
+        let next_row = RefreshRow {
+            token_hash: hash(&next),
+            expires_at: now() + self.refresh_ttl(),
+            created_at: now(),
+            rotated_at: None,
+            ..current
+        };
+        let old = match self
+            .store
+            .rotate_refresh(&presented_hash, &next_row, now())
+            .await?
+        {
+            Rotate::Rotated(old) => old,
+            Rotate::Reused { .. } => {
+                tracing::warn!(
+                    client_id,
+                    "a rotated refresh token was used again; its family is revoked"
+                );
+                return Err(grant_error(
+                    "the refresh token was already used; sign in again",
+                ));
+            }
+            Rotate::Revoked => return Err(grant_error("the grant was revoked; sign in again")),
+            Rotate::Expired => return Err(grant_error("the refresh token expired; sign in again")),
+            Rotate::Unknown => return Err(grant_error("unknown refresh token")),
+        };
+        let identity: Identity =
+            serde_json::from_str(&old.identity).map_err(|e| Error::Keys(e.to_string()))?;
+        let access = self.access_token(client_id, &identity, &old.scope, &old.resource)?;
+        Ok(token_response(
+            &access,
+            self.access_ttl(),
+            &next,
+            &old.scope,
+        ))
+    }
+
+    /// A fresh access token and the first refresh token of `family`.
+    async fn tokens(
+        &self,
+        client_id: &str,
+        family: &str,
+        identity: &Identity,
+        scope: &str,
+        resource: &str,
+    ) -> Result<Response, Error> {
+        let refresh = random_token();
+        self.store
+            .put_refresh(&RefreshRow {
+                token_hash: hash(&refresh),
+                family_id: family.to_owned(),
+                client_id: client_id.to_owned(),
+                user_key: identity.user_key.clone(),
+                identity: serde_json::to_string(identity)
+                    .map_err(|e| Error::Keys(e.to_string()))?,
+                scope: scope.to_owned(),
+                resource: resource.to_owned(),
+                expires_at: now() + self.refresh_ttl(),
+                created_at: now(),
+                rotated_at: None,
+            })
+            .await?;
+        let access = self.access_token(client_id, identity, scope, resource)?;
+        tracing::info!(client_id, user_key = %identity.user_key, "tokens issued");
+        Ok(token_response(&access, self.access_ttl(), &refresh, scope))
+    }
+
+    /// Our access token for `identity`: claims shaped like Okta's, so the validator gives the
+    /// person the same user key as with identity `oidc` (`uid` when they had one, else `sub`).
+    pub(crate) fn access_token(
+        &self,
+        client_id: &str,
+        identity: &Identity,
+        scope: &str,
+        resource: &str,
+    ) -> Result<String, Error> {
+        let issued = now();
+        let mut claims = json!({
+            "iss": self.issuer,
+            "aud": resource,
+            "sub": identity.subject,
+            "iat": issued,
+            "exp": issued + self.access_ttl(),
+            "jti": random_token(),
+            "cid": client_id,
+            "client_id": client_id,
+            "scp": scope.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+        });
+        if let Some(uid) = identity.user_key.strip_prefix("uid:") {
+            claims["uid"] = json!(uid);
+        }
+        if let Some(email) = &identity.email {
+            claims["email"] = json!(email);
+        }
+        if let Some(name) = &identity.name {
+            claims["name"] = json!(name);
+        }
+        claims[self.groups_claim.as_str()] = json!(identity.groups);
+        self.keys.sign(&claims)
+    }
+
+    fn access_ttl(&self) -> i64 {
+        i64::try_from(self.config.access_token_ttl_secs).unwrap_or(3600)
+    }
+
+    fn refresh_ttl(&self) -> i64 {
+        i64::try_from(self.config.refresh_token_ttl_days.saturating_mul(86_400))
+            .unwrap_or(i64::MAX / 2)
+    }
+
+    fn registration_keep(&self) -> i64 {
+        i64::try_from(self.config.registration_idle_days.saturating_mul(86_400))
+            .unwrap_or(i64::MAX / 2)
+    }
+}
+
+fn token_response(access: &str, expires_in: i64, refresh: &str, scope: &str) -> Response {
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(json!({
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "refresh_token": refresh,
+            "scope": scope,
+        })),
+    )
+        .into_response()
+}
+
+/// The revocation form (RFC 7009 §2.1).
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    token: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `POST /revoke`: a refresh token revokes its whole family. Unknown tokens (and access
+/// tokens, which expire on their own within their lifetime) get 200 as RFC 7009 §2.2 says.
+pub async fn revoke(
+    State(server): State<Arc<AuthorizationServer>>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    let Some(token) = form
+        .token
+        .as_deref()
+        .filter(|t| !t.is_empty() && t.len() <= 4096)
+    else {
+        return invalid_request("token is required");
+    };
+    let client_id = form.client_id.as_deref().unwrap_or_default();
+    match server
+        .store
+        .revoke_by_refresh(&hash(token), client_id, "revoked by the client", now())
+        .await
+    {
+        Ok(revoked) => {
+            if revoked {
+                tracing::info!("a grant was revoked by its client");
+            }
+            (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
+        }
+        Err(error) => Error::from(error).into_response(),
+    }
+}

@@ -1,0 +1,130 @@
+//! Our signing keys end to end, in process: a token signed by [`SigningKeys`] validates with
+//! the identity crate's validator on the same keys read as the database holds them (as
+//! identity `broker` does), maps to the person's usual user key, and keeps validating after a
+//! rotation; a tampered token, one for another audience and a key nobody sealed do not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde_json::json;
+use zebrunner_identity::{IssuerMetadata, LocalKeys, OidcConfig, OidcValidator};
+use zebrunner_oauth::SigningKeys;
+use zebrunner_storage::{Storage, oauth::OAuthStore};
+use zebrunner_vault_crypto::KeyRing;
+
+const ISSUER: &str = "http://127.0.0.1:9/";
+const RESOURCE: &str = "http://127.0.0.1:9/mcp";
+const DAY: i64 = 86_400;
+
+fn ring(byte: u8) -> Arc<KeyRing> {
+    let key = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+    Arc::new(KeyRing::parse(&format!("k{byte}:{key}")).unwrap())
+}
+
+fn local(keys: &Arc<SigningKeys>, at: i64) -> LocalKeys {
+    let keys = keys.clone();
+    Arc::new(move || {
+        let keys = keys.clone();
+        Box::pin(async move {
+            keys.refresh(at).await.map_err(|e| e.to_string())?;
+            serde_json::to_vec(&keys.jwks()).map_err(|e| e.to_string())
+        })
+    })
+}
+
+async fn validator(keys: LocalKeys) -> OidcValidator {
+    let mut config = OidcConfig::new(ISSUER.trim_end_matches('/'), RESOURCE);
+    config.algorithms = vec![zebrunner_identity::Algorithm::ES256];
+    let metadata = IssuerMetadata {
+        issuer: ISSUER.trim_end_matches('/').into(),
+        jwks_uri: format!("{ISSUER}oauth/jwks.json"),
+        authorization_endpoint: None,
+        token_endpoint: None,
+        registration_endpoint: None,
+        introspection_endpoint: None,
+        scopes_supported: Vec::new(),
+        grant_types_supported: Vec::new(),
+        code_challenge_methods_supported: Vec::new(),
+        source_url: "local".into(),
+    };
+    OidcValidator::with_local_keys(config, metadata, keys)
+        .await
+        .unwrap()
+}
+
+fn claims(aud: &str) -> serde_json::Value {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    json!({
+        "iss": ISSUER.trim_end_matches('/'), "aud": aud, "sub": "alice@example.test", "uid": "00u1",
+        "iat": now, "exp": now + 600, "cid": "dcr_x", "scp": ["zebrunner:read"], "groups": ["qa"],
+    })
+}
+
+#[tokio::test]
+async fn our_tokens_validate_on_our_published_keys_through_a_rotation() {
+    zebrunner_identity::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::connect(&Storage::default_sqlite_url(dir.path()))
+        .await
+        .unwrap();
+    let store = OAuthStore::new(storage);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let keys = Arc::new(SigningKeys::new(
+        store.clone(),
+        ring(1),
+        ISSUER,
+        30 * DAY,
+        3600,
+    ));
+    keys.refresh(now).await.unwrap();
+    let first_kid = keys.jwks()["keys"][0]["kid"].as_str().unwrap().to_owned();
+    let token = keys.sign(&claims(RESOURCE)).unwrap();
+
+    let check = validator(local(&keys, now)).await;
+    let person = check.validate(&token).await.unwrap();
+    assert_eq!(
+        person.user_key, "uid:00u1",
+        "the same user key as Okta's token gives"
+    );
+    assert_eq!(person.groups, ["qa"]);
+    assert!(
+        check
+            .validate(&keys.sign(&claims("http://other/mcp")).unwrap())
+            .await
+            .is_err()
+    );
+    let mut tampered = token.clone();
+    tampered.replace_range(token.len() - 4.., "AAAA");
+    assert!(check.validate(&tampered).await.is_err());
+
+    // Thirty days on, a refresh makes a new key; the old one stays published, so the token
+    // it signed still validates, and new tokens carry the new key's id.
+    let later = now + 30 * DAY + 60;
+    keys.refresh(later).await.unwrap();
+    let kids: Vec<String> = keys.jwks()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    assert!(kids.contains(&first_kid));
+    let rotated = validator(local(&keys, later)).await;
+    assert!(rotated.validate(&token).await.is_ok());
+    let fresh = keys.sign(&claims(RESOURCE)).unwrap();
+    assert!(rotated.validate(&fresh).await.is_ok());
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(fresh.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_ne!(header["kid"], first_kid.as_str());
+    assert_eq!(header["typ"], "at+jwt");
+
+    // A replica with other vault keys cannot open the sealed keys, and says so.
+    let stranger = SigningKeys::new(store, ring(2), ISSUER, 30 * DAY, 3600);
+    let error = stranger.refresh(later).await.unwrap_err().to_string();
+    assert!(error.contains("ZMCP_VAULT_KEYS"), "{error}");
+}
