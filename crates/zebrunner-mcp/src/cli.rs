@@ -49,6 +49,39 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// The tools as `tools/list` offers them to an unrestricted local caller; needs no
+    /// credentials and no network.
+    Tools(ToolsArgs),
+    /// Exit 0 when the HTTP server answers 200 on /healthz, else 1 (container health checks).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// With --json: `registry` (the Docker MCP Registry's tools.json) or `mcp` (the
+    /// tools/list result as MCP sends it).
+    #[arg(long, value_enum, default_value_t = ToolsFormat::Registry)]
+    pub format: ToolsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToolsFormat {
+    Registry,
+    Mcp,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// The URL to GET (http only); default /healthz on the configured listen address
+    /// (ZMCP_LISTEN), asked on loopback when it is 0.0.0.0 or [::].
+    #[arg(long)]
+    pub url: Option<url::Url>,
+    /// Seconds to wait for the connection and for each read or write.
+    #[arg(long, default_value_t = 3)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +91,13 @@ pub enum ConfigCommand {
     Check,
     /// Print the JSON Schema of the configuration file.
     Schema,
+    /// List every environment variable the binary reads (settings, secrets with their
+    /// <NAME>_FILE variants, flags, logging).
+    Env {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,7 +9,8 @@
 //! - [`logging`]: the `RUST_LOG` filter, which keeps payload-logging crates
 //!   (rmcp) at `info` unless named.
 //! - [`commands`]: one file per subcommand (`serve`, `sandbox`, `demo`,
-//!   `config`, `audit`, `vault`), and `setup`, which turns configuration into running parts.
+//!   `config` with `env`, `audit`, `vault`, `tools`, `healthcheck`), and `setup`, which turns
+//!   configuration into running parts.
 
 mod cli;
 mod commands;
@@ -26,7 +27,14 @@ use tracing_subscriber::{
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(cli.log_format);
+    // `tools` and `healthcheck` print their answer and nothing else (the in-memory session
+    // `tools` opens would otherwise log at info).
+    if !matches!(
+        cli.command,
+        cli::Command::Tools(_) | cli::Command::Healthcheck(_)
+    ) {
+        init_logging(cli.log_format);
+    }
     let outcome = match cli.command {
         cli::Command::Serve(args) => commands::serve::run(cli.config.as_deref(), args).await,
         cli::Command::Sandbox(args) => commands::sandbox::run(args).await,
@@ -36,6 +44,8 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Config { command } => {
             commands::config::run(cli.config.as_deref(), command).await
         }
+        cli::Command::Tools(args) => commands::tools::run(args).await,
+        cli::Command::Healthcheck(args) => commands::healthcheck::run(cli.config.as_deref(), args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -6,6 +6,28 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use secrecy::SecretString;
 
+/// The Zebrunner workspace address.
+pub const ZEBRUNNER_URL: &str = "ZEBRUNNER_URL";
+/// The service account's Zebrunner login.
+pub const ZEBRUNNER_LOGIN: &str = "ZEBRUNNER_LOGIN";
+/// The service account's Zebrunner API token.
+pub const ZEBRUNNER_TOKEN: &str = "ZEBRUNNER_TOKEN";
+/// The vault's key ring (`id:base64key` lines).
+pub const ZMCP_VAULT_KEYS: &str = "ZMCP_VAULT_KEYS";
+/// The connect page's sign-in client secret.
+pub const ZMCP_OIDC_CLIENT_SECRET: &str = "ZMCP_OIDC_CLIENT_SECRET";
+
+/// Every variable read with [`env_or_file`]: never a setting or a flag, each also readable
+/// from the file `<NAME>_FILE` names. `zebrunner-mcp config env` lists them, and the
+/// deployment files' tests check the names they use against that list.
+pub const ENV_OR_FILE: [&str; 5] = [
+    ZEBRUNNER_URL,
+    ZEBRUNNER_LOGIN,
+    ZEBRUNNER_TOKEN,
+    ZMCP_VAULT_KEYS,
+    ZMCP_OIDC_CLIENT_SECRET,
+];
+
 /// Read `name`, or the file named by `<name>_FILE`. Setting both is an
 /// error, because which one wins would be a guess.
 pub fn env_or_file(name: &str) -> anyhow::Result<Option<String>> {
@@ -37,7 +59,7 @@ fn required(name: &str) -> anyhow::Result<String> {
 /// The vault's key ring: `ZMCP_VAULT_KEYS` or the file `ZMCP_VAULT_KEYS_FILE` names (never a
 /// flag: arguments show in process listings). `Ok(None)` when neither is set.
 pub fn vault_keys() -> anyhow::Result<Option<zebrunner_vault_crypto::KeyRing>> {
-    let Some(text) = env_or_file("ZMCP_VAULT_KEYS")? else {
+    let Some(text) = env_or_file(ZMCP_VAULT_KEYS)? else {
         return Ok(None);
     };
     let text = secrecy::SecretString::from(text);
@@ -57,7 +79,7 @@ pub fn required_vault_keys() -> anyhow::Result<zebrunner_vault_crypto::KeyRing> 
 
 /// The Zebrunner workspace address (`ZEBRUNNER_URL` or `ZEBRUNNER_URL_FILE`).
 pub fn zebrunner_url() -> anyhow::Result<String> {
-    required("ZEBRUNNER_URL")
+    required(ZEBRUNNER_URL)
 }
 
 /// The service account used to reach Zebrunner.
@@ -70,9 +92,9 @@ pub struct ZebrunnerSettings {
 impl ZebrunnerSettings {
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
-            url: required("ZEBRUNNER_URL")?,
-            login: required("ZEBRUNNER_LOGIN")?,
-            token: SecretString::from(required("ZEBRUNNER_TOKEN")?),
+            url: required(ZEBRUNNER_URL)?,
+            login: required(ZEBRUNNER_LOGIN)?,
+            token: SecretString::from(required(ZEBRUNNER_TOKEN)?),
         })
     }
 }

@@ -19,9 +19,10 @@ use zebrunner_client::{Workspace, ZebrunnerClient};
 use super::logins::LoginRules;
 use crate::{caller::Caller, tools::error::ToolError};
 
-/// Header names, the first of each pair being the canonical one.
-const LOGIN_HEADERS: [&str; 2] = ["x-zebrunner-username", "x-zebrunner-api-username"];
-const TOKEN_HEADERS: [&str; 2] = ["x-zebrunner-api-token", "x-zebrunner-token"];
+/// Header names, the first of each pair being the canonical one (public for the Docker MCP
+/// Registry entry's test, which checks the headers it sends against these).
+pub const LOGIN_HEADERS: [&str; 2] = ["x-zebrunner-username", "x-zebrunner-api-username"];
+pub const TOKEN_HEADERS: [&str; 2] = ["x-zebrunner-api-token", "x-zebrunner-token"];
 const MAX_LOGIN: usize = 256;
 const MAX_TOKEN: usize = 4096;
 

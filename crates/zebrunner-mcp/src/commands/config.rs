@@ -1,4 +1,4 @@
-//! `zebrunner-mcp config check|schema`.
+//! `zebrunner-mcp config check|schema|env`.
 
 use std::path::Path;
 
@@ -14,6 +14,7 @@ pub async fn run(config_file: Option<&Path>, command: ConfigCommand) -> anyhow::
             Ok(())
         }
         ConfigCommand::Check => check(config_file).await,
+        ConfigCommand::Env { json } => super::env::run(json),
     }
 }
 
@@ -26,11 +27,15 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
         .collect();
     let shared_account = config.credentials == CredentialsMode::ServiceAccount;
     let names: &[&str] = if shared_account {
-        &["ZEBRUNNER_URL", "ZEBRUNNER_LOGIN", "ZEBRUNNER_TOKEN"]
+        &[
+            settings::ZEBRUNNER_URL,
+            settings::ZEBRUNNER_LOGIN,
+            settings::ZEBRUNNER_TOKEN,
+        ]
     } else {
-        &["ZEBRUNNER_URL"]
+        &[settings::ZEBRUNNER_URL]
     };
-    if config.credentials == CredentialsMode::Vault {
+    if config.credentials == CredentialsMode::Vault || config.identity == IdentityMode::Broker {
         match settings::vault_keys() {
             Ok(Some(ring)) => println!(
                 "vault keys: {} (newest {}, which seals new records)",
@@ -51,7 +56,7 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
         }
     }
     if config.serves_connect_page() {
-        match settings::env_or_file("ZMCP_OIDC_CLIENT_SECRET") {
+        match settings::env_or_file(settings::ZMCP_OIDC_CLIENT_SECRET) {
             Ok(Some(_)) => println!(
                 "connect page: {} (sign-in client {})",
                 config.connect_url(None).unwrap_or_default(),
@@ -88,11 +93,11 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
         lines.push((Severity::Error, format!("error: ZEBRUNNER_URL: {e:#}")));
     }
     // Reach what the server would reach at start-up.
-    if config.identity == IdentityMode::Oidc
+    if config.identity != IdentityMode::None
         && !lines
             .iter()
             .any(|(s, l)| *s == Severity::Error && l.contains("oidc."))
-        && let Err(e) = setup::security(&config).await
+        && let Err(e) = setup::okta(&config).await
     {
         lines.push((Severity::Error, format!("error: oidc.issuer: {e:#}")));
     }

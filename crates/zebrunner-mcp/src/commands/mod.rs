@@ -3,9 +3,12 @@
 pub mod audit;
 pub mod config;
 pub mod demo;
+pub mod env;
+pub mod healthcheck;
 pub mod sandbox;
 pub mod serve;
 pub mod setup;
+pub mod tools;
 pub mod vault;
 
 use anyhow::Context;
