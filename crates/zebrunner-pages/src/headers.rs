@@ -21,15 +21,35 @@ const STYLE: &str = include_str!("../templates/pages/style.css");
 /// page may end at. Browsers apply `form-action` to the redirects that follow a form's
 /// submission too, so a consent form whose answer redirects to the application needs this.
 pub fn policy_with_form_target(target: &str) -> Option<HeaderValue> {
-    let target: String = target
-        .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, ';' | ',' | '\''))
-        .collect();
+    if !is_source(target) {
+        return None;
+    }
     let policy = CONTENT_SECURITY_POLICY.replace(
         "form-action 'self'",
         &format!("form-action 'self' {target}"),
     );
     HeaderValue::from_str(&policy).ok()
+}
+
+/// Whether `target` is one CSP source of the two shapes we add: a scheme (`cursor:`), or a
+/// scheme with a host and an optional port (`https://app.example`, `http://127.0.0.1:5000`).
+/// Anything else (spaces, `;`, quotes, paths) could change the policy, so it is refused.
+fn is_source(target: &str) -> bool {
+    let Some((scheme, rest)) = target.split_once(':') else {
+        return false;
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '-'));
+    let host_ok = rest.is_empty()
+        || rest.strip_prefix("//").is_some_and(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        });
+    scheme_ok && host_ok
 }
 
 /// Never framed or cached, no referrer (a pasted address never travels onward), no MIME
@@ -149,8 +169,18 @@ mod tests {
         let policy = policy.to_str().unwrap();
         assert!(policy.contains("form-action 'self' http://127.0.0.1:5000;"));
         assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"));
-        let sneaky = policy_with_form_target("x; script-src *").unwrap();
-        assert!(!sneaky.to_str().unwrap().contains("script-src"));
+        assert!(policy_with_form_target("cursor:").is_some());
+        assert!(policy_with_form_target("https://[::1]:8443").is_some());
+        for sneaky in [
+            "x; script-src *",
+            "https://a.example/path",
+            "'unsafe-inline'",
+            "*",
+            "https://a b",
+            "",
+        ] {
+            assert!(policy_with_form_target(sneaky).is_none(), "{sneaky}");
+        }
     }
 
     #[test]
