@@ -12,12 +12,10 @@
 
 use std::str::FromStr;
 
-use tracing::{Level, Metadata, Subscriber};
+use tracing::{Level, Metadata};
 use tracing_subscriber::{
     EnvFilter,
-    filter::{FilterExt as _, LevelFilter, ParseError, filter_fn},
-    layer::Filter,
-    registry::LookupSpan,
+    filter::{FilterFn, LevelFilter, ParseError, filter_fn},
 };
 
 /// Crates that log payloads below `info`.
@@ -91,16 +89,20 @@ impl LogFilter {
             .all(|(krate, named)| !within(target, krate) || named.iter().any(|n| within(target, n)))
     }
 
-    /// The filter for a subscriber: the directives, and the payload rule as
-    /// a second filter. A second filter, not an extra `rmcp=info` directive:
-    /// a span directive (`[request]=debug`) enables every event inside its
-    /// spans whatever their target, so no directive could hold rmcp back there.
-    pub fn into_filter<S>(self) -> Result<impl Filter<S>, ParseError>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
+    /// The filter as two global filter layers: the directives, and the payload rule as a
+    /// second filter. A second filter, not an extra `rmcp=info` directive: a span directive
+    /// (`[request]=debug`) enables every event inside its spans whatever their target, so no
+    /// directive could hold rmcp back there.
+    ///
+    /// Global, not per-layer (`fmt_layer.with_filter(..)`): with a per-layer filter, crates
+    /// that ask `tracing::enabled!` between events (sqlx does after every query) made the next
+    /// events vanish (tokio-rs/tracing#2519), so on PostgreSQL "database migrated" and other
+    /// info lines, and possibly errors, were never written.
+    pub fn into_layers(
+        self,
+    ) -> Result<(EnvFilter, FilterFn<impl Fn(&Metadata<'_>) -> bool>), ParseError> {
         let directives = EnvFilter::try_new(&self.directives)?;
-        Ok(directives.and(filter_fn(move |metadata| self.allows(metadata))))
+        Ok((directives, filter_fn(move |metadata| self.allows(metadata))))
     }
 }
 
@@ -116,7 +118,7 @@ fn within(target: &str, module: &str) -> bool {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use tracing_subscriber::{Layer as _, fmt::MakeWriter, layer::SubscriberExt as _};
+    use tracing_subscriber::{fmt::MakeWriter, layer::SubscriberExt as _};
 
     use super::*;
 
@@ -201,9 +203,12 @@ mod tests {
         let lines = Lines::default();
         let layer = tracing_subscriber::fmt::layer()
             .with_writer(lines.clone())
-            .with_ansi(false)
-            .with_filter(LogFilter::new(Some(rust_log)).into_filter().unwrap());
-        let subscriber = tracing_subscriber::registry().with(layer);
+            .with_ansi(false);
+        let (directives, rule) = LogFilter::new(Some(rust_log)).into_layers().unwrap();
+        let subscriber = tracing_subscriber::registry()
+            .with(directives)
+            .with(rule)
+            .with(layer);
         tracing::subscriber::with_default(subscriber, || {
             tracing::debug!(target: "rmcp::service", "rmcp request payload");
             tracing::info!(target: "rmcp::service", "rmcp session created");

@@ -20,9 +20,7 @@ mod settings;
 use std::io::IsTerminal;
 
 use clap::Parser;
-use tracing_subscriber::{
-    EnvFilter, Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _,
-};
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -61,8 +59,8 @@ async fn main() -> std::process::ExitCode {
 fn init_logging(format: cli::LogFormat) {
     let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).ok();
     let filter = logging::LogFilter::new(rust_log.as_deref());
-    let filter = match filter.into_filter() {
-        Ok(filter) => filter,
+    let (directives, rule) = match filter.into_layers() {
+        Ok(layers) => layers,
         Err(error) => {
             // Before the subscriber exists, so straight to stderr.
             eprintln!(
@@ -71,8 +69,8 @@ fn init_logging(format: cli::LogFormat) {
             );
             // The default directives always parse; `None` here logs nothing
             // rather than stopping the server over its log settings.
-            match logging::LogFilter::new(None).into_filter() {
-                Ok(filter) => filter,
+            match logging::LogFilter::new(None).into_layers() {
+                Ok(layers) => layers,
                 Err(_) => return,
             }
         }
@@ -80,12 +78,9 @@ fn init_logging(format: cli::LogFormat) {
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(directives).with(rule);
     match format {
-        cli::LogFormat::Text => tracing_subscriber::registry()
-            .with(layer.with_filter(filter))
-            .init(),
-        cli::LogFormat::Json => tracing_subscriber::registry()
-            .with(layer.json().with_filter(filter))
-            .init(),
+        cli::LogFormat::Text => registry.with(layer).init(),
+        cli::LogFormat::Json => registry.with(layer.json()).init(),
     }
 }

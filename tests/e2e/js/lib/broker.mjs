@@ -4,7 +4,9 @@
 // `zmcp-connect`, returning to `<public>/oauth/callback`, then consent on the
 // server's own page; the server issues its own ES256 tokens for `<public>/mcp`.
 //
-//   startBroker()          Okta stand-in + server (service account of the sandbox)
+//   startBroker()          Okta stand-in + server (service account of the sandbox);
+//                          or, for replicas, a server on a given port with a given
+//                          public URL against an Okta stand-in started by the caller
 //   HeadlessAgent          a cookie-jar user agent: manual redirects, cookies per
 //                          HOST (not per port, as browsers do: the stand-in and the
 //                          server share 127.0.0.1), Path and Max-Age honoured
@@ -24,12 +26,19 @@ export const BROKER_VAULT_KEYS = `e2e:${Buffer.alloc(32, 5).toString('base64')}`
 /**
  * Start the Okta stand-in and zebrunner-mcp with identity `broker` on a free
  * port, Zebrunner calls as the sandbox's `user` (service account).
- * Resolves `{ okta, server, publicUrl, resource, stop() }`.
+ * Resolves `{ okta, server, publicUrl, resource, listenUrl, stop() }`.
+ *
+ * Replicas: pass `okta` (a stand-in the caller started, and stops), `port`
+ * (where this process listens) and `publicUrl` (the address every replica
+ * presents as issuer and resource, e.g. the first replica's), plus
+ * `ZMCP_DATABASE_URL` in `env`. `listenUrl` is where this process answers.
  */
-export async function startBroker({ sandbox, user = sandbox.users.alice, env = {}, config } = {}) {
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const okta = await startOkta({ resource: `${publicUrl}/mcp`, connectRedirectUri: [`${publicUrl}/oauth/callback`] });
+export async function startBroker({ sandbox, user = sandbox.users.alice, env = {}, config, okta: givenOkta, port: givenPort, publicUrl: givenPublicUrl } = {}) {
+  const port = givenPort ?? (await freePort());
+  const listenUrl = `http://127.0.0.1:${port}`;
+  const publicUrl = givenPublicUrl ?? listenUrl;
+  const okta = givenOkta ?? (await startOkta({ resource: `${publicUrl}/mcp`, connectRedirectUri: [`${publicUrl}/oauth/callback`] }));
+  const stopOkta = () => (givenOkta ? undefined : okta.stop());
   const data = tempDir('zmcp-e2e-broker-');
   const secrets = tempDir('zmcp-e2e-broker-secrets-');
   const secretFile = join(secrets.dir, 'oidc-client-secret');
@@ -47,6 +56,7 @@ export async function startBroker({ sandbox, user = sandbox.users.alice, env = {
         ZMCP_IDENTITY: 'broker',
         ZMCP_TRANSPORT: 'http',
         ZMCP_LISTEN: `127.0.0.1:${port}`,
+        ZMCP_PUBLIC_URL: publicUrl,
         ZMCP_OIDC_CLIENT_ID: CLIENTS.connect.id,
         ZMCP_OIDC_CLIENT_SECRET_FILE: secretFile,
         ZMCP_VAULT_KEYS: BROKER_VAULT_KEYS,
@@ -54,7 +64,7 @@ export async function startBroker({ sandbox, user = sandbox.users.alice, env = {
       },
     });
   } catch (err) {
-    await okta.stop();
+    await stopOkta();
     data.cleanup();
     secrets.cleanup();
     throw err;
@@ -63,11 +73,12 @@ export async function startBroker({ sandbox, user = sandbox.users.alice, env = {
     okta,
     server,
     publicUrl,
+    listenUrl,
     resource: `${publicUrl}/mcp`,
     dataDir: data.dir,
     async stop() {
       await server?.stop();
-      await okta?.stop();
+      await stopOkta();
       data.cleanup();
       secrets.cleanup();
     },
