@@ -1,7 +1,8 @@
 //! The authorization endpoint, the person's Okta sign-in, and consent.
 //!
-//! 1. `GET /authorize` checks the client, its redirect URI (exact; RFC 6749 §4.1.2.1: a bad
-//!    client or redirect URI is shown to the person, never redirected to), PKCE (S256 only:
+//! 1. `GET /authorize` checks the client (for a URL client id, its metadata document:
+//!    [`crate::cimd`]), its redirect URI (exact; RFC 6749 §4.1.2.1: a bad client, document
+//!    or redirect URI is shown to the person, never redirected to), PKCE (S256 only:
 //!    no challenge, no code), the resource (ours only, RFC 8707) and the scopes; the request
 //!    is stored as a pending authorization, a signed cookie binds it to this browser, and the
 //!    person goes to Okta (authorization code, PKCE, nonce, our confidential client).
@@ -31,7 +32,7 @@ use zebrunner_identity::Identity;
 use zebrunner_pages::{cookies::random_token, headers, render};
 use zebrunner_storage::oauth::{CodeRow, PendingRow};
 
-use crate::{AuthorizationServer, Error, hash, now, register::Client};
+use crate::{AuthorizationServer, Error, cimd, hash, now, register::Client};
 
 /// How long a person may take at Okta and on the consent page.
 const PENDING_SECS: i64 = 10 * 60;
@@ -77,6 +78,10 @@ struct ConsentPage<'a> {
     client_name: &'a str,
     client_id: &'a str,
     redirect_host: &'a str,
+    /// For a client ID metadata document: the host that publishes it.
+    document_host: Option<&'a str>,
+    /// Whether the browser returns to this computer (any program there could be the client).
+    loopback_redirect: bool,
     scopes: Vec<(&'a str, &'a str)>,
     who: &'a str,
     csrf: &'a str,
@@ -90,6 +95,18 @@ fn problem(status: StatusCode, text: &str) -> Response {
             notice: None,
             problem: Some(text),
         },
+    )
+}
+
+/// The page for a client whose metadata document cannot be used (never a redirect: its
+/// redirect URIs are what could not be verified).
+fn unusable_document(description: &str) -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        &format!(
+            "This application identifies itself by a URL, and {description}. \
+             The sign-in stops here; tell the application's developers."
+        ),
     )
 }
 
@@ -155,12 +172,17 @@ pub async fn authorize(
                 "This application is not registered here (or its registration expired). Go back to it and connect again.",
             );
         }
+        Err(Error::Invalid { description, .. }) => return unusable_document(&description),
         Err(error) => return error.into_response(),
     };
     let Some(redirect_uri) = client.redirect_uri(bounded(&query.redirect_uri)) else {
         return problem(
             StatusCode::BAD_REQUEST,
-            "The application asked to return to an address it did not register, so the sign-in stops here.",
+            if cimd::is_document_url(&client.client_id) {
+                "The application asked to return to an address its client metadata document does not list, so the sign-in stops here."
+            } else {
+                "The application asked to return to an address it did not register, so the sign-in stops here."
+            },
         );
     };
     let state = bounded(&query.state);
@@ -336,6 +358,7 @@ impl AuthorizationServer {
                     "This application's registration expired meanwhile. Go back to it and connect again.",
                 );
             }
+            Err(Error::Invalid { description, .. }) => return unusable_document(&description),
             Err(error) => return error.into_response(),
         };
         let host = Url::parse(&pending.redirect_uri)
@@ -351,6 +374,13 @@ impl AuthorizationServer {
             .or(identity.name.clone())
             .unwrap_or_else(|| identity.subject.clone());
         let name = client_label(&client);
+        let document_host = cimd::document_host(&client.client_id);
+        let loopback_redirect = Url::parse(&pending.redirect_uri).is_ok_and(|u| match u.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        });
         let mut page = render(
             StatusCode::OK,
             &ConsentPage {
@@ -359,6 +389,8 @@ impl AuthorizationServer {
                 client_name: &name,
                 client_id: &client.client_id,
                 redirect_host: &host,
+                document_host: document_host.as_deref(),
+                loopback_redirect,
                 scopes: pending
                     .scope
                     .split(' ')

@@ -47,6 +47,10 @@ pub struct OAuthConfig {
     pub signing_key_days: u64,
     /// Clients registered by the operator.
     pub clients: Vec<StaticClient>,
+    /// For tests only: accept client ID metadata documents at `http://127.0.0.1:<port>/...`
+    /// (and let `https` document hosts resolve to loopback). Private, link-local and other
+    /// internal addresses stay refused. Never enable it in production.
+    pub cimd_allow_loopback_http: bool,
 }
 
 /// A client the operator registers (a public client with fixed redirect URIs).
@@ -70,6 +74,7 @@ impl Default for OAuthConfig {
             allowed_redirect_hosts: Vec::new(),
             signing_key_days: 30,
             clients: Vec::new(),
+            cimd_allow_loopback_http: false,
         }
     }
 }
@@ -102,6 +107,22 @@ impl OAuthConfig {
                     out.push(("oauth.clients", format!("{}: {why}", client.client_id)));
                 }
             }
+        }
+        out
+    }
+
+    /// Settings that work but are probably not what a production server wants:
+    /// (setting, message), for `config check` to show as warnings.
+    pub fn warnings(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.cimd_allow_loopback_http {
+            out.push((
+                "oauth.cimd_allow_loopback_http",
+                "client ID metadata documents may be fetched over plain http from loopback \
+                 addresses: anything running on this host can then pose as an application; \
+                 enable it only in tests"
+                    .into(),
+            ));
         }
         out
     }

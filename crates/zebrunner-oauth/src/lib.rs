@@ -10,16 +10,19 @@
 //!   the JWKS.
 //! - [`register`]: clients (configured, or registered by RFC 7591) and the redirect-URI
 //!   policy.
+//! - [`cimd`]: clients whose id is the URL of their client ID metadata document, fetched
+//!   (with an SSRF-safe client) and cached in the database.
 //! - [`authorize`]: `/authorize`, the Okta sign-in (`/oauth/callback`) and the consent page.
 //! - [`token`]: `/token` (authorization code with PKCE, refresh with rotation and reuse
 //!   detection) and `/revoke` (RFC 7009).
 //! - this file: [`AuthorizationServer`], its metadata (RFC 8414) and its router.
 //!
-//! All state (clients, pending sign-ins, codes, refresh-token families, consents, keys) is in
-//! `zebrunner_storage::oauth`, so a sign-in started on one replica finishes on another and a
-//! restart loses nothing. Codes and refresh tokens are stored as SHA-256 hashes only.
+//! All state (clients, cached metadata documents, pending sign-ins, codes, refresh-token
+//! families, consents, keys) is in `zebrunner_storage::oauth`, so a sign-in started on one
+//! replica finishes on another and a restart loses nothing. Codes and refresh tokens are stored as SHA-256 hashes only.
 
 pub mod authorize;
+pub mod cimd;
 pub mod config;
 pub mod keys;
 pub mod register;
@@ -114,6 +117,8 @@ pub struct AuthorizationServer {
     pub(crate) scopes: Vec<String>,
     /// The claim our tokens carry groups in (what the validator reads).
     pub(crate) groups_claim: String,
+    /// Fetches client ID metadata documents.
+    pub(crate) documents: cimd::Fetcher,
 }
 
 /// What [`AuthorizationServer::new`] needs.
@@ -132,6 +137,10 @@ pub struct Parts {
 impl AuthorizationServer {
     pub fn new(parts: Parts) -> Arc<Self> {
         let issuer = parts.issuer.trim_end_matches('/').to_owned();
+        for (setting, message) in parts.config.warnings() {
+            tracing::warn!(setting, "{message}");
+        }
+        let documents = cimd::Fetcher::new(parts.config.cimd_allow_loopback_http);
         Arc::new(Self {
             resource: format!("{issuer}/mcp"),
             issuer,
@@ -143,6 +152,7 @@ impl AuthorizationServer {
             admit: parts.admit,
             scopes: parts.scopes,
             groups_claim: parts.groups_claim,
+            documents,
         })
     }
 
@@ -197,7 +207,7 @@ impl AuthorizationServer {
             "revocation_endpoint_auth_methods_supported": ["none"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": true,
-            "client_id_metadata_document_supported": false,
+            "client_id_metadata_document_supported": true,
             "service_documentation": format!("{base}/"),
         })
     }

@@ -1,7 +1,8 @@
 //! Clients: the operator's (configuration), and open dynamic client registration (RFC 7591)
 //! for public clients, whose redirect URIs must be loopback `http` (any port, RFC 8252 §7.3),
 //! `https` (limited to `oauth.allowed_redirect_hosts` when set) or a private-use scheme of a
-//! native app (RFC 8252 §7.1). Registrations that never obtain a token expire.
+//! native app (RFC 8252 §7.1). Registrations that never obtain a token expire. A client id
+//! that is a URL names a client metadata document instead ([`crate::cimd`]).
 
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use zebrunner_storage::oauth::{ClientKind, ClientRow};
 use crate::{AuthorizationServer, Error, now};
 
 /// At most this many redirect URIs per client.
-const MAX_REDIRECT_URIS: usize = 10;
+pub(crate) const MAX_REDIRECT_URIS: usize = 10;
 const MAX_URI: usize = 2000;
 const MAX_NAME: usize = 200;
 /// Schemes a redirect must never use, whatever the client says.
@@ -126,6 +127,17 @@ pub fn check_redirect_uri(uri: &str, allowed_hosts: &[String]) -> Result<(), Str
     }
 }
 
+/// A client's self-declared name as we keep it: control characters dropped, at most 200
+/// characters, `None` when nothing is left.
+pub(crate) fn clean_name(name: &str) -> Option<String> {
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME)
+        .collect();
+    (!name.trim().is_empty()).then_some(name)
+}
+
 /// The RFC 7591 request fields we read; others are ignored (§2: unknown metadata is ignored).
 #[derive(Debug, Deserialize)]
 pub struct RegistrationRequest {
@@ -225,15 +237,7 @@ impl AuthorizationServer {
                 "the only response type is \"code\"".into(),
             ));
         }
-        let client_name = request
-            .client_name
-            .map(|n| {
-                n.chars()
-                    .filter(|c| !c.is_control())
-                    .take(MAX_NAME)
-                    .collect::<String>()
-            })
-            .filter(|n| !n.trim().is_empty());
+        let client_name = request.client_name.as_deref().and_then(clean_name);
         let now = now();
         // Registrations nobody used go away; this is as good a moment as any.
         if let Err(error) = self.store.delete_expired_clients(now).await {
@@ -283,7 +287,8 @@ impl AuthorizationServer {
             .unwrap_or(i64::MAX / 2)
     }
 
-    /// The client `client_id`: the operator's, or a live registration.
+    /// The client `client_id`: the operator's, a live registration, or the client a metadata
+    /// document describes (an error says what is wrong with a document that cannot be used).
     pub(crate) async fn client(&self, client_id: &str) -> Result<Option<Client>, Error> {
         if let Some(fixed) = self
             .config
@@ -296,6 +301,9 @@ impl AuthorizationServer {
                 client_name: Some(fixed.client_name.clone()),
                 redirect_uris: fixed.redirect_uris.clone(),
             }));
+        }
+        if crate::cimd::is_document_url(client_id) {
+            return self.document_client(client_id).await.map(Some);
         }
         if client_id.len() > 200 {
             return Ok(None);

@@ -6,6 +6,10 @@
 //! - `refresh_token`: every use rotates the token; presenting a rotated one again revokes
 //!   the whole family (OAuth 2.1 §4.3.1, refresh-token reuse detection).
 //!
+//! A client whose id is the URL of its metadata document ([`crate::cimd`]) must still have a
+//! usable document at `/token`; `/revoke` never fetches one (revoking must not depend on a
+//! third party being up), the refresh token itself is the proof.
+//!
 //! Access tokens are JWTs (RFC 9068, `typ` `at+jwt`) signed with our key, for our resource
 //! only, carrying the person's claims as Okta's access tokens do (`uid`, `sub`, `email`,
 //! `name`, groups, `scp`, `cid`), so the validator maps them to the same user key and
@@ -26,9 +30,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use zebrunner_identity::Identity;
 use zebrunner_pages::cookies::random_token;
-use zebrunner_storage::oauth::{Redeem, RefreshRow, Rotate};
+use zebrunner_storage::oauth::{MAX_CLIENT_ID_CHARS, Redeem, RefreshRow, Rotate};
 
-use crate::{AuthorizationServer, Error, hash, now, oauth_error};
+use crate::{AuthorizationServer, Error, cimd, hash, now, oauth_error};
 
 /// The token endpoint's form (RFC 6749 §4.1.3, §6).
 #[derive(Debug, Deserialize)]
@@ -73,7 +77,7 @@ pub async fn token(
     let Some(client_id) = form
         .client_id
         .as_deref()
-        .filter(|c| !c.is_empty() && c.len() <= 200)
+        .filter(|c| !c.is_empty() && c.len() <= MAX_CLIENT_ID_CHARS)
     else {
         return invalid_request("client_id is required");
     };
@@ -85,6 +89,20 @@ pub async fn token(
             "invalid_target",
             "this server issues tokens only for its own MCP endpoint",
         );
+    }
+    // A client identified by its metadata document gets tokens only while the document (cached
+    // as its headers allow, else fetched again) still describes it.
+    if cimd::is_document_url(client_id) {
+        // (Through `client`: an operator's client with a URL id is not fetched.)
+        match server.client(client_id).await {
+            Ok(_) => {}
+            Err(Error::Invalid { description, .. }) => {
+                // 400, not 401: a 401 must carry a WWW-Authenticate challenge, and public clients
+                // have no authentication scheme to be challenged with (RFC 6749 §5.2 allows 400).
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", &description);
+            }
+            Err(other) => return other.into_response(),
+        }
     }
     let result = match form.grant_type.as_deref() {
         Some("authorization_code") => server.redeem_code(client_id, &form).await,

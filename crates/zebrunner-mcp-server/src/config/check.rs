@@ -144,6 +144,15 @@ impl Config {
                     .into(),
             });
         }
+        if self.identity == IdentityMode::Broker {
+            for (setting, message) in self.oauth.warnings() {
+                out.push(Problem {
+                    severity: Severity::Warning,
+                    setting,
+                    message,
+                });
+            }
+        }
         if let Some(problem) = self.default_projects_problem() {
             out.push(problem);
         }

@@ -680,6 +680,9 @@ mod tests {
         ("ZMCP_OAUTH_SIGNING_KEY_DAYS", "14", |c| {
             c.oauth.signing_key_days == 14
         }),
+        ("ZMCP_OAUTH_CIMD_ALLOW_LOOPBACK_HTTP", "true", |c| {
+            c.oauth.cimd_allow_loopback_http
+        }),
         ("ZMCP_POLICY_READ_SCOPE", "zmcp:read", |c| {
             c.policy.read_scope == "zmcp:read"
         }),
