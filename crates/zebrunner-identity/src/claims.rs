@@ -111,6 +111,7 @@ pub(crate) fn check(
         client_id,
         is_service,
         expires_at: exp,
+        grant_id: string_claim(claims, "grant_id")?.map(str::to_owned),
     })
 }
 
@@ -324,6 +325,7 @@ mod tests {
                 scopes: vec!["zebrunner:read".into(), "openid".into()],
                 client_id: Some("0oa1".into()),
                 is_service: false,
+                grant_id: None,
                 expires_at: NOW + 3600,
             }
         );

@@ -26,6 +26,10 @@ pub struct Identity {
     pub is_service: bool,
     /// `exp`, seconds since the Unix epoch.
     pub expires_at: i64,
+    /// `grant_id`: the grant (refresh-token family) a token of our own authorization server
+    /// belongs to, so a revoked grant's access tokens stop working before they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
 }
 
 impl Identity {

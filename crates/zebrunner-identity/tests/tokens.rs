@@ -557,6 +557,7 @@ async fn valid_tokens_are_accepted_and_mapped() {
             scopes: vec!["zebrunner:read".into(), "openid".into()],
             client_id: Some("web-app".into()),
             is_service: false,
+            grant_id: None,
             expires_at: good["exp"].as_i64().unwrap(),
         }
     );

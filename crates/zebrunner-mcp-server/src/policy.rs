@@ -187,6 +187,7 @@ mod tests {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             client_id: Some("web".into()),
             is_service: false,
+            grant_id: None,
             expires_at: 0,
         }
     }

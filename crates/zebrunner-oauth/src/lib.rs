@@ -189,6 +189,13 @@ impl AuthorizationServer {
         })
     }
 
+    /// Whether the grant an access token of ours names is still live (not revoked by
+    /// `/revoke`, a reused code or refresh token, or `zebrunner-mcp oauth revoke`). Asked on
+    /// every request that carries one of our tokens: one primary-key read.
+    pub async fn grant_live(&self, grant_id: &str) -> Result<bool, Error> {
+        Ok(self.store.family_live(grant_id).await?)
+    }
+
     /// The RFC 8414 document.
     pub fn metadata_document(&self) -> Value {
         let base = &self.issuer;

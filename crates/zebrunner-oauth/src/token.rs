@@ -245,7 +245,13 @@ impl AuthorizationServer {
         };
         let identity: Identity =
             serde_json::from_str(&old.identity).map_err(|e| Error::Keys(e.to_string()))?;
-        let access = self.access_token(client_id, &identity, &old.scope, &old.resource)?;
+        let access = self.access_token(
+            client_id,
+            &old.family_id,
+            &identity,
+            &old.scope,
+            &old.resource,
+        )?;
         Ok(token_response(
             &access,
             self.access_ttl(),
@@ -279,16 +285,18 @@ impl AuthorizationServer {
                 rotated_at: None,
             })
             .await?;
-        let access = self.access_token(client_id, identity, scope, resource)?;
+        let access = self.access_token(client_id, family, identity, scope, resource)?;
         tracing::info!(client_id, user_key = %identity.user_key, "tokens issued");
         Ok(token_response(&access, self.access_ttl(), &refresh, scope))
     }
 
     /// Our access token for `identity`: claims shaped like Okta's, so the validator gives the
-    /// person the same user key as with identity `oidc` (`uid` when they had one, else `sub`).
+    /// person the same user key as with identity `oidc` (`uid` when they had one, else `sub`),
+    /// and `grant_id`, the grant it belongs to, so that revoking the grant stops it at once.
     pub(crate) fn access_token(
         &self,
         client_id: &str,
+        family: &str,
         identity: &Identity,
         scope: &str,
         resource: &str,
@@ -303,6 +311,7 @@ impl AuthorizationServer {
             "jti": random_token(),
             "cid": client_id,
             "client_id": client_id,
+            "grant_id": family,
             "scp": scope.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
         });
         if let Some(uid) = identity.user_key.strip_prefix("uid:") {

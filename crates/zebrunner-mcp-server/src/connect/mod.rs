@@ -236,6 +236,7 @@ fn identity_of(session: &Session) -> Identity {
         scopes: Vec::new(),
         client_id: None,
         is_service: false,
+        grant_id: None,
         expires_at: session.expires_at,
     }
 }

@@ -70,6 +70,7 @@ mod tests {
             scopes: Vec::new(),
             client_id: None,
             is_service: false,
+            grant_id: None,
             expires_at: 0,
         }
     }

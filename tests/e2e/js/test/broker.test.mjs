@@ -159,6 +159,25 @@ async function assertErrorPage(response, where, status = 400) {
   return body;
 }
 
+/** POST an MCP initialize to /mcp with `accessToken`; the status and the challenge. */
+async function mcpWith(publicUrl, accessToken) {
+  const r = await fetch(`${publicUrl}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${accessToken}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0', id: 1, method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'grant-check', version: '1' } },
+    }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await r.arrayBuffer();
+  return { status: r.status, challenge: r.headers.get('www-authenticate') ?? '' };
+}
+
 describe('identity broker: our own OAuth 2.1 authorization server for MCP clients', () => {
   let sandbox;
   let broker;
@@ -314,6 +333,11 @@ describe('identity broker: our own OAuth 2.1 authorization server for MCP client
     const own = await revoke(publicUrl, { token: stillLive.json.refresh_token, client_id: registered.client_id, token_type_hint: 'refresh_token' });
     assert.equal(own.status, 200, own.text);
     assertTokenError(await refreshGrant(publicUrl, registered.client_id, stillLive.json.refresh_token), 'invalid_grant', 'refresh after revocation');
+    // The grant's access token, still unexpired, stops working at /mcp at once.
+    const revokedAccess = await mcpWith(publicUrl, stillLive.json.access_token);
+    assert.equal(revokedAccess.status, 401, 'an access token of a revoked grant');
+    assert.match(revokedAccess.challenge, /invalid_token/);
+    assert.match(revokedAccess.challenge, /revoked/);
     // Unknown tokens: 200 as well (RFC 7009 §2.2).
     assert.equal((await revoke(publicUrl, { token: 'no-such-token', client_id: registered.client_id })).status, 200);
   });
@@ -417,6 +441,7 @@ describe('identity broker: our own OAuth 2.1 authorization server for MCP client
       });
       assertTokenError(second, 'invalid_grant', 'the code a second time');
       assertTokenError(await refreshGrant(publicUrl, client.client_id, tokens.refresh_token), 'invalid_grant', "the first redemption's refresh token");
+      assert.equal((await mcpWith(publicUrl, tokens.access_token)).status, 401, "the first redemption's access token");
     });
 
     test('refresh token reuse -> invalid_grant, and the family is revoked', async () => {
@@ -426,6 +451,7 @@ describe('identity broker: our own OAuth 2.1 authorization server for MCP client
       assert.notEqual(rotated.json.refresh_token, tokens.refresh_token, 'rotated');
       assertTokenError(await refreshGrant(publicUrl, client.client_id, tokens.refresh_token), 'invalid_grant', 'the rotated-out token');
       assertTokenError(await refreshGrant(publicUrl, client.client_id, rotated.json.refresh_token), 'invalid_grant', 'its successor after the reuse');
+      assert.equal((await mcpWith(publicUrl, rotated.json.access_token)).status, 401, "the revoked family's newest access token");
     });
 
     test('a refresh token of another client -> invalid_grant (and it keeps working for its own)', async () => {

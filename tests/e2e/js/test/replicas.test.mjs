@@ -217,12 +217,6 @@ describe('replicas: two servers, one PostgreSQL database', { skip: await postgre
     login = res.json;
     assert.ok(login.access_token && login.refresh_token);
     assert.deepEqual(login.scope.split(' ').sort(), SCOPES.split(' '));
-    // The same code again, at B: single use across replicas.
-    const again = await tokenRequest(replicas.B, {
-      grant_type: 'authorization_code', code, client_id: client.client_id, redirect_uri: req.redirectUri, code_verifier: req.verifier, resource,
-    });
-    assert.equal(again.status, 400, `the code a second time, at B: ${again.text}`);
-    assert.equal(again.json?.error, 'invalid_grant');
 
     // One signing key, made once: both replicas publish the same key set, and it verifies the token.
     const jwks = {};
@@ -254,6 +248,28 @@ describe('replicas: two servers, one PostgreSQL database', { skip: await postgre
     for (const [name, base] of Object.entries(replicas)) {
       const projects = ok(await toolCall(base, login.access_token, 'list_projects', { format: 'json' }), `list_projects on ${name}`);
       assert.ok(projects.projects.some((p) => p.key === 'DEMO'), `${name}: ${JSON.stringify(projects).slice(0, 300)}`);
+    }
+
+    // Codes are single use across replicas: a second grant's code, redeemed at A and presented
+    // again at B, is refused there and revokes that grant, whose access token then stops
+    // working on both replicas (the grant of `login` above is untouched).
+    const second = authorizationRequest(publicUrl, client, { scope: SCOPES });
+    const viaA = new BalancedAgent({ login: 'alice', publicUrl, replicas });
+    viaA.via = 'A';
+    const got = await viaA.authorize(second.url, { redirectUri: second.redirectUri });
+    const secondCode = got.redirect?.searchParams.get('code');
+    assert.ok(secondCode, JSON.stringify(got.page ?? {}));
+    const redeem = { grant_type: 'authorization_code', code: secondCode, client_id: client.client_id, redirect_uri: second.redirectUri, code_verifier: second.verifier, resource };
+    const first = await tokenRequest(replicas.A, redeem);
+    assert.equal(first.status, 200, first.text);
+    const again = await tokenRequest(replicas.B, redeem);
+    assert.equal(again.status, 400, `the code a second time, at B: ${again.text}`);
+    assert.equal(again.json?.error, 'invalid_grant');
+    for (const [name, base] of Object.entries(replicas)) {
+      const refused = await stateless(base, first.json.access_token, nextId++, 'tools/call', { name: 'list_projects', arguments: {} });
+      assert.equal(refused.status, 401, `the revoked grant's access token on ${name}: ${refused.body.slice(0, 300)}`);
+      assert.match(refused.body, /revoked/);
+      ok(await toolCall(base, login.access_token, 'list_projects', {}), `the first grant still works on ${name}`);
     }
   });
 
@@ -403,10 +419,11 @@ describe('replicas: two servers, one PostgreSQL database', { skip: await postgre
     const printed = (broker) => jsonLines(broker.server.stdout).filter((r) => r.kind === 'tool_call' && r.correlation_id);
     const byReplica = { A: printed(a), B: printed(b) };
     const ids = Object.fromEntries(Object.entries(byReplica).map(([k, rs]) => [k, new Set(rs.map((r) => r.correlation_id))]));
-    // Scenario 1: list_projects on each; 2: on A; 3: preview on A, confirm on B, replay on A; 4: 3 + 3 list_projects.
+    // Scenario 1: list_projects on each, twice; 2: on A; 3: preview on A, confirm on B, replay
+    // on A; 4: 3 + 3 list_projects. (Calls refused for a revoked grant leave no tool record.)
     const tools = (name) => byReplica[name].map((r) => r.tool).sort();
-    assert.deepEqual(tools('A'), ['create_test_suite', 'create_test_suite', ...Array(5).fill('list_projects')], JSON.stringify(byReplica.A, null, 1).slice(0, 2000));
-    assert.deepEqual(tools('B'), ['create_test_suite', ...Array(4).fill('list_projects')], JSON.stringify(byReplica.B, null, 1).slice(0, 2000));
+    assert.deepEqual(tools('A'), ['create_test_suite', 'create_test_suite', ...Array(6).fill('list_projects')], JSON.stringify(byReplica.A, null, 1).slice(0, 2000));
+    assert.deepEqual(tools('B'), ['create_test_suite', ...Array(5).fill('list_projects')], JSON.stringify(byReplica.B, null, 1).slice(0, 2000));
     for (const id of ids.A) assert.ok(!ids.B.has(id), `correlation id ${id} printed by both replicas`);
 
     const search = await runCli(['audit', 'search', '--json', '--limit', '1000'], { ZMCP_DATABASE_URL: db.url });

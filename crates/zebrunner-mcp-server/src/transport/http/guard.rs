@@ -56,6 +56,9 @@ pub struct Guard {
     /// Names of tools that write (they need the write scope).
     pub write_tools: HashSet<String>,
     pub max_body_bytes: usize,
+    /// With identity `broker`: our authorization server, which says whether the grant of one
+    /// of its access tokens is still live.
+    pub grants: Option<std::sync::Arc<zebrunner_oauth::AuthorizationServer>>,
 }
 
 /// Why a request to `/mcp` is turned away.
@@ -222,6 +225,23 @@ impl Guard {
                 return Err(anonymous(Refusal::InvalidToken(error.description())));
             }
         };
+        if let (Some(server), Some(grant)) = (&self.grants, identity.grant_id.as_deref()) {
+            match server.grant_live(grant).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(anonymous(Refusal::InvalidToken(
+                        "The access token's grant was revoked; sign in again",
+                    )));
+                }
+                Err(error) => {
+                    // Fail closed: a revoked grant must not pass while storage is down.
+                    tracing::error!(%error, "could not check an access token's grant");
+                    return Err(anonymous(Refusal::InvalidToken(
+                        "The access token's grant could not be checked; retry shortly",
+                    )));
+                }
+            }
+        }
         let grant = match self.policy.grant(&identity) {
             Ok(grant) => grant,
             Err(reason) => {

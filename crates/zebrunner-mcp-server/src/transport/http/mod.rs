@@ -95,6 +95,7 @@ pub fn app(
         sessions: bindings.clone(),
         write_tools,
         max_body_bytes: options.max_body_bytes,
+        grants: security.oauth.clone(),
     });
 
     let config = StreamableHttpServerConfig::default()
