@@ -40,6 +40,26 @@ pub struct IssuerMetadata {
     pub source_url: String,
 }
 
+impl IssuerMetadata {
+    /// The metadata of an issuer known without discovery: this server's own authorization
+    /// server (identity `broker`), whose keys come from a local key source.
+    pub fn local(issuer: &str) -> Self {
+        let issuer = issuer.trim_end_matches('/');
+        IssuerMetadata {
+            issuer: issuer.to_owned(),
+            jwks_uri: format!("{issuer}/oauth/jwks.json"),
+            authorization_endpoint: Some(format!("{issuer}/authorize")),
+            token_endpoint: Some(format!("{issuer}/token")),
+            registration_endpoint: Some(format!("{issuer}/register")),
+            introspection_endpoint: None,
+            scopes_supported: Vec::new(),
+            grant_types_supported: vec!["authorization_code".into(), "refresh_token".into()],
+            code_challenge_methods_supported: vec!["S256".into()],
+            source_url: "local".into(),
+        }
+    }
+}
+
 /// The discovery URLs for `issuer`, in the order they are tried.
 pub fn discovery_urls(issuer: &str) -> Vec<String> {
     let trimmed = issuer.trim_end_matches('/');

@@ -46,18 +46,7 @@ fn tokens(c: &mut Criterion) {
         });
         let mut config = OidcConfig::new(ISSUER, RESOURCE);
         config.algorithms = vec![Algorithm::ES256];
-        let metadata = IssuerMetadata {
-            issuer: ISSUER.into(),
-            jwks_uri: format!("{ISSUER}/oauth/jwks.json"),
-            authorization_endpoint: None,
-            token_endpoint: None,
-            registration_endpoint: None,
-            introspection_endpoint: None,
-            scopes_supported: Vec::new(),
-            grant_types_supported: Vec::new(),
-            code_challenge_methods_supported: Vec::new(),
-            source_url: "local".into(),
-        };
+        let metadata = IssuerMetadata::local(ISSUER);
         let validator = OidcValidator::with_local_keys(config, metadata, local)
             .await
             .unwrap();

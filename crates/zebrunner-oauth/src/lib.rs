@@ -163,16 +163,8 @@ impl AuthorizationServer {
     /// Our metadata as the token validator needs it (no discovery over HTTP).
     pub fn issuer_metadata(&self) -> IssuerMetadata {
         IssuerMetadata {
-            issuer: self.issuer.clone(),
-            jwks_uri: format!("{}/oauth/jwks.json", self.issuer),
-            authorization_endpoint: Some(format!("{}/authorize", self.issuer)),
-            token_endpoint: Some(format!("{}/token", self.issuer)),
-            registration_endpoint: Some(format!("{}/register", self.issuer)),
-            introspection_endpoint: None,
             scopes_supported: self.scopes.clone(),
-            grant_types_supported: vec!["authorization_code".into(), "refresh_token".into()],
-            code_challenge_methods_supported: vec!["S256".into()],
-            source_url: "local".into(),
+            ..IssuerMetadata::local(&self.issuer)
         }
     }
 

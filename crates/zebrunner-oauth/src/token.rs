@@ -126,6 +126,17 @@ pub async fn token(
     }
 }
 
+/// What tokens are issued for: one grant (refresh-token family) of one person to one client,
+/// with its scopes and resource.
+#[derive(Clone, Copy)]
+pub(crate) struct Grant<'a> {
+    client_id: &'a str,
+    family: &'a str,
+    identity: &'a Identity,
+    scope: &'a str,
+    resource: &'a str,
+}
+
 fn grant_error(description: impl Into<String>) -> Error {
     Error::Invalid {
         error: "invalid_grant",
@@ -191,13 +202,13 @@ impl AuthorizationServer {
             .store
             .touch_client(client_id, now(), self.registration_keep())
             .await;
-        self.tokens(
+        self.tokens(&Grant {
             client_id,
-            &row.family_id,
-            &identity,
-            &row.scope,
-            &row.resource,
-        )
+            family: &row.family_id,
+            identity: &identity,
+            scope: &row.scope,
+            resource: &row.resource,
+        })
         .await
     }
 
@@ -245,13 +256,13 @@ impl AuthorizationServer {
         };
         let identity: Identity =
             serde_json::from_str(&old.identity).map_err(|e| Error::Keys(e.to_string()))?;
-        let access = self.access_token(
+        let access = self.access_token(&Grant {
             client_id,
-            &old.family_id,
-            &identity,
-            &old.scope,
-            &old.resource,
-        )?;
+            family: &old.family_id,
+            identity: &identity,
+            scope: &old.scope,
+            resource: &old.resource,
+        })?;
         Ok(token_response(
             &access,
             self.access_ttl(),
@@ -260,15 +271,15 @@ impl AuthorizationServer {
         ))
     }
 
-    /// A fresh access token and the first refresh token of `family`.
-    async fn tokens(
-        &self,
-        client_id: &str,
-        family: &str,
-        identity: &Identity,
-        scope: &str,
-        resource: &str,
-    ) -> Result<Response, Error> {
+    /// A fresh access token and the first refresh token of `grant`.
+    async fn tokens(&self, grant: &Grant<'_>) -> Result<Response, Error> {
+        let Grant {
+            client_id,
+            family,
+            identity,
+            scope,
+            resource,
+        } = *grant;
         let refresh = random_token();
         self.store
             .put_refresh(&RefreshRow {
@@ -285,7 +296,7 @@ impl AuthorizationServer {
                 rotated_at: None,
             })
             .await?;
-        let access = self.access_token(client_id, family, identity, scope, resource)?;
+        let access = self.access_token(grant)?;
         tracing::info!(client_id, user_key = %identity.user_key, "tokens issued");
         Ok(token_response(&access, self.access_ttl(), &refresh, scope))
     }
@@ -293,14 +304,14 @@ impl AuthorizationServer {
     /// Our access token for `identity`: claims shaped like Okta's, so the validator gives the
     /// person the same user key as with identity `oidc` (`uid` when they had one, else `sub`),
     /// and `grant_id`, the grant it belongs to, so that revoking the grant stops it at once.
-    pub(crate) fn access_token(
-        &self,
-        client_id: &str,
-        family: &str,
-        identity: &Identity,
-        scope: &str,
-        resource: &str,
-    ) -> Result<String, Error> {
+    pub(crate) fn access_token(&self, grant: &Grant<'_>) -> Result<String, Error> {
+        let Grant {
+            client_id,
+            family,
+            identity,
+            scope,
+            resource,
+        } = *grant;
         let issued = now();
         let mut claims = json!({
             "iss": self.issuer,

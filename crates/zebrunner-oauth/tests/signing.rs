@@ -36,18 +36,7 @@ fn local(keys: &Arc<SigningKeys>, at: i64) -> LocalKeys {
 async fn validator(keys: LocalKeys) -> OidcValidator {
     let mut config = OidcConfig::new(ISSUER.trim_end_matches('/'), RESOURCE);
     config.algorithms = vec![zebrunner_identity::Algorithm::ES256];
-    let metadata = IssuerMetadata {
-        issuer: ISSUER.trim_end_matches('/').into(),
-        jwks_uri: format!("{ISSUER}oauth/jwks.json"),
-        authorization_endpoint: None,
-        token_endpoint: None,
-        registration_endpoint: None,
-        introspection_endpoint: None,
-        scopes_supported: Vec::new(),
-        grant_types_supported: Vec::new(),
-        code_challenge_methods_supported: Vec::new(),
-        source_url: "local".into(),
-    };
+    let metadata = IssuerMetadata::local(ISSUER);
     OidcValidator::with_local_keys(config, metadata, keys)
         .await
         .unwrap()
