@@ -44,6 +44,10 @@ pub enum Command {
     /// The per-user credential vault: keygen, put, list, delete, verify, rekey,
     /// export-metadata (keys from ZMCP_VAULT_KEYS or ZMCP_VAULT_KEYS_FILE).
     Vault(crate::commands::vault::VaultArgs),
+    /// The authorization server of identity `broker`: list clients and grants, revoke a
+    /// person's, a client's or one grant.
+    #[command(name = "oauth")]
+    OAuth(crate::commands::oauth::OAuthArgs),
     /// Check or describe the configuration.
     Config {
         #[command(subcommand)]

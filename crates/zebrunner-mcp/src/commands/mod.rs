@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod env;
 pub mod healthcheck;
+pub mod oauth;
 pub mod sandbox;
 pub mod serve;
 pub mod setup;
