@@ -160,6 +160,50 @@ impl SigningKeys {
         })
     }
 
+    /// Reseal every stored signing key that an older vault key sealed with the newest one (part
+    /// of `zebrunner-mcp vault rekey`), one compare-and-swap on the nonce per key, so a key made
+    /// or resealed meanwhile is left alone. Returns (resealed, keys that open with no key in the
+    /// ring).
+    pub async fn rekey(&self, now: i64) -> Result<(usize, Vec<String>), Error> {
+        let (mut resealed, mut failed) = (0, Vec::new());
+        for row in self.store.signing_keys(now).await? {
+            let sealed = Sealed {
+                key_id: row.seal_key_id.clone(),
+                nonce: row.nonce.clone(),
+                ciphertext: row.sealed.clone(),
+            };
+            if !self.ring.needs_rekey(&sealed) {
+                continue;
+            }
+            let binding = SigningKeyBinding {
+                issuer: &self.issuer,
+                kid: &row.kid,
+            };
+            let Ok(secret) = self.ring.open(&sealed, &binding) else {
+                failed.push(row.kid);
+                continue;
+            };
+            let fresh = self
+                .ring
+                .seal(&secret, &binding)
+                .map_err(|e| Error::Keys(e.to_string()))?;
+            if self
+                .store
+                .reseal_signing_key(
+                    &row.kid,
+                    &row.nonce,
+                    &fresh.key_id,
+                    &fresh.ciphertext,
+                    &fresh.nonce,
+                )
+                .await?
+            {
+                resealed += 1;
+            }
+        }
+        Ok((resealed, failed))
+    }
+
     /// The published key set (RFC 7517).
     pub fn jwks(&self) -> Value {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());

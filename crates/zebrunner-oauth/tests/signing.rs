@@ -117,3 +117,44 @@ async fn our_tokens_validate_on_our_published_keys_through_a_rotation() {
     let error = stranger.refresh(later).await.unwrap_err().to_string();
     assert!(error.contains("ZMCP_VAULT_KEYS"), "{error}");
 }
+
+#[tokio::test]
+async fn vault_rekey_moves_the_signing_keys_to_the_newest_vault_key() {
+    zebrunner_identity::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::connect(&Storage::default_sqlite_url(dir.path()))
+        .await
+        .unwrap();
+    let store = OAuthStore::new(storage);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let b64 = |byte: u8| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+    let old_only = Arc::new(KeyRing::parse(&format!("k1:{}", b64(1))).unwrap());
+    let both = Arc::new(KeyRing::parse(&format!("k1:{},k2:{}", b64(1), b64(2))).unwrap());
+    let new_only = Arc::new(KeyRing::parse(&format!("k2:{}", b64(2))).unwrap());
+    let keys = |ring: &Arc<KeyRing>, issuer: &str| {
+        SigningKeys::new(store.clone(), ring.clone(), issuer, 30 * DAY, 3600)
+    };
+
+    keys(&old_only, ISSUER).refresh(now).await.unwrap();
+    // Before the rekey, the new key alone cannot open it.
+    assert!(keys(&new_only, ISSUER).refresh(now).await.is_err());
+    // Another issuer's binding does not open it either: reported, left alone.
+    let (moved, failed) = keys(&both, "https://other.example")
+        .rekey(now)
+        .await
+        .unwrap();
+    assert_eq!((moved, failed.len()), (0, 1));
+    let (moved, failed) = keys(&both, ISSUER).rekey(now).await.unwrap();
+    assert_eq!((moved, failed.len()), (1, 0));
+    assert_eq!(
+        keys(&both, ISSUER).rekey(now).await.unwrap().0,
+        0,
+        "done once"
+    );
+    let after = keys(&new_only, ISSUER);
+    after.refresh(now).await.unwrap();
+    assert!(
+        after.sign(&claims(RESOURCE)).is_ok(),
+        "the old vault key can go now"
+    );
+}

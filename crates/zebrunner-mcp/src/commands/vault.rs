@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use zebrunner_client::Workspace;
+use zebrunner_mcp_server::config::Config;
 use zebrunner_mcp_server::credentials::revalidate::{Verdict, check_record, check_token};
 use zebrunner_storage::Storage;
 use zebrunner_storage::audit::export::{aligned, printable};
@@ -122,7 +123,8 @@ pub async fn run(config_file: Option<&Path>, args: VaultArgs) -> anyhow::Result<
             setup::redact_url(&url)
         )
     })?;
-    let vault = Vault::new(storage, Arc::new(settings::required_vault_keys()?));
+    let ring = Arc::new(settings::required_vault_keys()?);
+    let vault = Vault::new(storage.clone(), ring.clone());
     match args.command {
         VaultCommand::Keygen { .. } => Ok(()),
         VaultCommand::Put(put_args) => put(&vault, &setup::workspace(&config)?, put_args).await,
@@ -136,7 +138,10 @@ pub async fn run(config_file: Option<&Path>, args: VaultArgs) -> anyhow::Result<
             }
         }
         VaultCommand::Verify { user } => verify(&vault, &setup::workspace(&config)?, user).await,
-        VaultCommand::Rekey { batch } => rekey(&vault, batch).await,
+        VaultCommand::Rekey { batch } => {
+            rekey(&vault, batch).await?;
+            rekey_signing_keys(&config, storage, ring).await
+        }
         VaultCommand::ExportMetadata { format } => export(&vault, format).await,
     }
 }
@@ -347,6 +352,36 @@ async fn rekey(vault: &Vault, batch: u32) -> anyhow::Result<()> {
         );
     }
     eprintln!("rekey done: every record is sealed with {newest}; older keys may be removed");
+    Ok(())
+}
+
+/// The authorization server's signing keys (identity `broker`) are sealed with the same key
+/// ring: move them to the newest key too, or the old key could not be removed.
+async fn rekey_signing_keys(
+    config: &Config,
+    storage: Storage,
+    ring: Arc<zebrunner_vault_crypto::KeyRing>,
+) -> anyhow::Result<()> {
+    let keys = zebrunner_oauth::SigningKeys::new(
+        zebrunner_storage::oauth::OAuthStore::new(storage),
+        ring,
+        &config.public_base(None),
+        i64::MAX / 4,
+        0,
+    );
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (resealed, failed) = keys.rekey(now).await?;
+    if resealed > 0 {
+        eprintln!("rekey: {resealed} OAuth signing key(s) now on the newest key");
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} OAuth signing key(s) open with no key in the ring (or belong to another \
+             public_url) and were left as they are: {}",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
     Ok(())
 }
 
