@@ -19,7 +19,10 @@ use std::sync::Arc;
 use askama::Template;
 use axum::{
     Form,
-    extract::{Query, State},
+    extract::{
+        Query, State,
+        rejection::{FormRejection, QueryRejection},
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -156,8 +159,14 @@ fn describe_scope(scope: &str) -> &'static str {
 /// `GET /authorize`.
 pub async fn authorize(
     State(server): State<Arc<AuthorizationServer>>,
-    Query(query): Query<AuthorizeQuery>,
+    query: Result<Query<AuthorizeQuery>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "The application's sign-in request is malformed (a parameter is repeated or unreadable). Go back to it and connect again.",
+        );
+    };
     let Some(client_id) = bounded(&query.client_id) else {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -433,8 +442,14 @@ pub struct CallbackQuery {
 pub async fn callback(
     State(server): State<Arc<AuthorizationServer>>,
     headers: HeaderMap,
-    Query(query): Query<CallbackQuery>,
+    query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "The sign-in answer is malformed. Go back to the application and connect again.",
+        );
+    };
     let Some(id) = server
         .pending_id(&headers)
         .filter(|id| Some(id.as_str()) == query.state.as_deref())
@@ -565,8 +580,14 @@ pub struct ConsentForm {
 pub async fn consent(
     State(server): State<Arc<AuthorizationServer>>,
     headers: HeaderMap,
-    Form(form): Form<ConsentForm>,
+    form: Result<Form<ConsentForm>, FormRejection>,
 ) -> Response {
+    let Ok(Form(form)) = form else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "This decision could not be read. Go back to the application and connect again.",
+        );
+    };
     let origin = Url::parse(&server.issuer)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use axum::{
     Form, Json,
-    extract::State,
+    extract::{State, rejection::FormRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -58,8 +58,15 @@ fn invalid_request(description: &str) -> Response {
 pub async fn token(
     State(server): State<Arc<AuthorizationServer>>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
+    // RFC 6749 §3.2: the body is application/x-www-form-urlencoded; anything else (JSON, a
+    // repeated parameter) gets the RFC's JSON error, not the framework's plain text.
+    let Ok(Form(form)) = form else {
+        return invalid_request(
+            "send the parameters once each, as application/x-www-form-urlencoded (RFC 6749 §3.2)",
+        );
+    };
     // Public clients only: a client that tries to authenticate is not one we registered.
     if headers.contains_key(header::AUTHORIZATION) {
         let mut refused = oauth_error(
@@ -381,8 +388,13 @@ pub struct RevokeForm {
 /// tokens, which expire on their own within their lifetime) get 200 as RFC 7009 §2.2 says.
 pub async fn revoke(
     State(server): State<Arc<AuthorizationServer>>,
-    Form(form): Form<RevokeForm>,
+    form: Result<Form<RevokeForm>, FormRejection>,
 ) -> Response {
+    let Ok(Form(form)) = form else {
+        return invalid_request(
+            "send the parameters once each, as application/x-www-form-urlencoded (RFC 7009 §2.1)",
+        );
+    };
     let Some(token) = form
         .token
         .as_deref()

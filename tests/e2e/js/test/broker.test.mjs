@@ -559,6 +559,23 @@ describe('identity broker: our own OAuth 2.1 authorization server for MCP client
       assert.equal(r.json.error, 'invalid_client_metadata');
       assert.equal(r.json.client_id, undefined);
     });
+
+    test('malformed requests get the RFC error shapes, not plain text: JSON at /token, a repeated parameter at /authorize', async () => {
+      const json = await fetch(`${publicUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'authorization_code', client_id: client.client_id }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(json.status, 400);
+      assert.match(json.headers.get('content-type') ?? '', /application\/json/);
+      assert.equal((await json.json()).error, 'invalid_request');
+      const params = new URLSearchParams(baseParams());
+      params.append('client_id', client.client_id);
+      const repeated = await new HeadlessAgent().request(`${publicUrl}/authorize?${params}`);
+      const body = await assertErrorPage(repeated, 'client_id twice');
+      assert.match(pageText(body), /malformed/i, pageText(body));
+    });
   });
 
   test('after the 401 to an unauthenticated POST /mcp the connection stays usable, or the server says Connection: close', async () => {
