@@ -17,9 +17,28 @@ const ISSUER: &str = "http://127.0.0.1:9/";
 const RESOURCE: &str = "http://127.0.0.1:9/mcp";
 const DAY: i64 = 86_400;
 
-fn ring(byte: u8) -> Arc<KeyRing> {
-    let key = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
-    Arc::new(KeyRing::parse(&format!("k{byte}:{key}")).unwrap())
+/// A vault key ring of keys `k<byte>` (each 32 times that byte), the last one newest.
+fn ring(bytes: &[u8]) -> Arc<KeyRing> {
+    let entries: Vec<String> = bytes
+        .iter()
+        .map(|b| {
+            format!(
+                "k{b}:{}",
+                base64::engine::general_purpose::STANDARD.encode([*b; 32])
+            )
+        })
+        .collect();
+    Arc::new(KeyRing::parse(&entries.join(",")).unwrap())
+}
+
+/// An empty OAuth store in a fresh SQLite file (keep the directory alive while it is used).
+async fn store() -> (tempfile::TempDir, OAuthStore) {
+    zebrunner_identity::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::connect(&Storage::default_sqlite_url(dir.path()))
+        .await
+        .unwrap();
+    (dir, OAuthStore::new(storage))
 }
 
 fn local(keys: &Arc<SigningKeys>, at: i64) -> LocalKeys {
@@ -52,16 +71,11 @@ fn claims(aud: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn our_tokens_validate_on_our_published_keys_through_a_rotation() {
-    zebrunner_identity::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::connect(&Storage::default_sqlite_url(dir.path()))
-        .await
-        .unwrap();
-    let store = OAuthStore::new(storage);
+    let (_dir, store) = store().await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let keys = Arc::new(SigningKeys::new(
         store.clone(),
-        ring(1),
+        ring(&[1]),
         ISSUER,
         30 * DAY,
         3600,
@@ -113,24 +127,16 @@ async fn our_tokens_validate_on_our_published_keys_through_a_rotation() {
     assert_eq!(header["typ"], "at+jwt");
 
     // A replica with other vault keys cannot open the sealed keys, and says so.
-    let stranger = SigningKeys::new(store, ring(2), ISSUER, 30 * DAY, 3600);
+    let stranger = SigningKeys::new(store, ring(&[2]), ISSUER, 30 * DAY, 3600);
     let error = stranger.refresh(later).await.unwrap_err().to_string();
     assert!(error.contains("ZMCP_VAULT_KEYS"), "{error}");
 }
 
 #[tokio::test]
 async fn vault_rekey_moves_the_signing_keys_to_the_newest_vault_key() {
-    zebrunner_identity::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::connect(&Storage::default_sqlite_url(dir.path()))
-        .await
-        .unwrap();
-    let store = OAuthStore::new(storage);
+    let (_dir, store) = store().await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let b64 = |byte: u8| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
-    let old_only = Arc::new(KeyRing::parse(&format!("k1:{}", b64(1))).unwrap());
-    let both = Arc::new(KeyRing::parse(&format!("k1:{},k2:{}", b64(1), b64(2))).unwrap());
-    let new_only = Arc::new(KeyRing::parse(&format!("k2:{}", b64(2))).unwrap());
+    let (old_only, both, new_only) = (ring(&[1]), ring(&[1, 2]), ring(&[2]));
     let keys = |ring: &Arc<KeyRing>, issuer: &str| {
         SigningKeys::new(store.clone(), ring.clone(), issuer, 30 * DAY, 3600)
     };

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use zebrunner_storage::Storage;
 use zebrunner_storage::audit::export::{format_table, write_csv, write_jsonl};
@@ -154,23 +154,11 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
 /// `--database-url`, else the SQLite file in `--data-dir`/`ZMCP_DATA_DIR`, else in the
 /// platform data directory. The default file must exist: reading must not create it.
 pub fn database_url(args: &AuditArgs) -> anyhow::Result<String> {
-    if let Some(url) = &args.database_url {
-        return Ok(url.clone());
-    }
-    let dir = match &args.data_dir {
-        Some(dir) => dir.clone(),
-        None => zebrunner_storage::default_data_dir()
-            .context("no data directory on this platform: set ZMCP_DATA_DIR or --database-url")?,
-    };
-    let file = dir.join("zebrunner-mcp.db");
-    if !file.exists() {
-        bail!(
-            "no audit database at {} (the server creates it on its first audited call; \
-             set --data-dir/ZMCP_DATA_DIR or --database-url/ZMCP_DATABASE_URL)",
-            file.display()
-        );
-    }
-    Ok(Storage::default_sqlite_url(&dir))
+    super::setup::existing_database_url(
+        args.database_url.as_deref(),
+        args.data_dir.as_deref(),
+        "audit database",
+    )
 }
 
 async fn tail(storage: &Storage, args: TailArgs) -> anyhow::Result<()> {

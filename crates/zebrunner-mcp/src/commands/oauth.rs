@@ -107,7 +107,11 @@ pub async fn run(config_file: Option<&Path>, args: OAuthArgs) -> anyhow::Result<
     if let Some(dir) = &args.data_dir {
         config.data_dir = Some(dir.clone());
     }
-    let url = database_url(&config)?;
+    let url = setup::existing_database_url(
+        config.database_url.as_deref(),
+        config.data_dir.as_deref(),
+        "database",
+    )?;
     let storage = Storage::connect(&url).await.with_context(|| {
         format!(
             "cannot open the authorization server's database ({})",
@@ -122,28 +126,6 @@ pub async fn run(config_file: Option<&Path>, args: OAuthArgs) -> anyhow::Result<
         OAuthCommand::Grants(grants_args) => grants(&store, grants_args).await,
         OAuthCommand::Revoke(revoke_args) => revoke(&store, &config, revoke_args).await,
     }
-}
-
-/// The configured database URL, or the SQLite file in the data directory, which must exist:
-/// looking must not create an empty database somewhere unexpected.
-fn database_url(config: &Config) -> anyhow::Result<String> {
-    if config.database_url.is_some() {
-        return setup::database_url(config);
-    }
-    let dir = match &config.data_dir {
-        Some(dir) => dir.clone(),
-        None => zebrunner_storage::default_data_dir()
-            .context("no data directory on this platform: set ZMCP_DATA_DIR or --database-url")?,
-    };
-    let file = dir.join("zebrunner-mcp.db");
-    if !file.exists() {
-        bail!(
-            "no database at {} (the server creates it when it starts; set --data-dir/\
-             ZMCP_DATA_DIR or --database-url/ZMCP_DATABASE_URL)",
-            file.display()
-        );
-    }
-    Ok(Storage::default_sqlite_url(&dir))
 }
 
 // ---- clients --------------------------------------------------------------------------------

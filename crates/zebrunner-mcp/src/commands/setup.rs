@@ -73,6 +73,33 @@ pub fn database_url(config: &Config) -> anyhow::Result<String> {
     Ok(Storage::default_sqlite_url(&dir))
 }
 
+/// The database a command that only looks opens: `database_url` as given, or the SQLite file
+/// in the data directory, which must already exist, so that looking never creates an empty
+/// database somewhere unexpected. `what` names it in the error ("audit database").
+pub fn existing_database_url(
+    database_url: Option<&str>,
+    data_dir: Option<&Path>,
+    what: &str,
+) -> anyhow::Result<String> {
+    if let Some(url) = database_url {
+        return Ok(url.to_owned());
+    }
+    let dir = match data_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => zebrunner_storage::default_data_dir()
+            .context("no data directory on this platform: set ZMCP_DATA_DIR or --database-url")?,
+    };
+    let file = dir.join("zebrunner-mcp.db");
+    if !file.exists() {
+        bail!(
+            "no {what} at {} (the server creates it when it starts; set --data-dir/\
+             ZMCP_DATA_DIR or --database-url/ZMCP_DATABASE_URL)",
+            file.display()
+        );
+    }
+    Ok(Storage::default_sqlite_url(&dir))
+}
+
 /// The configured database, opened and migrated.
 pub async fn storage(config: &Config) -> anyhow::Result<Storage> {
     let url = database_url(config)?;
