@@ -23,7 +23,7 @@ use axum::{
         Query, State,
         rejection::{FormRejection, QueryRejection},
     },
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use base64::Engine as _;
@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 use zebrunner_identity::Identity;
-use zebrunner_pages::{cookies::random_token, headers, render};
+use zebrunner_pages::{cookies::random_token, headers, render, request_cookies, with_cookies};
 use zebrunner_storage::oauth::{CodeRow, PendingRow};
 
 use crate::{AuthorizationServer, Error, cimd, hash, now, register::Client};
@@ -285,14 +285,7 @@ pub async fn authorize(
         server
             .sign_in
             .authorization_url(&id, &server.cookies.derive("nonce", &id), &challenge);
-    with_cookie(Redirect::to(to_okta.as_str()).into_response(), &cookie)
-}
-
-fn with_cookie(mut response: Response, cookie: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+    with_cookies(Redirect::to(to_okta.as_str()).into_response(), &[cookie])
 }
 
 impl AuthorizationServer {
@@ -321,9 +314,8 @@ impl AuthorizationServer {
 
     /// The pending authorization this browser started, by the id in its cookie.
     fn pending_id(&self, headers: &HeaderMap) -> Option<String> {
-        let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
         self.cookies
-            .read(cookies, PENDING_COOKIE)
+            .read(request_cookies(headers), PENDING_COOKIE)
             .and_then(|c| self.cookies.open::<String>("authorize", c))
     }
 
@@ -347,14 +339,14 @@ impl AuthorizationServer {
         }
         tracing::info!(client_id = %pending.client_id, user_key = %identity.user_key, "authorization code issued");
         let clear = self.cookies.set_cookie(PENDING_COOKIE, "", 0);
-        with_cookie(
+        with_cookies(
             to_client(
                 &pending.redirect_uri,
                 &[("code", &code)],
                 pending.state.as_deref(),
                 &self.issuer,
             ),
-            &clear,
+            &[clear],
         )
     }
 

@@ -12,6 +12,8 @@
 //! lose the prefix and the flag: the one documented fallback. The key lives in the database
 //! (`server_secrets`), so every replica accepts every other's cookies.
 
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -128,6 +130,21 @@ impl CookieKey {
 /// 256 random bits, base64url: state values, session ids.
 pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// The request's `Cookie` header, if it is text.
+pub fn request_cookies(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
+}
+
+/// `response` with a `Set-Cookie` header for each value (as [`CookieKey::set_cookie`] makes them).
+pub fn with_cookies<S: AsRef<str>>(mut response: Response, set_cookies: &[S]) -> Response {
+    for cookie in set_cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie.as_ref()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 /// The value of cookie `name` in a `Cookie` header.

@@ -15,7 +15,7 @@
 pub mod cookies;
 pub mod headers;
 
-pub use cookies::{CookieKey, cookie_value};
+pub use cookies::{CookieKey, cookie_value, request_cookies, with_cookies};
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use axum::{
     Form, Router,
     extract::{DefaultBodyLimit, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     middleware,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -47,7 +47,7 @@ use crate::credentials::{
 use crate::policy::Policy;
 use pages::{Account, SignedOut, Status, notice_text};
 use session::{Cookies, Session};
-use zebrunner_pages::{headers, render as html};
+use zebrunner_pages::{headers, render as html, request_cookies, with_cookies};
 
 /// Largest form body (a login, a token or an address, and the CSRF token).
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -86,13 +86,9 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn cookie_header(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
-}
-
 impl ConnectPage {
     fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        self.cookies.session(cookie_header(headers), now())
+        self.cookies.session(request_cookies(headers), now())
     }
 
     /// The signed-out page with `problem` and `status`.
@@ -245,15 +241,6 @@ fn see_other(location: &str) -> Response {
     Redirect::to(location).into_response()
 }
 
-fn with_cookies(mut response: Response, cookies: &[String]) -> Response {
-    for cookie in cookies {
-        if let Ok(value) = HeaderValue::from_str(cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
-    }
-    response
-}
-
 #[derive(Deserialize)]
 struct ShowQuery {
     notice: Option<String>,
@@ -307,7 +294,7 @@ async fn callback(
     let state = query.state.as_deref().unwrap_or_default();
     let started_here = page
         .cookies
-        .sign_in_matches(cookie_header(&headers), state, now());
+        .sign_in_matches(request_cookies(&headers), state, now());
     if !started_here {
         return with_cookies(
             page.signed_out(
