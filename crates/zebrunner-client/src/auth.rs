@@ -9,7 +9,9 @@
 //! caller that saw the stale bearer drops it; the rest pick up the new one.
 //!
 //! [`iam_exchange`] is the request itself; the SSO redemption
-//! ([`crate::sso`]) sends it too, without retries.
+//! ([`crate::sso`]) sends it too, without retries. [`decode_exchange`] reads
+//! its answer, which the Okta token exchange ([`crate::token_exchange`])
+//! shares.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -170,16 +172,22 @@ pub(crate) async fn iam_exchange(t: &Transport, retry: bool) -> Result<Exchange,
         },
         other => other,
     })?;
+    decode_exchange(body, REFRESH_PATH)
+}
+
+/// Reads an IAM answer (`POST` at `path`: the refresh or the token exchange,
+/// which answer the same shape).
+pub(crate) fn decode_exchange(body: Value, path: &str) -> Result<Exchange, Error> {
     let resp: RefreshResponse = serde_json::from_value(body).map_err(|e| Error::Decode {
         message: e.to_string(),
         method: "POST".into(),
-        path: REFRESH_PATH.into(),
+        path: path.into(),
     })?;
     if resp.auth_token.is_empty() {
         return Err(Error::Decode {
             message: "the IAM response has no authToken".into(),
             method: "POST".into(),
-            path: REFRESH_PATH.into(),
+            path: path.into(),
         });
     }
     let ttl_secs = resp

@@ -32,6 +32,9 @@ pub enum ErrorKind {
     Decode,
     /// Invalid client configuration.
     Config,
+    /// 404/405/501 from an endpoint Zebrunner may not have (the proposed Okta
+    /// token exchange): this Zebrunner does not offer it; use another way.
+    NotOffered,
     /// Anything else (409, 412, unexpected statuses, ...).
     Other,
 }
@@ -156,6 +159,32 @@ pub enum Error {
         path: String,
     },
 
+    /// 404, 405 or 501 from an endpoint only some Zebrunners may have (the
+    /// proposed Okta token exchange, `POST /api/iam/v1/auth/token-exchange`).
+    #[error(
+        "Zebrunner does not offer {what} (HTTP {status} on {method} {path}); connect another way (an API token or Zebrunner's single sign-on)"
+    )]
+    NotOffered {
+        what: String,
+        status: u16,
+        method: String,
+        path: String,
+    },
+
+    /// 401/403 from the Okta token exchange: Zebrunner did not accept the ID
+    /// token, or knows no user for the person it names. `message` is
+    /// Zebrunner's reason (without the token).
+    #[error(
+        "Zebrunner refused the Okta sign-in (HTTP {status} on {method} {path}){}",
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
+    ExchangeRefused {
+        status: u16,
+        message: Option<String>,
+        method: String,
+        path: String,
+    },
+
     /// Client-side failures that fit nowhere else (e.g. a paging loop).
     #[error("{0}")]
     Other(String),
@@ -178,7 +207,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Config(_) => ErrorKind::Config,
-            Self::Unauthorized { .. } => ErrorKind::Unauthorized,
+            Self::Unauthorized { .. } | Self::ExchangeRefused { .. } => ErrorKind::Unauthorized,
             Self::Forbidden { .. } => ErrorKind::Forbidden,
             Self::NotFound { .. } => ErrorKind::NotFound,
             Self::InvalidFilter { .. } => ErrorKind::InvalidFilter,
@@ -187,6 +216,7 @@ impl Error {
             Self::Unavailable { .. } => ErrorKind::Unavailable,
             Self::Network { .. } => ErrorKind::Network,
             Self::Decode { .. } => ErrorKind::Decode,
+            Self::NotOffered { .. } => ErrorKind::NotOffered,
             Self::Http { .. } | Self::Other(_) => ErrorKind::Other,
         }
     }
@@ -201,7 +231,9 @@ impl Error {
             Self::InvalidFilter { status, .. }
             | Self::BadRequest { status, .. }
             | Self::Unavailable { status, .. }
-            | Self::Http { status, .. } => Some(*status),
+            | Self::Http { status, .. }
+            | Self::NotOffered { status, .. }
+            | Self::ExchangeRefused { status, .. } => Some(*status),
             _ => None,
         }
     }

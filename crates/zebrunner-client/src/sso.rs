@@ -13,13 +13,16 @@
 //! * [`Workspace::redeem_sso_token`] makes the one exchange (never retried)
 //!   and returns an [`SsoGrant`]: the login and the long-lived token, ready
 //!   for [`Workspace::client`].
+//!
+//! The Okta token exchange ([`crate::token_exchange`]) ends in an
+//! [`SsoGrant`] too.
 
 use std::fmt;
 
 use secrecy::SecretString;
 use url::Url;
 
-use crate::auth::{REFRESH_PATH, iam_exchange};
+use crate::auth::{Exchange, REFRESH_PATH, iam_exchange};
 use crate::client::Workspace;
 use crate::error::Error;
 use crate::transport::Transport;
@@ -147,8 +150,10 @@ pub fn parse_sso_address(
     Ok(SecretString::from(token.into_owned()))
 }
 
-/// What an SSO sign-in gives: who signed in and a long-lived token that
-/// works like a personal API token. `Debug` leaves the token out.
+/// What a single sign-on gives, through the SSO redemption
+/// ([`Workspace::redeem_sso_token`]) or the Okta token exchange
+/// ([`Workspace::exchange_id_token`]): who signed in and a long-lived token
+/// that works like a personal API token. `Debug` leaves the token out.
 #[derive(Clone)]
 pub struct SsoGrant {
     /// The Zebrunner login (the `unm` claim of the bearer IAM issued).
@@ -184,10 +189,20 @@ impl Workspace {
         // sent (and redacted from any error); it shares the workspace's pool.
         let transport = Transport::new(self.shared().clone(), SSO_LOGIN.to_owned(), temp)?;
         let exchange = iam_exchange(&transport, false).await?;
+        let grant = SsoGrant::from_exchange(exchange, REFRESH_PATH)?;
+        tracing::debug!(user_id = grant.user_id, "redeemed a Zebrunner SSO sign-in");
+        Ok(grant)
+    }
+}
+
+impl SsoGrant {
+    /// The grant in an IAM answer from `POST {path}`; an answer without a
+    /// `refreshToken`, a login (`unm`) or a user id is [`Error::Decode`].
+    pub(crate) fn from_exchange(exchange: Exchange, path: &str) -> Result<SsoGrant, Error> {
         let decode = |message: &str| Error::Decode {
             message: message.to_owned(),
             method: "POST".into(),
-            path: REFRESH_PATH.into(),
+            path: path.into(),
         };
         let token = exchange
             .refresh_token
@@ -198,7 +213,6 @@ impl Workspace {
         let user_id = exchange
             .user_id
             .ok_or_else(|| decode("the IAM response has no userId"))?;
-        tracing::debug!(user_id, "redeemed a Zebrunner SSO sign-in");
         Ok(SsoGrant {
             login,
             token,

@@ -54,6 +54,11 @@ pub(crate) enum Api {
     Iam,
 }
 
+/// Maps an error status of one endpoint before the general mapping:
+/// `(status, Zebrunner's message (already redacted), method, path)`; `None`
+/// leaves it to [`Transport`]'s mapping.
+pub(crate) type StatusMap = fn(u16, &str, &str, &str) -> Option<Error>;
+
 /// One logical request. Deliberately not `Debug`: the IAM body holds the token.
 pub(crate) struct Call {
     method: Method,
@@ -66,6 +71,7 @@ pub(crate) struct Call {
     what: String,
     project: Option<String>,
     filter: Option<String>,
+    status_map: Option<StatusMap>,
 }
 
 impl Call {
@@ -89,6 +95,7 @@ impl Call {
             what: "the requested resource".to_owned(),
             project: None,
             filter: None,
+            status_map: None,
         }
     }
 
@@ -137,6 +144,12 @@ impl Call {
 
     pub(crate) fn project(mut self, project: impl Into<String>) -> Self {
         self.project = Some(project.into());
+        self
+    }
+
+    /// Maps this endpoint's error statuses first (see [`StatusMap`]).
+    pub(crate) fn status_map(mut self, map: StatusMap) -> Self {
+        self.status_map = Some(map);
         self
     }
 
@@ -445,6 +458,12 @@ impl Transport {
     ) -> Error {
         let message = self.redact(&body_message(&rx.body));
         let status = rx.status.as_u16();
+        if let Some(error) = call
+            .status_map
+            .and_then(|map| map(status, &message, &method, &path))
+        {
+            return error;
+        }
         match status {
             401 => Error::Unauthorized {
                 login: self.login.clone(),

@@ -19,6 +19,11 @@
 //! tokens, the long-lived SSO tokens and the logins whose personal token was
 //! revoked through the control API.
 //!
+//! The token exchange (`POST /api/iam/v1/auth/token-exchange`, off unless
+//! configured; see [`crate::token_exchange`]) ends the same way: a verified
+//! Okta ID token gets a new long-lived token from
+//! [`AuthState::mint_sso_long_lived`].
+//!
 //! Lock order: `AuthState` (a `Mutex`) and the store (an `RwLock`) are never
 //! held together; every function here takes one, copies what it needs out
 //! and releases it before taking the other.
@@ -140,9 +145,18 @@ impl AuthState {
         if pending.expires_at <= unix_now() {
             return None;
         }
-        let token = format!("zbr_sso_{}", random_hex(20));
-        self.sso_tokens.insert(token.clone(), pending.login.clone());
+        let token = self.mint_sso_long_lived(&pending.login);
         Some((pending.login, token))
+    }
+
+    /// A new long-lived refresh token for `login`, as an SSO sign-in ends
+    /// with (the temp-token exchange and the token exchange): it then works
+    /// like the personal token (Basic password, IAM refresh) until the user
+    /// is revoked or the sandbox reset. From the OS RNG, like the temp tokens.
+    pub fn mint_sso_long_lived(&mut self, login: &str) -> String {
+        let token = format!("zbr_sso_{}", random_hex(20));
+        self.sso_tokens.insert(token.clone(), login.to_string());
+        token
     }
 
     /// The login of a long-lived SSO refresh token.
@@ -268,6 +282,17 @@ impl Sandbox {
     pub(crate) fn caller_by_login(&self, login: &str) -> Option<Caller> {
         let st = self.store();
         let (acc, person) = st.account_by_login(login)?;
+        Some(Caller {
+            user_id: person.id,
+            login: person.username.clone(),
+            projects: acc.projects.clone(),
+        })
+    }
+
+    /// The account whose person has e-mail or username `name` (any ASCII case).
+    pub(crate) fn caller_by_email_or_username(&self, name: &str) -> Option<Caller> {
+        let st = self.store();
+        let (acc, person) = st.account_by_email_or_username(name)?;
         Some(Caller {
             user_id: person.id,
             login: person.username.clone(),

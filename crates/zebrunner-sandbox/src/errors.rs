@@ -26,6 +26,9 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     /// Seconds for a `Retry-After` header (injected 429s).
     pub retry_after: Option<u64>,
+    /// The `error` of the body when it is not the status's reason code
+    /// (`invalid_token` from the token exchange).
+    pub error_code: Option<&'static str>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -37,6 +40,7 @@ impl ApiError {
             message: message.into(),
             errors: Vec::new(),
             retry_after: None,
+            error_code: None,
         }
     }
 
@@ -46,6 +50,14 @@ impl ApiError {
 
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Authentication failed")
+    }
+
+    /// 401 `{error: "invalid_token", message}`, the refusal of the token
+    /// exchange (anchor §4.1). `message` must never quote the token.
+    pub fn invalid_token(message: impl Into<String>) -> Self {
+        let mut err = Self::new(StatusCode::UNAUTHORIZED, message);
+        err.error_code = Some("invalid_token");
+        err
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -108,7 +120,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {
             message: &self.message,
-            error: self.code(),
+            error: self.error_code.unwrap_or_else(|| self.code()),
             timestamp: now_rfc3339(),
             errors: &self.errors,
         };

@@ -6,6 +6,10 @@
 //! bodies, plus a `/__sandbox/` control API for tests (request log, fault
 //! injection, reset, bearer expiry, SSO sign-in, token revocation).
 //!
+//! Off unless configured through [`Sandbox::builder`]: the proposed Okta
+//! token exchange (`POST /api/iam/v1/auth/token-exchange`, see
+//! [`token_exchange`]).
+//!
 //! # Layout
 //!
 //! * [`Sandbox`] (this file): shared state (`Arc` inside), router assembly,
@@ -16,6 +20,8 @@
 //! * [`views`]: JSON shapes of entities, as Zebrunner serialises them.
 //! * [`auth`]: Basic and Bearer extractors, JWT-shaped bearer issuance, SSO
 //!   temp and long-lived tokens, per-user revocation.
+//! * [`token_exchange`]: [`TokenExchangeConfig`] and the ID-token validation
+//!   of the token exchange (with `zebrunner-identity`).
 //! * [`paging`]: query-parameter parsing, token paging and page paging.
 //! * [`rql`]: the filter language parser, printer and evaluator.
 //! * [`errors`]: the `{message, error, timestamp}` error type every route uses.
@@ -37,6 +43,7 @@ mod routes;
 pub mod rql;
 pub mod seed;
 pub mod store;
+pub mod token_exchange;
 pub mod views;
 
 use std::str::FromStr;
@@ -49,6 +56,8 @@ use tokio::task::JoinHandle;
 use crate::auth::AuthState;
 use crate::control::ControlState;
 use crate::store::Store;
+use crate::token_exchange::TokenExchange;
+pub use crate::token_exchange::TokenExchangeConfig;
 
 /// How much data to seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,6 +114,8 @@ struct Inner {
     store: RwLock<Store>,
     auth: Mutex<AuthState>,
     control: Mutex<ControlState>,
+    /// The token exchange, when configured (never changed by a reset).
+    token_exchange: Option<TokenExchange>,
 }
 
 /// The shared sandbox state; cheap to clone.
@@ -122,19 +133,45 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
+    /// A sandbox with the default options (the token exchange off).
     pub fn new(config: SandboxConfig) -> Sandbox {
+        Sandbox::with_parts(config, None)
+    }
+
+    /// A sandbox with options that are off by default (the token exchange).
+    pub fn builder(config: SandboxConfig) -> SandboxBuilder {
+        SandboxBuilder {
+            config,
+            token_exchange: None,
+        }
+    }
+
+    fn with_parts(config: SandboxConfig, token_exchange: Option<TokenExchange>) -> Sandbox {
         Sandbox {
             inner: Arc::new(Inner {
                 config,
                 store: RwLock::new(seed::generate(config.scale, config.seed)),
                 auth: Mutex::new(AuthState::new(config.seed)),
                 control: Mutex::new(ControlState::new(config.seed)),
+                token_exchange,
             }),
         }
     }
 
     pub fn config(&self) -> SandboxConfig {
         self.inner.config
+    }
+
+    /// The token exchange's configuration, if it is on.
+    pub fn token_exchange_config(&self) -> Option<&TokenExchangeConfig> {
+        self.inner
+            .token_exchange
+            .as_ref()
+            .map(TokenExchange::config)
+    }
+
+    pub(crate) fn token_exchange(&self) -> Option<&TokenExchange> {
+        self.inner.token_exchange.as_ref()
     }
 
     pub fn users(&self) -> Vec<SandboxUser> {
@@ -181,12 +218,18 @@ impl Sandbox {
         self.inner.control.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Zebrunner paths plus the `/__sandbox/` control API.
+    /// Zebrunner paths plus the `/__sandbox/` control API. The token
+    /// exchange's path exists only when it is on; otherwise it is an unknown
+    /// path like any other (404).
     pub fn router(&self) -> Router {
-        Router::new()
+        let mut zebrunner = Router::new()
             .merge(routes::public::router())
             .merge(routes::internal::router())
-            .merge(routes::web::router())
+            .merge(routes::web::router());
+        if self.inner.token_exchange.is_some() {
+            zebrunner = zebrunner.merge(routes::internal::token_exchange_router());
+        }
+        zebrunner
             .fallback(routes::not_found)
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
@@ -203,12 +246,16 @@ impl Sandbox {
 
     /// Binds `addr` (e.g. `127.0.0.1:0`) and serves in a background task.
     pub async fn spawn(config: SandboxConfig, addr: &str) -> std::io::Result<RunningSandbox> {
+        Sandbox::new(config).spawn_on(addr).await
+    }
+
+    async fn spawn_on(self, addr: &str) -> std::io::Result<RunningSandbox> {
         let listener = TcpListener::bind(addr).await?;
         let mut local = listener.local_addr()?;
         if local.ip().is_unspecified() {
             local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
-        let sandbox = Sandbox::new(config);
+        let sandbox = self;
         let server = sandbox.clone();
         let handle = tokio::spawn(async move {
             if let Err(e) = server.serve(listener).await {
@@ -223,6 +270,76 @@ impl Sandbox {
     }
 }
 
+/// Builds a [`Sandbox`] with options that are off by default.
+#[derive(Debug, Clone)]
+pub struct SandboxBuilder {
+    config: SandboxConfig,
+    token_exchange: Option<TokenExchangeConfig>,
+}
+
+impl SandboxBuilder {
+    /// Serves the proposed token exchange (`POST /api/iam/v1/auth/token-exchange`),
+    /// trusting ID tokens of `config.issuer` for `config.audience`.
+    pub fn token_exchange(mut self, config: TokenExchangeConfig) -> Self {
+        self.token_exchange = Some(config);
+        self
+    }
+
+    /// The sandbox; with the token exchange on, after reading the issuer's
+    /// metadata and keys (so a wrong issuer stops it at once).
+    pub async fn build(self) -> Result<Sandbox, StartError> {
+        let token_exchange = match self.token_exchange {
+            Some(config) => Some(
+                TokenExchange::discover(config)
+                    .await
+                    .map_err(StartError::TokenExchange)?,
+            ),
+            None => None,
+        };
+        if let Some(exchange) = &token_exchange {
+            let config = exchange.config();
+            tracing::info!(
+                issuer = %config.issuer,
+                audience = %config.audience,
+                "sandbox token exchange on"
+            );
+        }
+        Ok(Sandbox::with_parts(self.config, token_exchange))
+    }
+
+    /// [`SandboxBuilder::build`], then binds `addr` and serves in a background task.
+    pub async fn spawn(self, addr: &str) -> Result<RunningSandbox, StartError> {
+        self.build()
+            .await?
+            .spawn_on(addr)
+            .await
+            .map_err(StartError::Io)
+    }
+}
+
+/// Why a configured sandbox could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The address could not be bound.
+    Io(std::io::Error),
+    /// The token exchange's issuer: configuration, metadata or keys.
+    TokenExchange(zebrunner_identity::SetupError),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Io(e) => write!(f, "{e}"),
+            StartError::TokenExchange(e) => write!(f, "token exchange: {e}"),
+        }
+    }
+}
+
+/// The text of the cause is in the message, so `source` is `None` (a chain
+/// printed with `{:#}` would repeat it); match on the variant for the cause.
+impl std::error::Error for StartError {}
+
 /// A sandbox serving in a background task; aborted on drop.
 #[derive(Debug)]
 pub struct RunningSandbox {
@@ -233,7 +350,8 @@ pub struct RunningSandbox {
 }
 
 impl RunningSandbox {
-    /// `sandbox listening on <url>` then `user <login> token <token> projects <KEYS>` per user.
+    /// `sandbox listening on <url>` then `user <login> token <token> projects <KEYS>` per user,
+    /// and last, when it is on, `token exchange issuer <issuer> audience <client id>`.
     pub fn banner(&self) -> String {
         let mut out = format!("sandbox listening on {}", self.url);
         for u in self.sandbox.users() {
@@ -242,6 +360,12 @@ impl RunningSandbox {
                 u.login,
                 u.token,
                 u.projects.join(",")
+            ));
+        }
+        if let Some(config) = self.sandbox.token_exchange_config() {
+            out.push_str(&format!(
+                "\ntoken exchange issuer {} audience {}",
+                config.issuer, config.audience
             ));
         }
         out

@@ -53,6 +53,16 @@ impl Store {
         })
     }
 
+    /// The account of the person whose e-mail or username is `name`, ignoring
+    /// ASCII case (how the token exchange finds the person an ID token names).
+    pub fn account_by_email_or_username(&self, name: &str) -> Option<(&Account, &Person)> {
+        self.accounts.iter().find_map(|a| {
+            let p = self.person(a.person_id)?;
+            (p.email.eq_ignore_ascii_case(name) || p.username.eq_ignore_ascii_case(name))
+                .then_some((a, p))
+        })
+    }
+
     pub fn account_by_token(&self, token: &str) -> Option<(&Account, &Person)> {
         self.accounts.iter().find_map(|a| {
             let p = self.person(a.person_id)?;

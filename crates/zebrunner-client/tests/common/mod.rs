@@ -28,6 +28,11 @@ impl Env {
         let sandbox = Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
             .await
             .expect("sandbox starts");
+        Env::with(sandbox)
+    }
+
+    /// An environment around a sandbox started otherwise (e.g. with the token exchange on).
+    pub fn with(sandbox: RunningSandbox) -> Env {
         zebrunner_client::install_crypto_provider(); // before our own reqwest client
         Env {
             sandbox,

@@ -11,6 +11,14 @@ use axum::routing::{get, post};
 
 use crate::Sandbox;
 
+/// `POST /api/iam/v1/auth/token-exchange`, merged only when the token exchange is on.
+pub fn token_exchange_router() -> Router<Sandbox> {
+    Router::new().route(
+        crate::token_exchange::TOKEN_EXCHANGE_PATH,
+        post(iam::token_exchange),
+    )
+}
+
 pub fn router() -> Router<Sandbox> {
     Router::new()
         .route("/api/iam/v1/auth/refresh", post(iam::refresh))
