@@ -1,6 +1,6 @@
 //! Streamable HTTP options and the protocol versions served.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use rmcp::model::ProtocolVersion;
 
@@ -16,6 +16,10 @@ pub const SUPPORTED_PROTOCOL_VERSIONS: [ProtocolVersion; 3] = [
 /// a mistake or an attack.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Default time calls in flight get to finish on SIGTERM: below Kubernetes' default
+/// `terminationGracePeriodSeconds` (30 s), leaving time to close and flush.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
 /// Options for the Streamable HTTP transport.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
@@ -28,6 +32,8 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// On shutdown, how long requests in flight get to finish.
+    pub shutdown_grace: Duration,
 }
 
 impl HttpOptions {
@@ -39,6 +45,7 @@ impl HttpOptions {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 

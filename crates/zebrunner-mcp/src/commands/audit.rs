@@ -1,5 +1,6 @@
 //! `zebrunner-mcp audit tail|search|export`: read the audit log from the database the server
-//! writes to (SQLite file in the data directory by default, or `ZMCP_DATABASE_URL`).
+//! writes to (SQLite file in the data directory by default, or `ZMCP_DATABASE_URL`);
+//! `audit prune` deletes records past the retention period.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use zebrunner_storage::Storage;
 use zebrunner_storage::audit::export::{format_table, write_csv, write_jsonl};
+use zebrunner_storage::audit::retention;
 use zebrunner_storage::audit::timefmt::{Bound, parse_time_arg_now};
 use zebrunner_storage::audit::{AuditFilter, AuditRecord, Outcome};
 
@@ -33,6 +35,20 @@ pub enum AuditCommand {
     Search(SearchArgs),
     /// Write records as CSV or JSON lines (oldest first).
     Export(ExportArgs),
+    /// Delete records older than the retention period (`audit.retention_days`, or
+    /// --older-than-days), in batches; safe while servers run.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete records older than this many days (default: audit.retention_days from the
+    /// configuration, ZMCP_AUDIT_RETENTION_DAYS).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub older_than_days: Option<u32>,
+    /// Only count what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -114,7 +130,12 @@ pub enum ExportFormat {
     Jsonl,
 }
 
-pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
+pub async fn run(config_file: Option<&Path>, args: AuditArgs) -> anyhow::Result<()> {
+    // Resolved before the database is opened, so a mistake there changes nothing.
+    let prune_days = match &args.command {
+        AuditCommand::Prune(prune) => Some(prune_days(config_file, prune)?),
+        _ => None,
+    };
     let url = database_url(&args)?;
     let storage = Storage::connect(&url)
         .await
@@ -148,6 +169,44 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        AuditCommand::Prune(prune) => {
+            let days = prune_days.context("the retention period")?;
+            let before = retention::cutoff(time::OffsetDateTime::now_utc(), days);
+            let result = if prune.dry_run {
+                storage.count_audit_before(&before).await.map(|count| {
+                    println!("{count} audit records are older than {days} days (before {before})");
+                })
+            } else {
+                storage
+                    .prune_audit(&before, retention::PRUNE_BATCH)
+                    .await
+                    .map(|deleted| {
+                        println!(
+                            "deleted {deleted} audit records older than {days} days (before {before})"
+                        );
+                    })
+            };
+            storage.close().await;
+            result.context(
+                "could not prune the audit log (the database role needs DELETE on audit_log)",
+            )
+        }
+    }
+}
+
+/// `--older-than-days`, else `audit.retention_days` from the configuration (which must not be
+/// 0, "keep forever").
+fn prune_days(config_file: Option<&Path>, args: &PruneArgs) -> anyhow::Result<u32> {
+    if let Some(days) = args.older_than_days {
+        return Ok(days);
+    }
+    let config = super::setup::load_config(config_file, serde_json::Map::new())?;
+    match config.audit.retention_days {
+        0 => anyhow::bail!(
+            "audit.retention_days is 0 (keep records forever); pass --older-than-days N to \
+             prune anyway"
+        ),
+        days => Ok(days),
     }
 }
 
@@ -326,6 +385,15 @@ mod tests {
             })
         ));
         assert!(Cli::try_parse_from(["x", "export", "--format", "xml"]).is_err());
+        let cli = Cli::try_parse_from(["x", "prune", "--older-than-days", "30"]).unwrap();
+        assert!(matches!(
+            cli.audit.command,
+            AuditCommand::Prune(PruneArgs {
+                older_than_days: Some(30),
+                dry_run: false,
+            })
+        ));
+        assert!(Cli::try_parse_from(["x", "prune", "--older-than-days", "0"]).is_err());
         assert!(Cli::try_parse_from(["x", "search", "--outcome", "maybe"]).is_err());
     }
 

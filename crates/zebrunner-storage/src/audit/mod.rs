@@ -5,12 +5,15 @@
 //! - [`store`] — appending to and querying the `audit_log` table ([`crate::Storage`] methods);
 //! - [`sink`] — [`AuditLog`] and its sinks (database, stdout, file as JSON lines);
 //! - [`redact`] — [`redact_arguments`], applied before a record is built;
+//! - [`retention`] — deleting records past the retention period in bounded batches, and the
+//!   periodic job `serve` runs;
 //! - [`export`] — CSV, JSON lines and the compact table printed by `zebrunner-mcp audit`;
 //! - [`timefmt`] — the canonical timestamp format and the parsing of `--since`/`--until`.
 
 pub mod bound;
 pub mod export;
 pub mod redact;
+pub mod retention;
 pub mod sink;
 pub mod store;
 pub mod timefmt;

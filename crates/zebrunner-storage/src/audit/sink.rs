@@ -54,6 +54,9 @@ struct Inner {
     failures: AtomicU64,
     /// Serializes line writes to stdout and files so lines never interleave.
     write_lock: tokio::sync::Mutex<()>,
+    /// Held shared while a record is being written; [`AuditLog::close`] takes it exclusively,
+    /// so it waits for every write in progress.
+    writing: tokio::sync::RwLock<()>,
 }
 
 impl AuditLog {
@@ -63,6 +66,7 @@ impl AuditLog {
                 sinks,
                 failures: AtomicU64::new(0),
                 write_lock: tokio::sync::Mutex::new(()),
+                writing: tokio::sync::RwLock::new(()),
             }),
         }
     }
@@ -86,6 +90,7 @@ impl AuditLog {
     /// [`AuditRecord::bounded`]. Every sink is attempted even if an earlier one failed; each
     /// failure is logged and counted, and any failure is an error.
     pub async fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        let _writing = self.inner.writing.read().await;
         let record = &*record.bounded();
         let mut failures = Vec::new();
         let mut line = None;
@@ -115,6 +120,20 @@ impl AuditLog {
             Ok(())
         } else {
             Err(AuditError { failures })
+        }
+    }
+
+    /// At shutdown: wait for the records being written to be stored, then close the database
+    /// sinks' connections (on SQLite this also moves the write-ahead log into the file). Every
+    /// record [`record`](Self::record) acknowledged is stored by then: the sinks write before
+    /// they return, and there is no queue. A record written after this fails and is counted
+    /// like any failed write.
+    pub async fn close(&self) {
+        let _all = self.inner.writing.write().await;
+        for sink in &self.inner.sinks {
+            if let AuditSink::Database(storage) = sink {
+                storage.close().await;
+            }
         }
     }
 

@@ -6,13 +6,14 @@
 //! requests for 2026-07-28, `Host` validation against DNS rebinding, `Origin`
 //! validation (403) and the request body limit (413). In front of it sits
 //! the [`guard`]: identity, policy, session binding. Health stays open;
-//! nothing else does.
+//! nothing else does. [`drain`] is the graceful shutdown.
 
+mod drain;
 mod guard;
 mod metadata;
 mod sessions;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{Json, Router, middleware, routing::get, serve::ListenerExt};
@@ -59,13 +60,15 @@ impl Security {
     }
 }
 
-/// The HTTP application: `/mcp`, `/healthz`, and the metadata documents.
+/// The HTTP application: `/mcp`, `/healthz`, and the metadata documents. `shutdown` ends the
+/// MCP sessions; `draining` ends the GET streams of `/mcp` (see [`drain`]).
 pub fn app(
     server: ZebrunnerMcp,
     options: &HttpOptions,
     security: Security,
     bound: SocketAddr,
     shutdown: CancellationToken,
+    draining: CancellationToken,
 ) -> anyhow::Result<Router> {
     let base = security
         .public_url
@@ -111,13 +114,18 @@ pub fn app(
     );
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
-        .layer(middleware::from_fn_with_state(guard, guard::guard));
+        .layer(middleware::from_fn_with_state(guard, guard::guard))
+        .layer(middleware::from_fn_with_state(draining, drain::end_streams));
     let about = about_page(
         resource.as_str(),
         metadata.is_some(),
         security.connect.is_some(),
     );
     let mut router = Router::new().merge(mcp);
+    // The pages (connect page, authorization server) share one stylesheet route.
+    if security.connect.is_some() || security.oauth.is_some() {
+        router = router.merge(zebrunner_pages::headers::assets());
+    }
     if let Some(page) = security.connect {
         router = router.merge(crate::connect::router(page));
     }
@@ -182,7 +190,11 @@ async fn healthz() -> Json<serde_json::Value> {
 pub struct HttpServer {
     listener: TcpListener,
     app: Router,
+    /// Cancelled at the deadline: ends rmcp's sessions and streams.
     shutdown: CancellationToken,
+    /// Cancelled at the signal: ends the GET streams.
+    draining: CancellationToken,
+    grace: Duration,
 }
 
 impl HttpServer {
@@ -197,11 +209,21 @@ impl HttpServer {
             .with_context(|| format!("could not listen on {}", options.listen))?;
         let bound = listener.local_addr().context("no local address")?;
         let shutdown = CancellationToken::new();
-        let app = app(server, options, security, bound, shutdown.clone())?;
+        let draining = CancellationToken::new();
+        let app = app(
+            server,
+            options,
+            security,
+            bound,
+            shutdown.clone(),
+            draining.clone(),
+        )?;
         Ok(Self {
             listener,
             app,
             shutdown,
+            draining,
+            grace: options.shutdown_grace,
         })
     }
 
@@ -210,7 +232,9 @@ impl HttpServer {
         self.listener.local_addr().context("no local address")
     }
 
-    /// Serve until `signal` completes, then close sessions and stop.
+    /// Serve until `signal` completes, then shut down gracefully (see [`drain`]): refuse new
+    /// connections, end idle streams, give requests in flight `options.shutdown_grace` to
+    /// finish, end the sessions, and return.
     pub fn run(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -223,21 +247,57 @@ impl HttpServer {
     /// again in every crate that awaits the server (see `stdio::serve`).
     fn serve(self, signal: BoxFuture<'static, ()>) -> BoxFuture<'static, anyhow::Result<()>> {
         Box::pin(async move {
-            let shutdown = self.shutdown.clone();
+            let Self {
+                listener,
+                app,
+                shutdown,
+                draining,
+                grace,
+            } = self;
             // Responses stream as SSE events: without TCP_NODELAY a small event
             // that follows another waits for the client's delayed ACK (~40 ms).
-            let listener = self.listener.tap_io(|stream| {
+            let listener = listener.tap_io(|stream| {
                 if let Err(error) = stream.set_nodelay(true) {
                     tracing::debug!(%error, "could not set TCP_NODELAY");
                 }
             });
-            axum::serve(listener, self.app)
-                .with_graceful_shutdown(async move {
-                    signal.await;
+            let mut server = axum::serve(listener, app)
+                .with_graceful_shutdown(draining.clone().cancelled_owned())
+                .into_future();
+            tokio::select! {
+                result = &mut server => {
                     shutdown.cancel();
-                })
-                .await
-                .context("the HTTP server failed")
+                    return result.context("the HTTP server failed");
+                }
+                () = signal => {}
+            }
+            tracing::info!(
+                grace_secs = grace.as_secs_f64(),
+                "shutting down: new connections refused, idle streams closed, \
+                 waiting for requests in flight"
+            );
+            draining.cancel();
+            let drained = tokio::time::timeout(grace, &mut server).await;
+            shutdown.cancel();
+            match drained {
+                Ok(result) => {
+                    result.context("the HTTP server failed")?;
+                    tracing::info!("every request in flight finished");
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        grace_secs = grace.as_secs_f64(),
+                        "requests still in flight at the shutdown deadline were cut off"
+                    );
+                    if tokio::time::timeout(drain::CLOSE, &mut server)
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("connections still open after the deadline; exiting anyway");
+                    }
+                }
+            }
+            Ok(())
         })
     }
 }
