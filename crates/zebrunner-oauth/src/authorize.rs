@@ -436,6 +436,19 @@ pub async fn callback(
     headers: HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
+    // A sign-in to the applications page (`/oauth/apps`) comes back here too.
+    if let Ok(Query(q)) = &query
+        && let Some(state) = q.state.as_deref()
+        && crate::apps::started_here(&server, &headers, state)
+    {
+        let returned = crate::apps::Returned {
+            code: q.code.as_deref(),
+            state,
+            iss: q.iss.as_deref(),
+            error: q.error.as_deref(),
+        };
+        return crate::apps::finish_sign_in(&server, &headers, returned).await;
+    }
     let Ok(Query(query)) = query else {
         return problem(
             StatusCode::BAD_REQUEST,

@@ -5,6 +5,9 @@
 //!
 //! - [`cookies`]: [`CookieKey`]: signed cookies (`__Host-` on HTTPS, the loopback fallback
 //!   on plain http), values derived from a server key (CSRF tokens, PKCE verifiers, nonces).
+//! - [`session`]: a signed-in page's sign-in and session cookies ([`session::Sessions`]):
+//!   the sign-in `state` bound to the browser, PKCE verifier and nonce derived from it, who
+//!   signed in, CSRF tokens derived from the session; each page with its own names.
 //! - [`headers`]: the headers every page response carries (strict CSP, no caching, no
 //!   framing, no referrer) as a middleware, and the stylesheet route.
 //! - `templates/pages/base.html`: the layout every page template extends
@@ -14,6 +17,7 @@
 
 pub mod cookies;
 pub mod headers;
+pub mod session;
 
 pub use cookies::{CookieKey, cookie_value, request_cookies, with_cookies};
 

@@ -13,7 +13,8 @@
 //! - `oauth_families` and `oauth_refresh`: refresh tokens, rotated on every use, in families
 //!   (one per grant) that are revoked whole when a rotated token comes back
 //!   ([`OAuthStore::rotate_refresh`]).
-//! - `oauth_consents`: what each person approved for each client.
+//! - `oauth_consents`: what each person approved for each client ([`OAuthStore::withdraw`]
+//!   takes an approval back with the grants it led to).
 //! - `oauth_signing_keys`: the keys that sign access tokens, sealed by the caller.
 //! - `oauth_jti`: assertion ids seen, against replays ([`OAuthStore::remember_jti`]).
 //!
@@ -71,6 +72,10 @@ pub const PURGE_GRACE_SECS: i64 = 24 * 60 * 60;
 /// [`OAuthStore::delete_dead_families`] keeps a revoked family, or one without any refresh
 /// token left, this long (for [`OAuthStore::list_grants`]).
 pub const FAMILY_RETENTION_SECS: i64 = 30 * 24 * 60 * 60;
+
+/// [`OAuthStore::withdraw`] also stops codes that expired this recently: one may have been
+/// redeemed just before it expired and not have started its grant yet.
+const CODE_REDEEM_MARGIN_SECS: i64 = 60;
 
 /// Most rows one listing returns.
 const MAX_LIST: u32 = 10_000;
@@ -216,6 +221,15 @@ pub enum Rotate {
     Expired,
     /// Never issued (to this client), or purged.
     Unknown,
+}
+
+/// What [`OAuthStore::withdraw`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Withdrawn {
+    /// The person's approval for the client was forgotten.
+    pub consent: bool,
+    /// Live grants revoked.
+    pub grants: u64,
 }
 
 /// One grant (refresh-token family) as [`OAuthStore::list_grants`] shows it.
@@ -412,6 +426,14 @@ const REVOKE_BY_REFRESH: Sql = sql!(
 const REVOKE_FOR_USER: Sql = sql!(
     "UPDATE oauth_families SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL \
      AND user_key = ? AND (CAST(? AS TEXT) IS NULL OR client_id = ?)"
+);
+/// For [`OAuthStore::withdraw`]: the grants this person's outstanding codes for the client
+/// would start, created revoked (a code redeemed meanwhile then starts nothing).
+const REVOKE_CODE_FAMILIES: Sql = sql!(
+    "INSERT INTO oauth_families (family_id, client_id, user_key, created_at, revoked_at, \
+     revoked_reason) SELECT family_id, client_id, user_key, ?, ?, ? FROM oauth_codes \
+     WHERE user_key = ? AND client_id = ? AND expires_at > ? \
+     ON CONFLICT (family_id) DO NOTHING"
 );
 const FAMILY_REVOKED_AT: Sql = sql!("SELECT revoked_at FROM oauth_families WHERE family_id = ?");
 const LIST_GRANTS: Sql = sql!(
@@ -1299,6 +1321,62 @@ impl OAuthStore {
         })
     }
 
+    /// Withdraw everything `user_key` gave `client_id`, in one transaction: every live grant
+    /// is revoked with `reason` (its refresh tokens are refused and its access tokens fail
+    /// [`OAuthStore::family_live`] at once), the grants that the person's codes for the client
+    /// not yet redeemed, or being redeemed right now, would start are created revoked (so
+    /// such a code yields nothing), and the approval is forgotten (the next authorization
+    /// asks again). Nothing of anyone else, or of another client, changes.
+    pub fn withdraw<'a>(
+        &'a self,
+        user_key: &'a str,
+        client_id: &'a str,
+        reason: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Withdrawn, StorageError>> {
+        Box::pin(async move {
+            if check::text("user key", user_key, MAX_USER_KEY_CHARS).is_err()
+                || check::text("client id", client_id, MAX_CLIENT_ID_CHARS).is_err()
+            {
+                return Ok(Withdrawn::default());
+            }
+            let reason = check::clean(reason, MAX_REASON_CHARS);
+            // A code is redeemed (marked used) a moment before its grant starts: one that
+            // expired this long ago may still be between the two.
+            let codes_since = now.saturating_sub(CODE_REDEEM_MARGIN_SECS);
+            Ok(on_pool!(&self.storage.pool, pool => {
+                let mut tx = pool.begin().await?;
+                let grants = sql::query(&REVOKE_FOR_USER)
+                    .bind(now)
+                    .bind(&reason)
+                    .bind(user_key)
+                    .bind(Some(client_id))
+                    .bind(Some(client_id))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sql::query(&REVOKE_CODE_FAMILIES)
+                    .bind(now)
+                    .bind(now)
+                    .bind(&reason)
+                    .bind(user_key)
+                    .bind(client_id)
+                    .bind(codes_since)
+                    .execute(&mut *tx)
+                    .await?;
+                let consent = sql::query(&REVOKE_CONSENT)
+                    .bind(user_key)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
+                tx.commit().await?;
+                Withdrawn { consent, grants }
+            }))
+        })
+    }
+
     /// Whether the grant `family_id` exists and is not revoked: what an access token issued
     /// from it checks.
     pub fn family_live<'a>(
@@ -1431,7 +1509,7 @@ impl OAuthStore {
 
     /// Forget `user_key`'s approval for `client_id` (the next authorization asks again).
     /// Whether there was one. Grants already issued stay: see
-    /// [`OAuthStore::revoke_for_user`].
+    /// [`OAuthStore::revoke_for_user`] and [`OAuthStore::withdraw`].
     pub fn revoke_consent<'a>(
         &'a self,
         user_key: &'a str,

@@ -254,6 +254,16 @@ mod oauth {
         .await;
     }
 
+    #[tokio::test]
+    async fn postgres_oauth_withdraw_takes_back_a_clients_grants_and_consent() {
+        with_postgres("oauth_withdraw", |url| async move {
+            let storage = connect(&url).await;
+            oauth_suite::withdraw_takes_back_a_clients_grants_and_consent(&storage).await;
+            storage.close().await;
+        })
+        .await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_oauth_signing_keys() {
         with_postgres("oauth_keys", |url| async move {

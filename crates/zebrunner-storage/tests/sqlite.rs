@@ -256,6 +256,12 @@ mod oauth {
         oauth_suite::consents(&storage).await;
     }
 
+    #[tokio::test]
+    async fn file_oauth_withdraw_takes_back_a_clients_grants_and_consent() {
+        let (_dir, storage) = file_storage().await;
+        oauth_suite::withdraw_takes_back_a_clients_grants_and_consent(&storage).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn file_oauth_signing_keys() {
         let (_dir, storage) = file_storage().await;

@@ -663,6 +663,165 @@ pub async fn consents(storage: &Storage) {
     ));
 }
 
+/// A person withdraws what they gave one client: its live grants are revoked, a code not yet
+/// redeemed (or being redeemed) can start nothing, the approval is forgotten; the same
+/// person's other clients, and other people's grants for that client, are untouched.
+pub async fn withdraw_takes_back_a_clients_grants_and_consent(storage: &Storage) {
+    let store = OAuthStore::new(storage.clone());
+    grant(&store, "w1", "client-1", "uid:ann", "w1r", 1_000).await;
+    grant(&store, "w2", "client-1", "uid:ann", "w2r", 1_001).await;
+    grant(&store, "w3", "client-2", "uid:ann", "w3r", 1_002).await;
+    grant(&store, "w4", "client-1", "uid:bob", "w4r", 1_003).await;
+    assert!(store.revoke_family("w2", "earlier", 1_004).await.unwrap());
+    for (user, client) in [
+        ("uid:ann", "client-1"),
+        ("uid:ann", "client-2"),
+        ("uid:bob", "client-1"),
+    ] {
+        store
+            .record_consent(user, client, "mcp", 1_000)
+            .await
+            .unwrap();
+    }
+    // A code issued but not redeemed; one redeemed whose grant has not started yet; one of
+    // Bob's; one long expired.
+    store
+        .put_code(&code("wc1", "fam-wc1", 2_050), 2_000)
+        .await
+        .unwrap();
+    store
+        .put_code(&code("wc2", "fam-wc2", 2_050), 2_000)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.redeem_code(&h("wc2"), 2_001).await.unwrap(),
+        Redeem::Fresh(_)
+    ));
+    let mut bobs = code("wc3", "fam-wc3", 2_050);
+    bobs.user_key = "uid:bob".into();
+    store.put_code(&bobs, 2_000).await.unwrap();
+    store
+        .put_code(&code("wc4", "fam-wc4", 1_500), 1_000)
+        .await
+        .unwrap();
+
+    let withdrawn = store
+        .withdraw("uid:ann", "client-1", "revoked by the person\n", 2_010)
+        .await
+        .unwrap();
+    assert_eq!(
+        withdrawn,
+        zebrunner_storage::oauth::Withdrawn {
+            consent: true,
+            grants: 1
+        },
+        "w1 only: w2 was revoked already"
+    );
+    assert!(!store.family_live("w1").await.unwrap());
+    assert!(store.family_live("w3").await.unwrap(), "another client");
+    assert!(store.family_live("w4").await.unwrap(), "another person");
+    assert!(
+        store
+            .consent("uid:ann", "client-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .consent("uid:ann", "client-2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .consent("uid:bob", "client-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .rotate_refresh(
+                &h("w1r"),
+                &refresh("w1r2", "w1", "client-1", "uid:ann", 2_011),
+                2_011
+            )
+            .await
+            .unwrap(),
+        Rotate::Revoked
+    );
+    let ann = store
+        .list_grants(Some("uid:ann"), Some("client-1"), 100)
+        .await
+        .unwrap();
+    let w1 = ann.iter().find(|g| g.family_id == "w1").unwrap();
+    assert_eq!(
+        (w1.revoked_at, w1.revoked_reason.as_deref()),
+        (Some(2_010), Some("revoked by the person"))
+    );
+    let w2 = ann.iter().find(|g| g.family_id == "w2").unwrap();
+    assert_eq!(
+        w2.revoked_reason.as_deref(),
+        Some("earlier"),
+        "kept as it was"
+    );
+
+    // The unredeemed code, redeemed now, and the one redeemed before: neither starts a grant.
+    assert!(matches!(
+        store.redeem_code(&h("wc1"), 2_012).await.unwrap(),
+        Redeem::Fresh(_)
+    ));
+    for family in ["fam-wc1", "fam-wc2"] {
+        assert!(
+            !store
+                .start_family(family, "client-1", "uid:ann", 2_013)
+                .await
+                .unwrap(),
+            "{family}"
+        );
+        assert!(!store.family_live(family).await.unwrap(), "{family}");
+    }
+    // Bob's code for the same client still starts his grant; the long-expired code left no
+    // trace.
+    assert!(
+        store
+            .start_family("fam-wc3", "client-1", "uid:bob", 2_013)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .list_grants(None, None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|g| g.family_id == "fam-wc4")
+    );
+
+    // Again: nothing left to withdraw. Unknown or malformed names withdraw nothing.
+    assert_eq!(
+        store
+            .withdraw("uid:ann", "client-1", "again", 2_020)
+            .await
+            .unwrap(),
+        zebrunner_storage::oauth::Withdrawn::default()
+    );
+    assert_eq!(
+        store.withdraw("", "client-1", "x", 2_020).await.unwrap(),
+        zebrunner_storage::oauth::Withdrawn::default()
+    );
+    assert_eq!(
+        store
+            .withdraw("uid:ann", &"c".repeat(5_000), "x", 2_020)
+            .await
+            .unwrap(),
+        zebrunner_storage::oauth::Withdrawn::default()
+    );
+    assert!(store.family_live("w3").await.unwrap());
+}
+
 fn key(kid: &str, created_at: i64, retire_after: i64) -> SigningKeyRow {
     SigningKeyRow {
         kid: kid.into(),
