@@ -26,6 +26,8 @@
 //!   attempt and maps statuses to [`Error`].
 //! * `auth`: the Bearer cache; single-flight IAM refresh, expiry margin, one
 //!   re-authentication on a 401.
+//! * `bearer`: [`Workspace::issue_bearer`], a short-lived bearer for one
+//!   person's long-lived token (what our token exchange hands out).
 //! * `client`: [`ZebrunnerClient`] itself (an `Arc` around the transport and
 //!   the per-client caches).
 //! * [`api`]: the endpoint methods, one file per area (projects, suites,
@@ -41,6 +43,9 @@
 //!   [`parse_sso_address`] takes the single-use token out of the address the
 //!   browser lands on, [`Workspace::redeem_sso_token`] exchanges it once for
 //!   an [`SsoGrant`] (login and a long-lived token that works like an API token).
+//! * [`token_exchange`]: the proposed Okta token exchange:
+//!   [`Workspace::exchange_id_token`] trades a person's Okta ID token for an
+//!   [`SsoGrant`], or says Zebrunner does not offer it ([`ErrorKind::NotOffered`]).
 //! * `tls`: [`install_crypto_provider`], rustls with ring as the process default
 //!   (reqwest is built without a provider of its own).
 //!
@@ -50,6 +55,7 @@
 
 pub mod api;
 mod auth;
+mod bearer;
 mod client;
 pub mod config;
 pub mod error;
@@ -60,11 +66,13 @@ pub mod request_log;
 pub mod rql;
 pub mod sso;
 mod tls;
+pub mod token_exchange;
 mod transport;
 
 pub use api::reporting::REPORTING_PAGE_SIZE;
 pub use api::writes::{WriteMethod, WriteRequest};
 pub use auth::AuthIdentity;
+pub use bearer::IssuedBearer;
 pub use client::{Workspace, ZebrunnerClient};
 pub use config::{ClientConfig, WorkspaceConfig, ZebrunnerUrl};
 pub use error::{Error, ErrorKind};

@@ -179,7 +179,7 @@ fn is_id_token(claims: &Map<String, Value>, auds: &[&str], client_id: Option<&st
     !has_scope && !auds.is_empty() && client_id.is_some_and(|c| auds.iter().all(|a| *a == c))
 }
 
-fn string_claim<'a>(
+pub(crate) fn string_claim<'a>(
     claims: &'a Map<String, Value>,
     name: &'static str,
 ) -> Result<Option<&'a str>, TokenError> {
@@ -191,7 +191,10 @@ fn string_claim<'a>(
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number, fractions dropped.
-fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, TokenError> {
+pub(crate) fn time_claim(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<i64>, TokenError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_i64() {
@@ -205,7 +208,7 @@ fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<
     }
 }
 
-fn audiences(claims: &Map<String, Value>) -> Result<Vec<&str>, TokenError> {
+pub(crate) fn audiences(claims: &Map<String, Value>) -> Result<Vec<&str>, TokenError> {
     match claims.get("aud") {
         None => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.as_str()]),
@@ -217,7 +220,7 @@ fn audiences(claims: &Map<String, Value>) -> Result<Vec<&str>, TokenError> {
     }
 }
 
-fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, TokenError> {
+pub(crate) fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, TokenError> {
     for name in ["scp", "scope"] {
         match claims.get(name) {
             None | Some(Value::Null) => continue,
@@ -248,7 +251,7 @@ fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, TokenError> {
     Ok(Vec::new())
 }
 
-fn groups(value: Option<&Value>) -> Result<Vec<String>, TokenError> {
+pub(crate) fn groups(value: Option<&Value>) -> Result<Vec<String>, TokenError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),

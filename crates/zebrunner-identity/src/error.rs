@@ -85,6 +85,18 @@ pub enum TokenError {
     /// now. Not the caller's fault.
     #[error("the issuer's signing keys are unavailable")]
     KeysUnavailable,
+    /// An ID-JAG's `client_id` is not the client presenting it.
+    #[error("the assertion was issued to another client")]
+    WrongClient,
+    /// An ID-JAG's `resource` is not ours.
+    #[error("the assertion is for another resource")]
+    WrongResource,
+    /// An ID-JAG lives longer (`exp - iat`) than we accept.
+    #[error("the assertion's lifetime is longer than this server accepts")]
+    TooLongLived,
+    /// An ID-JAG asks for something we do not enforce (`cnf`, `authorization_details`).
+    #[error("the assertion carries `{0}`, which this server does not support")]
+    UnsupportedClaim(&'static str),
 }
 
 impl TokenError {
@@ -119,6 +131,10 @@ impl TokenError {
             TokenError::KeysUnavailable => {
                 "The issuer's signing keys are unavailable; try again later"
             }
+            TokenError::WrongClient => "The assertion was issued to another client",
+            TokenError::WrongResource => "The assertion is for another resource",
+            TokenError::TooLongLived => "The assertion lives longer than accepted",
+            TokenError::UnsupportedClaim(_) => "The assertion carries an unsupported claim",
         }
     }
 
@@ -152,6 +168,10 @@ impl TokenError {
             TokenError::ClientNotAllowed => "client_not_allowed",
             TokenError::NoUser => "no_user",
             TokenError::KeysUnavailable => "keys_unavailable",
+            TokenError::WrongClient => "wrong_client",
+            TokenError::WrongResource => "wrong_resource",
+            TokenError::TooLongLived => "too_long_lived",
+            TokenError::UnsupportedClaim(_) => "unsupported_claim",
         }
     }
 }

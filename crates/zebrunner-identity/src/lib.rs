@@ -17,6 +17,8 @@
 //! - [`validate`]: [`OidcValidator`]: token shape, header, key and signature.
 //! - [`claims`]: claim checks (`iss`, `aud`, times, ID-token rule, clients)
 //!   and the mapping to [`Identity`].
+//! - [`id_jag`]: identity assertion authorization grants (enterprise-managed
+//!   authorization): the claim rules, after the same header, key and signature checks.
 //! - [`identity`]: the [`Identity`] a token maps to.
 //! - [`bearer`]: `Authorization: Bearer` parsing.
 //! - [`challenge`]: `WWW-Authenticate: Bearer` (RFC 6750 §3, RFC 9728 §5.1).
@@ -36,6 +38,7 @@ pub mod claims;
 pub mod config;
 pub mod discovery;
 pub mod error;
+pub mod id_jag;
 pub mod identity;
 mod jwt_crypto;
 pub mod keys;
@@ -48,6 +51,7 @@ pub use bearer::{MalformedAuthorization, bearer_token};
 pub use config::OidcConfig;
 pub use discovery::IssuerMetadata;
 pub use error::{ConfigError, SetupError, TokenError};
+pub use id_jag::{IdJag, IdJagRules};
 pub use identity::Identity;
 pub use jsonwebtoken::Algorithm;
 pub use keys::{CachePolicy, LocalKeys};

@@ -137,6 +137,11 @@ impl SignInClient {
         &self.validator.metadata().issuer
     }
 
+    /// The validator of the issuer's tokens (the one identity `oidc` uses).
+    pub fn validator(&self) -> &OidcValidator {
+        &self.validator
+    }
+
     /// Where to send the browser: the issuer's authorization endpoint with our client,
     /// redirect URI, scopes, `state`, `nonce` and the S256 PKCE challenge.
     pub fn authorization_url(&self, state: &str, nonce: &str, code_challenge: &str) -> Url {

@@ -150,7 +150,7 @@ impl OidcValidator {
     }
 
     async fn validate_inner(&self, token: &str) -> Result<Identity, TokenError> {
-        let claims = self.verified_claims(token).await?;
+        let claims = self.verified_claims(token, TokenType::Access).await?;
         crate::claims::check(&claims, &self.inner.config, now())
     }
 
@@ -164,16 +164,33 @@ impl OidcValidator {
         client_id: &str,
         nonce: &str,
     ) -> Result<crate::claims::IdTokenClaims, TokenError> {
-        let claims = self.verified_claims(token).await?;
+        let claims = self.verified_claims(token, TokenType::Access).await?;
         crate::claims::check_id_token(&claims, &self.inner.config, client_id, nonce, now())
     }
 
-    /// Steps 1 to 5: a well-formed token signed by one of the issuer's keys; its payload.
-    async fn verified_claims(&self, token: &str) -> Result<Map<String, Value>, TokenError> {
+    /// Checks an identity assertion authorization grant (ID-JAG) from this issuer: steps 1
+    /// to 5 with `typ` `oauth-id-jag+jwt` required, then the claim rules of
+    /// [`crate::id_jag`].
+    pub async fn validate_id_jag(
+        &self,
+        token: &str,
+        rules: &crate::id_jag::IdJagRules<'_>,
+    ) -> Result<crate::id_jag::IdJag, TokenError> {
+        let claims = self.verified_claims(token, TokenType::IdJag).await?;
+        crate::id_jag::check(&claims, &self.inner.config, rules, now())
+    }
+
+    /// Steps 1 to 5: a well-formed token of type `typ` signed by one of the issuer's keys;
+    /// its payload.
+    async fn verified_claims(
+        &self,
+        token: &str,
+        typ: TokenType,
+    ) -> Result<Map<String, Value>, TokenError> {
         let config = &self.inner.config;
         let parts = split(token)?;
         let header = decode_object(parts.header)?;
-        let (alg, kid) = check_header(&header, &config.algorithms)?;
+        let (alg, kid) = check_header(&header, &config.algorithms, typ)?;
         let key = self.inner.keys.get(kid).await?;
         if !key.accepts(alg) {
             return Err(TokenError::AlgorithmMismatch);
@@ -249,9 +266,21 @@ fn decode_object(segment: &str) -> Result<Map<String, Value>, TokenError> {
 /// extensions we do not implement.
 const FORBIDDEN_HEADERS: &[&str] = &["crit", "jku", "x5u", "jwk", "x5c"];
 
+/// What the `typ` header must say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenType {
+    /// An access token (or an ID token, which shares the rule): absent, `JWT` or `at+jwt`,
+    /// because Okta's access tokens carry `JWT` or nothing and RFC 9068 ones `at+jwt`.
+    Access,
+    /// An ID-JAG: exactly `oauth-id-jag+jwt` (draft-ietf-oauth-identity-assertion-authz-grant
+    /// §3.1; RFC 8725 §3.11 explicit typing), so no other JWT of the issuer passes as one.
+    IdJag,
+}
+
 fn check_header<'a>(
     header: &'a Map<String, Value>,
     allowed: &[Algorithm],
+    typ: TokenType,
 ) -> Result<(Algorithm, &'a str), TokenError> {
     if FORBIDDEN_HEADERS.iter().any(|h| header.contains_key(*h)) {
         return Err(TokenError::ForbiddenHeader);
@@ -267,16 +296,25 @@ fn check_header<'a>(
     if !allowed.contains(&alg) || !crate::config::ACCEPTABLE_ALGORITHMS.contains(&alg) {
         return Err(TokenError::UnsupportedAlgorithm);
     }
-    match header.get("typ") {
-        None => {}
-        Some(Value::String(typ)) => {
-            let lower = typ.to_ascii_lowercase();
-            let bare = lower.strip_prefix("application/").unwrap_or(&lower);
-            if bare != "jwt" && bare != "at+jwt" {
-                return Err(TokenError::WrongType);
-            }
+    let bare = match header.get("typ") {
+        None => None,
+        Some(Value::String(written)) => {
+            let lower = written.to_ascii_lowercase();
+            Some(
+                lower
+                    .strip_prefix("application/")
+                    .map(str::to_owned)
+                    .unwrap_or(lower),
+            )
         }
         Some(_) => return Err(TokenError::WrongType),
+    };
+    let accepted = match typ {
+        TokenType::Access => bare.as_deref().is_none_or(|t| t == "jwt" || t == "at+jwt"),
+        TokenType::IdJag => bare.as_deref() == Some("oauth-id-jag+jwt"),
+    };
+    if !accepted {
+        return Err(TokenError::WrongType);
     }
     let kid = match header.get("kid") {
         None | Some(Value::Null) => return Err(TokenError::MissingKeyId),
@@ -306,18 +344,37 @@ mod tests {
     fn header_rules() {
         let rs = [Algorithm::RS256];
         assert_eq!(
-            check_header(&hdr(json!({"alg":"RS256","kid":"k"})), &rs),
+            check_header(
+                &hdr(json!({"alg":"RS256","kid":"k"})),
+                &rs,
+                TokenType::Access
+            ),
             Ok((Algorithm::RS256, "k"))
         );
-        assert!(check_header(&hdr(json!({"alg":"RS256","kid":"k","typ":"at+jwt"})), &rs).is_ok());
         assert!(
             check_header(
-                &hdr(json!({"alg":"RS256","kid":"k","typ":"application/AT+JWT"})),
-                &rs
+                &hdr(json!({"alg":"RS256","kid":"k","typ":"at+jwt"})),
+                &rs,
+                TokenType::Access
             )
             .is_ok()
         );
-        assert!(check_header(&hdr(json!({"alg":"RS256","kid":"k","typ":"JWT"})), &rs).is_ok());
+        assert!(
+            check_header(
+                &hdr(json!({"alg":"RS256","kid":"k","typ":"application/AT+JWT"})),
+                &rs,
+                TokenType::Access
+            )
+            .is_ok()
+        );
+        assert!(
+            check_header(
+                &hdr(json!({"alg":"RS256","kid":"k","typ":"JWT"})),
+                &rs,
+                TokenType::Access
+            )
+            .is_ok()
+        );
         let cases = [
             (
                 json!({"alg":"none","kid":"k"}),
@@ -375,15 +432,47 @@ mod tests {
         ];
         for (h, want) in cases {
             assert_eq!(
-                check_header(&hdr(h.clone()), &rs).map(|_| ()),
+                check_header(&hdr(h.clone()), &rs, TokenType::Access).map(|_| ()),
                 Err(want),
                 "{h}"
             );
         }
         // Even a (mis)configured HS256 allow-list never admits HMAC.
         assert_eq!(
-            check_header(&hdr(json!({"alg":"HS256","kid":"k"})), &[Algorithm::HS256]).map(|_| ()),
+            check_header(
+                &hdr(json!({"alg":"HS256","kid":"k"})),
+                &[Algorithm::HS256],
+                TokenType::Access
+            )
+            .map(|_| ()),
             Err(TokenError::UnsupportedAlgorithm)
+        );
+    }
+
+    #[test]
+    fn an_id_jag_must_say_so_and_nothing_else_may() {
+        let rs = [Algorithm::RS256];
+        let jag = |typ: Value| {
+            let mut h = json!({"alg":"RS256","kid":"k"});
+            if !typ.is_null() {
+                h["typ"] = typ;
+            }
+            check_header(&hdr(h), &rs, TokenType::IdJag).map(|_| ())
+        };
+        assert_eq!(jag(json!("oauth-id-jag+jwt")), Ok(()));
+        assert_eq!(jag(json!("application/OAuth-ID-JAG+JWT")), Ok(()));
+        for wrong in [Value::Null, json!("JWT"), json!("at+jwt"), json!("id-jag")] {
+            assert_eq!(jag(wrong.clone()), Err(TokenError::WrongType), "{wrong}");
+        }
+        // And an ID-JAG is not an access token.
+        assert_eq!(
+            check_header(
+                &hdr(json!({"alg":"RS256","kid":"k","typ":"oauth-id-jag+jwt"})),
+                &rs,
+                TokenType::Access
+            )
+            .map(|_| ()),
+            Err(TokenError::WrongType)
         );
     }
 

@@ -201,6 +201,29 @@ pub fn decision(
     record
 }
 
+/// The record of a token the authorization server issued, or refused, at its token endpoint
+/// for a confidential client (client credentials, token exchange, ID-JAG): who it was for,
+/// which client asked, what was issued or why not. Never the token.
+pub fn grant(event: &zebrunner_oauth::GrantEvent) -> AuditRecord {
+    use zebrunner_oauth::GrantOutcome;
+    let mut record = base(None, "http", AuditKind::Authorization);
+    record.user_key = event.user_key.clone();
+    record.email = event.email.clone();
+    record.client_id = Some(event.client_id.clone());
+    record.error_class = Some(format!("oauth.{}", event.grant));
+    match &event.outcome {
+        GrantOutcome::Issued(what) => {
+            record.outcome = Outcome::Ok;
+            record.detail = Some(format!("issued a {what}"));
+        }
+        GrantOutcome::Refused(error, description) => {
+            record.outcome = Outcome::Denied;
+            record.detail = Some(format!("refused ({error}): {description}"));
+        }
+    }
+    record
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,6 +117,20 @@ impl Observer {
     }
 }
 
+/// The authorization server's decisions at its token endpoint go through the same point.
+impl zebrunner_oauth::GrantAudit for Observer {
+    fn record(
+        &self,
+        event: zebrunner_oauth::GrantEvent,
+    ) -> futures::future::BoxFuture<'_, Result<(), zebrunner_oauth::RecordLost>> {
+        Box::pin(async move {
+            Observer::record(self, &crate::audit::grant(&event), Durability::Required)
+                .await
+                .map_err(|RecordLost| zebrunner_oauth::RecordLost)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,22 +13,36 @@
 //! - [`cimd`]: clients whose id is the URL of their client ID metadata document, fetched
 //!   (with an SSRF-safe client) and cached in the database.
 //! - [`authorize`]: `/authorize`, the Okta sign-in (`/oauth/callback`) and the consent page.
+//! - [`apps`]: `/oauth/apps`, the page where a person signs in, sees the applications they
+//!   allowed and revokes them (consent and grants at once).
 //! - [`token`]: `/token` (authorization code with PKCE, refresh with rotation and reuse
-//!   detection) and `/revoke` (RFC 7009).
+//!   detection, and the dispatch to the grants below) and `/revoke` (RFC 7009).
+//! - [`client_auth`]: who asks at `/token`: a public client, or a confidential one and its
+//!   secret.
+//! - [`client_credentials`], [`exchange`] (RFC 8693, Zebrunner tokens for a person through
+//!   the vault), [`jwt_bearer`] (enterprise-managed authorization with ID-JAGs): the grants
+//!   of the operator's confidential clients.
+//! - [`events`]: what those grants tell the audit log.
 //! - this file: [`AuthorizationServer`], its metadata (RFC 8414) and its router.
 //!
 //! All state (clients, cached metadata documents, pending sign-ins, codes, refresh-token
 //! families, consents, keys) is in `zebrunner_storage::oauth`, so a sign-in started on one
 //! replica finishes on another and a restart loses nothing. Codes and refresh tokens are stored as SHA-256 hashes only.
 
+pub mod apps;
 pub mod authorize;
 pub mod cimd;
+pub mod client_auth;
+pub mod client_credentials;
 pub mod config;
+pub mod events;
+pub mod exchange;
+pub mod jwt_bearer;
 pub mod keys;
 pub mod register;
 pub mod token;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::{
     Json, Router,
@@ -40,11 +54,16 @@ use axum::{
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use zebrunner_identity::{Identity, IssuerMetadata, LocalKeys, SignInClient};
+use zebrunner_identity::{
+    Identity, IssuerMetadata, LocalKeys, OidcConfig, OidcValidator, SetupError, SignInClient,
+};
 use zebrunner_pages::{CookieKey, headers};
 use zebrunner_storage::{StorageError, oauth::OAuthStore};
 
-pub use config::{OAuthConfig, StaticClient};
+pub use config::{ConfidentialClient, ConfidentialGrant, OAuthConfig, StaticClient};
+pub use events::{GrantAudit, GrantEvent, GrantOutcome, RecordLost};
+pub use exchange::{NoZebrunnerToken, ZebrunnerToken, ZebrunnerTokens};
+pub use jwt_bearer::trusted_issuers;
 pub use keys::SigningKeys;
 
 /// Largest request body the endpoints read (forms and registration documents).
@@ -61,6 +80,9 @@ pub enum Error {
     Storage(#[from] StorageError),
     #[error("signing keys: {0}")]
     Keys(String),
+    /// An issuance could not be recorded in the audit log, so it was not made.
+    #[error("the audit record of an issuance could not be stored")]
+    AuditLost,
     /// An OAuth error the client caused: `error` is the RFC's code.
     #[error("{error}: {description}")]
     Invalid {
@@ -119,6 +141,13 @@ pub struct AuthorizationServer {
     pub(crate) groups_claim: String,
     /// Fetches client ID metadata documents.
     pub(crate) documents: cimd::Fetcher,
+    /// Validators of the identity providers whose ID-JAGs we accept.
+    pub(crate) trusted_issuers: Vec<OidcValidator>,
+    /// Zebrunner tokens for the token exchange (credentials `vault` only).
+    pub(crate) zebrunner: Option<Arc<dyn ZebrunnerTokens>>,
+    pub(crate) audit: Option<Arc<dyn GrantAudit>>,
+    /// The validator of our own tokens, once [`AuthorizationServer::validator`] made it.
+    pub(crate) own_validator: OnceLock<OidcValidator>,
 }
 
 /// What [`AuthorizationServer::new`] needs.
@@ -132,9 +161,37 @@ pub struct Parts {
     pub admit: Admission,
     pub scopes: Vec<String>,
     pub groups_claim: String,
+    /// From [`trusted_issuers`].
+    pub trusted_issuers: Vec<OidcValidator>,
+    pub zebrunner: Option<Arc<dyn ZebrunnerTokens>>,
+    pub audit: Option<Arc<dyn GrantAudit>>,
 }
 
 impl AuthorizationServer {
+    /// Record a refusal (best effort: a refusal stands whether or not it was recorded) and
+    /// return it as the client's error.
+    pub(crate) async fn refused(&self, event: GrantEvent) -> Error {
+        let GrantOutcome::Refused(error, description) = event.outcome.clone() else {
+            return Error::Keys("a refusal was recorded as an issuance".into());
+        };
+        tracing::info!(grant = event.grant, client_id = %event.client_id, error, "token request refused");
+        if let Some(audit) = &self.audit
+            && audit.record(event).await.is_err()
+        {
+            tracing::warn!("the audit record of a refused token request was lost");
+        }
+        Error::Invalid { error, description }
+    }
+
+    /// Record an issuance; when the record cannot be stored, nothing may be issued.
+    pub(crate) async fn issued(&self, event: GrantEvent) -> Result<(), Error> {
+        tracing::info!(grant = event.grant, client_id = %event.client_id, user_key = event.user_key.as_deref().unwrap_or("-"), "token issued");
+        match &self.audit {
+            Some(audit) => audit.record(event).await.map_err(|_| Error::AuditLost),
+            None => Ok(()),
+        }
+    }
+
     pub fn new(parts: Parts) -> Arc<Self> {
         let issuer = parts.issuer.trim_end_matches('/').to_owned();
         for (setting, message) in parts.config.warnings() {
@@ -153,7 +210,39 @@ impl AuthorizationServer {
             scopes: parts.scopes,
             groups_claim: parts.groups_claim,
             documents,
+            trusted_issuers: parts.trusted_issuers,
+            zebrunner: parts.zebrunner,
+            audit: parts.audit,
+            own_validator: OnceLock::new(),
         })
+    }
+
+    /// The validator of our own access tokens (identity `broker`), with `settings` for the
+    /// leeway, groups claim and service clients; issuer, audience and algorithm are ours.
+    /// The token exchange uses the same one for subject tokens of ours.
+    pub async fn validator(
+        self: &Arc<Self>,
+        mut settings: OidcConfig,
+    ) -> Result<OidcValidator, SetupError> {
+        settings.issuer = self.issuer.clone();
+        settings.audience = self.resource.clone();
+        settings.algorithms = vec![zebrunner_identity::Algorithm::ES256];
+        settings.service_clients = self.service_clients();
+        let validator =
+            OidcValidator::with_local_keys(settings, self.issuer_metadata(), self.local_keys())
+                .await?;
+        let _ = self.own_validator.set(validator.clone());
+        Ok(validator)
+    }
+
+    /// Confidential clients whose own tokens (client credentials) are accepted.
+    fn service_clients(&self) -> Vec<String> {
+        self.config
+            .confidential_clients
+            .iter()
+            .filter(|c| c.may(ConfidentialGrant::ClientCredentials))
+            .map(|c| c.client_id.clone())
+            .collect()
     }
 
     pub fn issuer(&self) -> &str {
@@ -191,7 +280,25 @@ impl AuthorizationServer {
     /// The RFC 8414 document.
     pub fn metadata_document(&self) -> Value {
         let base = &self.issuer;
-        json!({
+        let confidential = &self.config.confidential_clients;
+        let mut grants = vec!["authorization_code", "refresh_token"];
+        for (grant, name) in [
+            (
+                ConfidentialGrant::ClientCredentials,
+                token::CLIENT_CREDENTIALS,
+            ),
+            (ConfidentialGrant::TokenExchange, token::TOKEN_EXCHANGE),
+            (ConfidentialGrant::JwtBearer, token::JWT_BEARER),
+        ] {
+            if confidential.iter().any(|c| c.may(grant)) {
+                grants.push(name);
+            }
+        }
+        let mut auth_methods = vec!["none"];
+        if !confidential.is_empty() {
+            auth_methods.extend(["client_secret_basic", "client_secret_post"]);
+        }
+        let mut document = json!({
             "issuer": base,
             "authorization_endpoint": format!("{base}/authorize"),
             "token_endpoint": format!("{base}/token"),
@@ -201,14 +308,21 @@ impl AuthorizationServer {
             "scopes_supported": self.scopes,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "token_endpoint_auth_methods_supported": ["none"],
+            "grant_types_supported": grants,
+            "token_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint_auth_methods_supported": ["none"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": true,
             "client_id_metadata_document_supported": true,
             "service_documentation": format!("{base}/"),
-        })
+        });
+        if grants.contains(&token::JWT_BEARER) {
+            // MCP enterprise-managed authorization §6 (draft-ietf-oauth-identity-assertion-
+            // authz-grant §7.2): how clients find out we take ID-JAGs.
+            document["authorization_grant_profiles_supported"] =
+                json!(["urn:ietf:params:oauth:grant-profile:id-jag"]);
+        }
+        document
     }
 
     /// Make or load the signing keys; then, once an hour, keep them fresh (a new key when the
@@ -243,12 +357,15 @@ impl AuthorizationServer {
 
     /// The routes: metadata (root well-known paths, as the Docker gateway and most clients
     /// look only there), `/register`, `/authorize`, `/oauth/callback`, `/oauth/consent`,
-    /// `/token`, `/revoke`, `/oauth/jwks.json`.
+    /// `/oauth/apps` (and below), `/token`, `/revoke`, `/oauth/jwks.json`. The pages'
+    /// stylesheet (`zebrunner_pages::headers::assets`) is the embedding server's to serve,
+    /// once for all its pages.
     pub fn router(self: &Arc<Self>) -> Router {
         let pages = Router::new()
             .route("/authorize", get(authorize::authorize))
             .route("/oauth/callback", get(authorize::callback))
             .route("/oauth/consent", post(authorize::consent))
+            .merge(apps::routes())
             .layer(middleware::from_fn(headers::layer));
         let api = Router::new()
             .route("/.well-known/oauth-authorization-server", get(metadata))
@@ -261,7 +378,6 @@ impl AuthorizationServer {
             .merge(api)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self.clone())
-            .merge(headers::assets())
     }
 }
 

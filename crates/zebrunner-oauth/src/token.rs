@@ -30,25 +30,35 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use zebrunner_identity::Identity;
 use zebrunner_pages::cookies::random_token;
-use zebrunner_storage::oauth::{MAX_CLIENT_ID_CHARS, Redeem, RefreshRow, Rotate};
+use zebrunner_storage::oauth::{Redeem, RefreshRow, Rotate};
 
+use crate::client_auth::Presented;
+use crate::config::ConfidentialGrant;
 use crate::{AuthorizationServer, Error, cimd, hash, now, oauth_error};
 
-/// The token endpoint's form (RFC 6749 §4.1.3, §6).
-#[derive(Debug, Deserialize)]
+/// The token endpoint's form (RFC 6749 §4.1.3, §4.4, §6; RFC 8693 §2.1; RFC 7523 §2.1).
+#[derive(Debug, Default, Deserialize)]
 pub struct TokenForm {
-    grant_type: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    code_verifier: Option<String>,
-    client_id: Option<String>,
-    refresh_token: Option<String>,
-    resource: Option<String>,
+    pub(crate) grant_type: Option<String>,
+    pub(crate) code: Option<String>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) code_verifier: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) resource: Option<String>,
+    pub(crate) scope: Option<String>,
+    pub(crate) subject_token: Option<String>,
+    pub(crate) subject_token_type: Option<String>,
+    pub(crate) actor_token: Option<String>,
+    pub(crate) requested_token_type: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) assertion: Option<String>,
 }
 
-fn invalid_grant(description: &str) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
-}
+pub(crate) const CLIENT_CREDENTIALS: &str = "client_credentials";
+pub(crate) const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 fn invalid_request(description: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
@@ -67,69 +77,101 @@ pub async fn token(
             "send the parameters once each, as application/x-www-form-urlencoded (RFC 6749 §3.2)",
         );
     };
-    // Public clients only: a client that tries to authenticate is not one we registered.
-    if headers.contains_key(header::AUTHORIZATION) {
-        let mut refused = oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "clients of this server are public: send client_id in the body, no Authorization header",
-        );
-        // RFC 6749 §5.2: a 401 names the scheme the client tried.
-        refused.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Basic realm=\"zebrunner-mcp\""),
-        );
-        return refused;
-    }
-    let Some(client_id) = form
-        .client_id
-        .as_deref()
-        .filter(|c| !c.is_empty() && c.len() <= MAX_CLIENT_ID_CHARS)
-    else {
-        return invalid_request("client_id is required");
+    let client = match server.authenticate(
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    ) {
+        Ok(client) => client,
+        Err(refused) => return refused.response(),
     };
-    if let Some(resource) = form.resource.as_deref()
-        && resource.trim_end_matches('/') != server.resource
-    {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_target",
-            "this server issues tokens only for its own MCP endpoint",
-        );
-    }
-    // A client identified by its metadata document gets tokens only while the document (cached
-    // as its headers allow, else fetched again) still describes it.
-    if cimd::is_document_url(client_id) {
-        // (Through `client`: an operator's client with a URL id is not fetched.)
-        match server.client(client_id).await {
-            Ok(_) => {}
-            Err(Error::Invalid { description, .. }) => {
-                // 400, not 401: a 401 must carry a WWW-Authenticate challenge, and public clients
-                // have no authentication scheme to be challenged with (RFC 6749 §5.2 allows 400).
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", &description);
+    let Some(grant_type) = form.grant_type.as_deref() else {
+        return invalid_request("grant_type is required");
+    };
+    let result = match (grant_type, client) {
+        ("authorization_code" | "refresh_token", Presented::Public(client_id)) => {
+            if let Err(refused) = server.usable_public_client(client_id).await {
+                return refused;
             }
-            Err(other) => return other.into_response(),
+            if grant_type == "authorization_code" {
+                server.redeem_code(client_id, &form).await
+            } else {
+                server.refresh(client_id, &form).await
+            }
         }
-    }
-    let result = match form.grant_type.as_deref() {
-        Some("authorization_code") => server.redeem_code(client_id, &form).await,
-        Some("refresh_token") => server.refresh(client_id, &form).await,
-        Some(_) => {
+        (CLIENT_CREDENTIALS, Presented::Confidential(client))
+            if client.may(ConfidentialGrant::ClientCredentials) =>
+        {
+            server.client_credentials(client, &form).await
+        }
+        (TOKEN_EXCHANGE, Presented::Confidential(client))
+            if client.may(ConfidentialGrant::TokenExchange) =>
+        {
+            server.exchange(client, &form).await
+        }
+        (JWT_BEARER, Presented::Confidential(client))
+            if client.may(ConfidentialGrant::JwtBearer) =>
+        {
+            server.jwt_bearer(client, &form).await
+        }
+        (
+            "authorization_code" | "refresh_token" | CLIENT_CREDENTIALS | TOKEN_EXCHANGE
+            | JWT_BEARER,
+            _,
+        ) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                &format!("this client may not use the {grant_type} grant"),
+            );
+        }
+        _ => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "grant_type must be authorization_code or refresh_token",
+                &format!(
+                    "grant_type must be one of authorization_code, refresh_token, \
+                     {CLIENT_CREDENTIALS}, {TOKEN_EXCHANGE}, {JWT_BEARER}"
+                ),
             );
         }
-        None => return invalid_request("grant_type is required"),
     };
-    match result {
-        Ok(response) => response,
-        Err(Error::Invalid {
-            error: "invalid_grant",
-            description,
-        }) => invalid_grant(&description),
-        Err(other) => other.into_response(),
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+impl AuthorizationServer {
+    /// `resource`, if the request names one, must be our MCP endpoint (RFC 8707).
+    pub(crate) fn check_resource(&self, form: &TokenForm) -> Result<(), Error> {
+        match form.resource.as_deref() {
+            Some(resource) if resource.trim_end_matches('/') != self.resource => {
+                Err(Error::Invalid {
+                    error: "invalid_target",
+                    description: "this server issues tokens only for its own MCP endpoint".into(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A public client gets tokens only while it is usable: a client identified by its
+    /// metadata document only while the document (cached as its headers allow, else fetched
+    /// again) still describes it. (Through `client`: an operator's client with a URL id is
+    /// not fetched.)
+    async fn usable_public_client(&self, client_id: &str) -> Result<(), Response> {
+        if !cimd::is_document_url(client_id) {
+            return Ok(());
+        }
+        match self.client(client_id).await {
+            Ok(_) => Ok(()),
+            // 400, not 401: a 401 must carry a WWW-Authenticate challenge, and public clients
+            // have no authentication scheme to be challenged with (RFC 6749 §5.2 allows 400).
+            Err(Error::Invalid { description, .. }) => Err(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                &description,
+            )),
+            Err(other) => Err(other.into_response()),
+        }
     }
 }
 
@@ -137,14 +179,14 @@ pub async fn token(
 /// with its scopes and resource.
 #[derive(Clone, Copy)]
 pub(crate) struct Grant<'a> {
-    client_id: &'a str,
-    family: &'a str,
-    identity: &'a Identity,
-    scope: &'a str,
-    resource: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) family: &'a str,
+    pub(crate) identity: &'a Identity,
+    pub(crate) scope: &'a str,
+    pub(crate) resource: &'a str,
 }
 
-fn grant_error(description: impl Into<String>) -> Error {
+pub(crate) fn grant_error(description: impl Into<String>) -> Error {
     Error::Invalid {
         error: "invalid_grant",
         description: description.into(),
@@ -153,6 +195,7 @@ fn grant_error(description: impl Into<String>) -> Error {
 
 impl AuthorizationServer {
     async fn redeem_code(&self, client_id: &str, form: &TokenForm) -> Result<Response, Error> {
+        self.check_resource(form)?;
         let code = form
             .code
             .as_deref()
@@ -220,6 +263,7 @@ impl AuthorizationServer {
     }
 
     async fn refresh(&self, client_id: &str, form: &TokenForm) -> Result<Response, Error> {
+        self.check_resource(form)?;
         let presented = form
             .refresh_token
             .as_deref()
@@ -273,7 +317,7 @@ impl AuthorizationServer {
         Ok(token_response(
             &access,
             self.access_ttl(),
-            &next,
+            Some(&next),
             &old.scope,
         ))
     }
@@ -305,7 +349,12 @@ impl AuthorizationServer {
             .await?;
         let access = self.access_token(grant)?;
         tracing::info!(client_id, user_key = %identity.user_key, "tokens issued");
-        Ok(token_response(&access, self.access_ttl(), &refresh, scope))
+        Ok(token_response(
+            &access,
+            self.access_ttl(),
+            Some(&refresh),
+            scope,
+        ))
     }
 
     /// Our access token for `identity`: claims shaped like Okta's, so the validator gives the
@@ -345,7 +394,7 @@ impl AuthorizationServer {
         self.keys.sign(&claims)
     }
 
-    fn access_ttl(&self) -> i64 {
+    pub(crate) fn access_ttl(&self) -> i64 {
         i64::try_from(self.config.access_token_ttl_secs).unwrap_or(3600)
     }
 
@@ -360,19 +409,33 @@ impl AuthorizationServer {
     }
 }
 
-fn token_response(access: &str, expires_in: i64, refresh: &str, scope: &str) -> Response {
+/// A token response (RFC 6749 §5.1); grants that issue no refresh token pass `None`.
+pub(crate) fn token_response(
+    access: &str,
+    expires_in: i64,
+    refresh: Option<&str>,
+    scope: &str,
+) -> Response {
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "scope": scope,
+    });
+    if let Some(refresh) = refresh {
+        body["refresh_token"] = json!(refresh);
+    }
+    no_store(body)
+}
+
+/// A JSON answer that no cache keeps (RFC 6749 §5.1).
+pub(crate) fn no_store(body: serde_json::Value) -> Response {
     (
         [
             (header::CACHE_CONTROL, "no-store"),
             (header::PRAGMA, "no-cache"),
         ],
-        Json(json!({
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": expires_in,
-            "refresh_token": refresh,
-            "scope": scope,
-        })),
+        Json(body),
     )
         .into_response()
 }

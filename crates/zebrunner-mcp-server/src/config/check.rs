@@ -91,6 +91,22 @@ impl Config {
                 for (setting, message) in self.oauth.problems() {
                     error(setting, message);
                 }
+                if self.credentials != CredentialsMode::Vault
+                    && let Some(client) = self
+                        .oauth
+                        .confidential_clients
+                        .iter()
+                        .find(|c| c.may(zebrunner_oauth::ConfidentialGrant::TokenExchange))
+                {
+                    error(
+                        "oauth.confidential_clients",
+                        format!(
+                            "{}: the token_exchange grant hands out people's Zebrunner tokens \
+                             from the vault, so it needs credentials = \"vault\"",
+                            client.client_id
+                        ),
+                    );
+                }
             }
             _ => {}
         }
@@ -134,6 +150,18 @@ impl Config {
                     self.max_body_bytes
                 ),
             );
+        }
+        if self.shutdown_grace_secs >= 30 {
+            out.push(Problem {
+                severity: Severity::Warning,
+                setting: "shutdown_grace_secs",
+                message: format!(
+                    "{} s is not below Kubernetes' default terminationGracePeriodSeconds \
+                     (30 s): the server may be killed before it has closed and flushed; give \
+                     the orchestrator's stop timeout about 10 s more than this",
+                    self.shutdown_grace_secs
+                ),
+            });
         }
         if self.identity == IdentityMode::Oidc && !http {
             out.push(Problem {
@@ -462,6 +490,22 @@ mod tests {
     }
 
     #[test]
+    fn a_grace_period_as_long_as_kubernetes_waits_is_a_warning() {
+        let warnings = |secs| {
+            Config {
+                shutdown_grace_secs: secs,
+                ..Config::default()
+            }
+            .problems()
+            .into_iter()
+            .filter(|p| p.severity == Severity::Warning && p.setting == "shutdown_grace_secs")
+            .count()
+        };
+        assert_eq!(warnings(29), 0);
+        assert_eq!(warnings(30), 1);
+    }
+
+    #[test]
     fn identity_none_only_on_loopback_or_stdio() {
         let mut c = Config {
             transport: Transport::Http,
@@ -506,6 +550,7 @@ mod tests {
             audit: crate::config::AuditConfig {
                 sinks: vec![AuditSinkKind::Stdout, AuditSinkKind::File],
                 file: None,
+                ..Default::default()
             },
             ..Config::default()
         };

@@ -66,7 +66,8 @@ pub struct ConnectPage {
     pub origin: String,
 }
 
-/// The page's routes, with their headers and body limit.
+/// The page's routes, with their headers and body limit (the stylesheet is served once by
+/// the HTTP transport for all pages).
 pub fn router(page: Arc<ConnectPage>) -> Router {
     Router::new()
         .route("/connect", get(show))
@@ -79,7 +80,6 @@ pub fn router(page: Arc<ConnectPage>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(headers::layer))
         .with_state(page)
-        .merge(headers::assets())
 }
 
 fn now() -> i64 {

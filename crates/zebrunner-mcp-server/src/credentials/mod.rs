@@ -8,7 +8,8 @@
 //! - [`vault`]: each person's own login and token from the encrypted vault;
 //! - [`headers`]: the login and token each request carries.
 //!
-//! [`revalidate`] checks stored tokens against Zebrunner in the background; [`waiting`]
+//! [`exchange`] gives the authorization server's token exchange a person's Zebrunner
+//! token from the vault. [`revalidate`] checks stored tokens against Zebrunner in the background; [`waiting`]
 //! remembers MCP clients waiting for a person to connect.
 //!
 //! Tools never care where their client came from. The advice in error
@@ -16,6 +17,7 @@
 //! source, through [`ErrorView`]; [`logins`] decides who may act as which
 //! Zebrunner login.
 
+pub mod exchange;
 pub mod headers;
 pub mod logins;
 pub mod revalidate;

@@ -28,6 +28,13 @@ pub struct VaultClient {
     pub revision: i64,
 }
 
+/// A person's stored login and token, opened.
+pub(crate) struct OpenRecord {
+    pub(crate) login: String,
+    pub(crate) token: SecretString,
+    pub(crate) revision: i64,
+}
+
 pub struct VaultCredentials {
     vault: Vault,
     workspace: Workspace,
@@ -179,6 +186,21 @@ impl VaultCredentials {
     }
 
     async fn load(&self, user_key: &str) -> Result<VaultClient, ToolError> {
+        let record = self.open(user_key).await?;
+        let client = self
+            .workspace
+            .client(record.login.clone(), record.token)
+            .map_err(|e| ToolError::NoCredentials(format!("{e}; {}", self.reconnect_advice())))?;
+        Ok(VaultClient {
+            client,
+            login: record.login,
+            revision: record.revision,
+        })
+    }
+
+    /// `user_key`'s usable record: present, not marked invalid, for this workspace. The
+    /// error says what the person should do.
+    pub(crate) async fn open(&self, user_key: &str) -> Result<OpenRecord, ToolError> {
         let record = self
             .vault
             .get(user_key)
@@ -218,13 +240,9 @@ impl VaultCredentials {
                 self.reconnect_advice()
             )));
         }
-        let client = self
-            .workspace
-            .client(record.meta.login.clone(), record.token)
-            .map_err(|e| ToolError::NoCredentials(format!("{e}; {}", self.reconnect_advice())))?;
-        Ok(VaultClient {
-            client,
+        Ok(OpenRecord {
             login: record.meta.login,
+            token: record.token,
             revision: record.meta.revision,
         })
     }

@@ -60,6 +60,14 @@ pub enum OAuthCommand {
     /// consent is forgotten too), a client registration with its grants (`--client`), or one
     /// grant (`--grant`). Their refresh and access tokens are refused from then on.
     Revoke(RevokeArgs),
+    /// Make a secret for a confidential client (`[[oauth.confidential_clients]]`): prints the
+    /// secret, to give to the client once, and its SHA-256, the only form the configuration
+    /// holds. Nothing is stored.
+    ClientSecret {
+        /// The client id the printed configuration names.
+        #[arg(long, value_parser = NonEmptyStringValueParser::new())]
+        client: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +108,9 @@ pub struct RevokeArgs {
 }
 
 pub async fn run(config_file: Option<&Path>, args: OAuthArgs) -> anyhow::Result<()> {
+    if let OAuthCommand::ClientSecret { client } = &args.command {
+        return client_secret(client);
+    }
     let mut config = setup::load_config(config_file, Default::default())?;
     if let Some(url) = &args.database_url {
         config.database_url = Some(url.clone());
@@ -125,7 +136,30 @@ pub async fn run(config_file: Option<&Path>, args: OAuthArgs) -> anyhow::Result<
         }
         OAuthCommand::Grants(grants_args) => grants(&store, grants_args).await,
         OAuthCommand::Revoke(revoke_args) => revoke(&store, &config, revoke_args).await,
+        OAuthCommand::ClientSecret { .. } => Ok(()),
     }
+}
+
+// ---- client-secret --------------------------------------------------------------------------
+
+/// A fresh 256-bit secret, and the configuration that accepts it.
+fn client_secret(client: &str) -> anyhow::Result<()> {
+    let (secret, digest) = zebrunner_oauth::client_auth::new_secret();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "client secret (give it to the client now; it is not shown again):\n  {secret}\n\n\
+         configuration:\n  [[oauth.confidential_clients]]\n  client_id = {}\n  \
+         client_name = {}\n  secret_sha256 = \"{digest}\"\n  grants = [\"client_credentials\"]",
+        toml_string(client),
+        toml_string(client),
+    )?;
+    Ok(())
+}
+
+/// `value` as a TOML basic string.
+fn toml_string(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "\"\"".into())
 }
 
 // ---- clients --------------------------------------------------------------------------------

@@ -1,14 +1,22 @@
 //! `zebrunner-mcp serve`: MCP on stdio or Streamable HTTP against a real
 //! Zebrunner workspace, as the configured service account, with the
 //! configured identity, policy and audit log.
+//!
+//! On SIGTERM or Ctrl-C it shuts down gracefully (`shutdown_grace_secs`; see
+//! `zebrunner_mcp_server::transport::http` and `::stdio`), then closes the audit log. While it
+//! runs it prunes audit records older than `audit.retention_days`.
 
-use std::path::Path;
+use std::{path::Path, time::Duration};
 
 use anyhow::Context;
 
 use zebrunner_mcp_server::{
-    Caller, ZebrunnerMcp, config::Transport, tools::cursor::CursorKey, transport,
+    Caller, ZebrunnerMcp,
+    config::{Config, Transport},
+    tools::cursor::CursorKey,
+    transport,
 };
+use zebrunner_storage::audit::{AuditLog, AuditSink, retention};
 
 use super::{setup, shutdown_signal};
 use crate::cli::ServeArgs;
@@ -22,10 +30,50 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
         zebrunner_mcp_server::tools::review_test_case::install_rules(rules);
     }
     let audit = setup::audit_log(&config).await?;
-    let tokens = setup::token_storage(&config, &audit).await?;
-    let credentials = setup::credentials(&config, &tokens).await?;
+    let pruning = retention(&config, &audit);
+    let served = serve(&config, audit.clone()).await;
+    if let Some(job) = pruning {
+        job.abort();
+    }
+    // Every acknowledged record is already stored (sinks write before they answer); this
+    // waits for writes still under way and closes the database cleanly.
+    if tokio::time::timeout(AUDIT_CLOSE, audit.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("audit records still being written after {AUDIT_CLOSE:?}; exiting anyway");
+    }
+    served
+}
+
+/// At shutdown, how long writes of audit records under way get to finish.
+const AUDIT_CLOSE: Duration = Duration::from_secs(5);
+/// How often `serve` prunes the audit log (one replica at a time).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The pruning job, when records go to the database and `audit.retention_days` is not 0.
+fn retention(config: &Config, audit: &AuditLog) -> Option<tokio::task::JoinHandle<()>> {
+    let days = config.audit.retention_days;
+    let storage = audit.sinks().iter().find_map(|sink| match sink {
+        AuditSink::Database(storage) => Some(storage.clone()),
+        _ => None,
+    })?;
+    if days == 0 {
+        tracing::info!("audit retention off (audit.retention_days = 0): records are kept forever");
+        return None;
+    }
+    tracing::info!(
+        days,
+        "audit records older than the retention period are deleted hourly"
+    );
+    Some(retention::spawn_pruning(storage, days, PRUNE_EVERY))
+}
+
+async fn serve(config: &Config, audit: AuditLog) -> anyhow::Result<()> {
+    let tokens = setup::token_storage(config, &audit).await?;
+    let credentials = setup::credentials(config, &tokens).await?;
     let server = ZebrunnerMcp::new(credentials.clone())
-        .with_audit(audit)
+        .with_audit(audit.clone())
         .with_confirmation_ttl(config.confirmation_ttl())
         .with_cursor_key(cursor_key(&tokens).await?)
         .with_storage(tokens.clone())
@@ -33,13 +81,14 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
     match config.transport {
         Transport::Stdio => {
             let server = server.with_local_caller(Caller::local("stdio", config.read_only));
-            transport::stdio::serve(server).await
+            transport::stdio::serve_until(server, shutdown_signal(), config.shutdown_grace()).await
         }
         Transport::Http => {
-            let okta = setup::okta(&config).await?;
-            let mut security = setup::security(&config, &tokens, okta.as_ref()).await?;
+            let okta = setup::okta(config).await?;
+            let mut security =
+                setup::security(config, &tokens, okta.as_ref(), &credentials, &audit).await?;
             security.connect =
-                setup::connect_page(&config, &credentials, &tokens, okta.as_ref()).await?;
+                setup::connect_page(config, &credentials, &tokens, okta.as_ref()).await?;
             let http =
                 transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
             // Printed on stdout so scripts and tests can find a port chosen with :0.

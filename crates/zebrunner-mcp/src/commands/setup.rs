@@ -12,6 +12,7 @@ use zebrunner_identity::{OidcConfig as ValidatorConfig, OidcValidator};
 use secrecy::SecretString;
 use zebrunner_client::{ClientConfig, Workspace, WorkspaceConfig};
 use zebrunner_identity::SignInClient;
+use zebrunner_mcp_server::observe::Observer;
 use zebrunner_mcp_server::{
     Credentials,
     config::{AuditSinkKind, Config, CredentialsMode, IdentityMode, Severity},
@@ -22,7 +23,7 @@ use zebrunner_mcp_server::{
     policy::Policy,
     transport::http::Security,
 };
-use zebrunner_oauth::{AuthorizationServer, Parts as OAuthParts, SigningKeys};
+use zebrunner_oauth::{AuthorizationServer, Parts as OAuthParts, SigningKeys, ZebrunnerTokens};
 use zebrunner_pages::CookieKey;
 use zebrunner_storage::oauth::OAuthStore;
 use zebrunner_storage::vault::Vault;
@@ -224,28 +225,30 @@ pub async fn okta(config: &Config) -> anyhow::Result<Option<OidcValidator>> {
 
 /// What guards `/mcp`, from the identity settings: Okta's tokens (`oidc`), or ours
 /// (`broker`, with the authorization server that issues them).
+/// With identity `broker`, the authorization server's token exchange draws on the vault
+/// (`credentials`), and its decisions go to the audit log (`audit`).
 pub async fn security(
     config: &Config,
     storage: &Storage,
     okta: Option<&OidcValidator>,
+    credentials: &Credentials,
+    audit: &AuditLog,
 ) -> anyhow::Result<Security> {
     let policy = Policy::new(config.policy.clone(), config.read_only);
     let (validator, oauth) = match (config.identity, okta) {
         (IdentityMode::None, _) => (None, None),
         (IdentityMode::Oidc, Some(okta)) => (Some(okta.clone()), None),
         (IdentityMode::Broker, Some(okta)) => {
-            let server = authorization_server(config, storage, okta, &policy).await?;
+            let server =
+                authorization_server(config, storage, okta, &policy, credentials, audit).await?;
+            // Issuer, audience, algorithm and service clients are the server's own.
             let mut settings = ValidatorConfig::new(server.issuer(), config.resource_url(None));
-            settings.algorithms = vec![jsonwebtoken::Algorithm::ES256];
             settings.leeway = Duration::from_secs(config.oidc.leeway_secs);
             settings.groups_claim = config.oidc.groups_claim.clone();
-            let validator = OidcValidator::with_local_keys(
-                settings,
-                server.issuer_metadata(),
-                server.local_keys(),
-            )
-            .await
-            .context("could not load the authorization server's signing keys")?;
+            let validator = server
+                .validator(settings)
+                .await
+                .context("could not load the authorization server's signing keys")?;
             (Some(validator), Some(server))
         }
         (_, None) => bail!("identity {:?} needs oidc.issuer", config.identity),
@@ -268,6 +271,8 @@ async fn authorization_server(
     storage: &Storage,
     okta: &OidcValidator,
     policy: &Policy,
+    credentials: &Credentials,
+    audit: &AuditLog,
 ) -> anyhow::Result<Arc<AuthorizationServer>> {
     let base = config.public_base(None);
     let (client_id, secret) = sign_in_client(config)?;
@@ -302,6 +307,14 @@ async fn authorization_server(
         admit: Arc::new(move |identity| admission_policy.grant(identity).map(|_| ())),
         scopes: policy.scopes_needed(true),
         groups_claim: config.oidc.groups_claim.clone(),
+        trusted_issuers: zebrunner_oauth::trusted_issuers(&config.oauth, &config.oidc.groups_claim)
+            .await
+            .context("could not reach an identity provider of oauth.id_jag_issuers")?,
+        zebrunner: match credentials {
+            Credentials::Vault(vault) => Some(vault.clone() as Arc<dyn ZebrunnerTokens>),
+            _ => None,
+        },
+        audit: Some(Arc::new(Observer::new(audit.clone()))),
     });
     server
         .start()
