@@ -102,6 +102,9 @@ pub enum ConfigCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print every setting as Markdown (TOML key, variable, flag, type, default, description);
+    /// docs/config-reference.md is its output.
+    Reference,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,6 +155,14 @@ pub struct SandboxArgs {
     /// Seed for the generated data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Serve the proposed Okta token exchange (POST /api/iam/v1/auth/token-exchange),
+    /// trusting ID tokens from this issuer, e.g. https://acme.okta.com/oauth2/default
+    /// (https, or http on loopback). Off unless set; needs --token-exchange-audience.
+    #[arg(long, requires = "token_exchange_audience")]
+    pub token_exchange_issuer: Option<String>,
+    /// The `aud` the token exchange's ID tokens must carry: Zebrunner's Okta client id.
+    #[arg(long, requires = "token_exchange_issuer")]
+    pub token_exchange_audience: Option<String>,
 }
 
 #[derive(Debug, Args)]

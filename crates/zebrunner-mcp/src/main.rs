@@ -9,7 +9,7 @@
 //! - [`logging`]: the `RUST_LOG` filter, which keeps payload-logging crates
 //!   (rmcp) at `info` unless named.
 //! - [`commands`]: one file per subcommand (`serve`, `sandbox`, `demo`,
-//!   `config` with `env`, `audit`, `vault`, `oauth`, `tools`, `healthcheck`), and `setup`,
+//!   `config` with `env` and `reference`, `audit`, `vault`, `oauth`, `tools`, `healthcheck`), and `setup`,
 //!   which turns configuration into running parts.
 
 mod cli;
@@ -37,7 +37,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Serve(args) => commands::serve::run(cli.config.as_deref(), args).await,
         cli::Command::Sandbox(args) => commands::sandbox::run(args).await,
         cli::Command::Demo(args) => commands::demo::run(args).await,
-        cli::Command::Audit(args) => commands::audit::run(args).await,
+        cli::Command::Audit(args) => commands::audit::run(cli.config.as_deref(), args).await,
         cli::Command::Vault(args) => commands::vault::run(cli.config.as_deref(), args).await,
         cli::Command::OAuth(args) => commands::oauth::run(cli.config.as_deref(), args).await,
         cli::Command::Config { command } => {

@@ -26,7 +26,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Problem, Severity};
-pub use http::{DEFAULT_MAX_BODY_BYTES, HttpOptions, SUPPORTED_PROTOCOL_VERSIONS};
+pub use http::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_SHUTDOWN_GRACE, HttpOptions, SUPPORTED_PROTOCOL_VERSIONS,
+};
 use lists::{comma_list, optional_comma_list};
 
 /// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
@@ -100,6 +102,10 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Largest HTTP request body, in bytes.
     pub max_body_bytes: usize,
+    /// On SIGTERM or Ctrl-C: seconds calls in flight get to finish (new connections are
+    /// refused at once, idle streams closed), before what is left is cut off and the server
+    /// exits. Keep it below the orchestrator's kill timeout (Kubernetes: 30 s).
+    pub shutdown_grace_secs: u64,
     /// Where the embedded database lives; default the platform data directory.
     pub data_dir: Option<PathBuf>,
     /// `sqlite:///path/file.db` or `postgres://...`; default SQLite in `data_dir`.
@@ -139,6 +145,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE.as_secs(),
             data_dir: None,
             database_url: None,
             review_rules_file: None,
@@ -329,13 +336,21 @@ pub struct AuditConfig {
     pub sinks: Vec<AuditSinkKind>,
     /// File for the `file` sink.
     pub file: Option<PathBuf>,
+    /// Days records stay in the database sink; older ones are deleted by `serve` (hourly, one
+    /// replica at a time) and by `zebrunner-mcp audit prune`. 0 keeps them forever.
+    pub retention_days: u32,
 }
+
+/// A year: the period audits of access logs usually look back over, while e-mail addresses
+/// and the database do not grow without end.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 
 impl Default for AuditConfig {
     fn default() -> Self {
         Self {
             sinks: vec![AuditSinkKind::Database],
             file: None,
+            retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         }
     }
 }
@@ -431,7 +446,13 @@ impl Config {
         options.allowed_hosts = self.allowed_hosts.clone();
         options.allowed_origins = self.allowed_origins.clone();
         options.max_body_bytes = self.max_body_bytes;
+        options.shutdown_grace = self.shutdown_grace();
         options
+    }
+
+    /// How long calls in flight get to finish on SIGTERM or Ctrl-C.
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_secs)
     }
 
     /// JSON Schema of the configuration file.
@@ -587,6 +608,9 @@ mod tests {
             |c| c.allowed_origins == ["https://a.example.com", "https://b.example.com"],
         ),
         ("ZMCP_MAX_BODY_BYTES", "2048", |c| c.max_body_bytes == 2048),
+        ("ZMCP_SHUTDOWN_GRACE_SECS", "5", |c| {
+            c.shutdown_grace_secs == 5
+        }),
         ("ZMCP_DATA_DIR", "/var/lib/zmcp", |c| {
             c.data_dir.as_deref() == Some("/var/lib/zmcp".as_ref())
         }),
@@ -707,6 +731,9 @@ mod tests {
         }),
         ("ZMCP_AUDIT_FILE", "/var/log/zmcp-audit.jsonl", |c| {
             c.audit.file.as_deref() == Some("/var/log/zmcp-audit.jsonl".as_ref())
+        }),
+        ("ZMCP_AUDIT_RETENTION_DAYS", "90", |c| {
+            c.audit.retention_days == 90
         }),
     ];
 

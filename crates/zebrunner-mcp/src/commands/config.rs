@@ -1,4 +1,4 @@
-//! `zebrunner-mcp config check|schema|env`.
+//! `zebrunner-mcp config check|schema|env|reference`.
 
 use std::path::Path;
 
@@ -15,6 +15,7 @@ pub async fn run(config_file: Option<&Path>, command: ConfigCommand) -> anyhow::
         }
         ConfigCommand::Check => check(config_file).await,
         ConfigCommand::Env { json } => super::env::run(json),
+        ConfigCommand::Reference => super::reference::run(),
     }
 }
 

@@ -18,12 +18,12 @@ const DRIVER: [(&str, &str); 1] = [(
 )];
 
 /// One variable and where it comes from.
-struct Variable {
-    name: String,
-    kind: &'static str,
-    about: String,
+pub(crate) struct Variable {
+    pub(crate) name: String,
+    pub(crate) kind: &'static str,
+    pub(crate) about: String,
     /// The variable naming a file that holds the value instead.
-    file: Option<String>,
+    pub(crate) file: Option<String>,
 }
 
 pub fn run(json: bool) -> anyhow::Result<()> {
@@ -54,7 +54,8 @@ pub fn run(json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn variables() -> Vec<Variable> {
+/// Every variable, as `config env` lists them (also `config reference`'s last table).
+pub(crate) fn variables() -> Vec<Variable> {
     let mut out = Vec::new();
     for name in settings::ENV_OR_FILE {
         // The workspace address is the one of these that is no secret.
