@@ -8,6 +8,7 @@ line (with a time-out) and killed when its fixture ends, failure or not.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
@@ -272,6 +273,8 @@ class Broker:
     resource: str
     issuer: str
     okta_origin: str
+    # The server's environment (the CLI run with it sees the same database and configuration).
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def start_okta(resource: str, connect_redirects: list[str]) -> tuple[subprocess.Popen, dict]:
@@ -313,10 +316,11 @@ def stop_popen(popen: subprocess.Popen) -> None:
             popen.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def broker(sandbox):
+@contextlib.contextmanager
+def start_broker(sandbox: Sandbox, extra_env: dict[str, str] | None = None):
     """zebrunner-mcp with identity `broker` (Zebrunner calls as alice, the service account),
-    people signing in at the Okta stand-in as the server's confidential client."""
+    people signing in at the Okta stand-in as the server's confidential client; `extra_env`
+    adds to (or overrides) the server's environment."""
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
     okta, info = start_okta(f"{public_url}/mcp", [f"{public_url}/oauth/callback"])
@@ -339,6 +343,7 @@ def broker(sandbox):
             "ZMCP_VAULT_KEYS": "e2e:" + base64.b64encode(bytes([5]) * 32).decode(),
             "ZMCP_DATA_DIR": str(Path(data_dir) / "data"),
             "ZMCP_CONFIG": str(config),
+            **(extra_env or {}),
         }
         try:
             proc, _ = start_process(
@@ -350,10 +355,33 @@ def broker(sandbox):
             stop_popen(okta)
             raise
         try:
-            yield Broker(public_url=public_url, resource=f"{public_url}/mcp", issuer=info["issuer"], okta_origin=info["origin"])
+            yield Broker(
+                public_url=public_url, resource=f"{public_url}/mcp", issuer=info["issuer"], okta_origin=info["origin"], env=env
+            )
         finally:
             proc.stop()
             stop_popen(okta)
+
+
+@pytest.fixture(scope="module")
+def broker(sandbox):
+    """zebrunner-mcp with identity `broker` (see start_broker)."""
+    with start_broker(sandbox) as b:
+        yield b
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 30.0) -> str:
+    """Run the binary once (a CLI command) with `env` added to ours; returns its stdout, failing on a non-zero exit."""
+    done = subprocess.run(
+        [str(BINARY), *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn"), **env},
+    )
+    assert done.returncode == 0, f"{' '.join(args)}: exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done.stdout
 
 
 @pytest.fixture
