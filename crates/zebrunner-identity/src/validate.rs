@@ -165,7 +165,21 @@ impl OidcValidator {
         nonce: &str,
     ) -> Result<crate::claims::IdTokenClaims, TokenError> {
         let claims = self.verified_claims(token, TokenType::Access).await?;
-        crate::claims::check_id_token(&claims, &self.inner.config, client_id, nonce, now())
+        crate::claims::check_id_token(&claims, &self.inner.config, client_id, Some(nonce), now())
+    }
+
+    /// Checks an ID token presented to us without a sign-in of ours (a token exchange: a
+    /// client hands over the ID token its own sign-in got): as [`Self::validate_id_token`]
+    /// for `audience` (the client the token was issued to), but there is no nonce of ours to
+    /// compare, so a `nonce` the token carries is not checked. Never use it to finish a
+    /// sign-in of ours: that must compare its nonce.
+    pub async fn validate_presented_id_token(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<crate::claims::IdTokenClaims, TokenError> {
+        let claims = self.verified_claims(token, TokenType::Access).await?;
+        crate::claims::check_id_token(&claims, &self.inner.config, audience, None, now())
     }
 
     /// Checks an identity assertion authorization grant (ID-JAG) from this issuer: steps 1

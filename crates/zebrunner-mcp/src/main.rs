@@ -11,10 +11,13 @@
 //! - [`commands`]: one file per subcommand (`serve`, `sandbox`, `demo`,
 //!   `config` with `env` and `reference`, `audit`, `vault`, `oauth`, `tools`, `healthcheck`), and `setup`,
 //!   which turns configuration into running parts.
+//! - [`output`]: standard output for the commands' answers: a reader that closes it early
+//!   (`| head`) ends the command quietly, never with a panic.
 
 mod cli;
 mod commands;
 mod logging;
+mod output;
 mod settings;
 
 use std::io::IsTerminal;
@@ -48,6 +51,8 @@ async fn main() -> std::process::ExitCode {
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of standard output has all it wanted (`| head`).
+        Err(error) if output::closed(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             // `{:#}` prints the whole context chain on one line.
             eprintln!("error: {error:#}");

@@ -4,8 +4,12 @@
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 
+use zebrunner_oauth::SigningKeys;
 use zebrunner_sandbox::{Sandbox, SandboxConfig};
+use zebrunner_storage::{OAuthStore, Storage};
+use zebrunner_vault_crypto::KeyRing;
 
 struct Cli {
     data_dir: tempfile::TempDir,
@@ -14,6 +18,17 @@ struct Cli {
 
 impl Cli {
     fn run(&self, keys: &str, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_with(keys, args, stdin, &[])
+    }
+
+    /// As [`Cli::run`], with more environment variables.
+    fn run_with(
+        &self,
+        keys: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zebrunner-mcp"))
             .arg("vault")
             .args(args)
@@ -22,6 +37,7 @@ impl Cli {
             .env("ZMCP_DATA_DIR", self.data_dir.path())
             .env("ZMCP_VAULT_KEYS", keys)
             .env("ZEBRUNNER_URL", &self.zebrunner_url)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -108,7 +124,8 @@ async fn an_administrator_stores_lists_verifies_and_rekeys() {
     let k2 = keygen("k2");
     let (_, rekeyed) = cli.ok(&format!("{k1},{k2}"), &["rekey", "--batch", "1"], None);
     assert!(
-        rekeyed.contains("every record is sealed with k2"),
+        rekeyed.contains("every record and OAuth signing key is sealed with k2")
+            && rekeyed.contains("older keys may be removed"),
         "{rekeyed}"
     );
     let (verified, _) = cli.ok(&k2, &["verify"], None);
@@ -148,6 +165,72 @@ async fn an_administrator_stores_lists_verifies_and_rekeys() {
         !cli.run(&k2, &["delete", "--user", "uid:00ualice"], None)
             .status
             .success()
+    );
+}
+
+/// The broker's signing key, sealed with vault key `key` (`id:base64`) for `issuer`, in the
+/// CLI's database; its `kid`.
+async fn signing_key(cli: &Cli, key: &str, issuer: &str) -> String {
+    zebrunner_identity::install_crypto_provider();
+    let storage = Storage::connect(&Storage::default_sqlite_url(cli.data_dir.path()))
+        .await
+        .unwrap();
+    let keys = SigningKeys::new(
+        OAuthStore::new(storage.clone()),
+        Arc::new(KeyRing::parse(key).unwrap()),
+        issuer,
+        30 * 86_400,
+        3600,
+    );
+    keys.refresh(time::OffsetDateTime::now_utc().unix_timestamp())
+        .await
+        .unwrap();
+    let jwks = keys.jwks();
+    storage.close().await;
+    jwks["keys"][0]["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rekey_that_leaves_signing_keys_sealed_keeps_the_old_key() {
+    let cli = Cli {
+        data_dir: tempfile::tempdir().unwrap(),
+        // Rekeying asks Zebrunner nothing.
+        zebrunner_url: "http://127.0.0.1:9".into(),
+    };
+    let (k1, k2) = (keygen("k1"), keygen("k2"));
+    let kid = signing_key(&cli, &k1, "https://mcp.example.com").await;
+    let both = format!("{k1},{k2}");
+
+    // Without the servers' public_url the signing key does not open: it stays on k1, and
+    // nothing says the old key may go.
+    let partial = cli.run(&both, &["rekey"], None);
+    let stderr = text(&partial.stderr);
+    assert!(!partial.status.success(), "{stderr}");
+    assert!(!stderr.contains("may be removed"), "{stderr}");
+    for needed in [
+        "older keys must stay",
+        &format!("{kid} (vault key k1)"),
+        "keep vault key(s) k1 in ZMCP_VAULT_KEYS",
+        "public_url",
+    ] {
+        assert!(stderr.contains(needed), "{needed}: {stderr}");
+    }
+
+    // With it, everything moves to k2 and only then may k1 go.
+    let env = [("ZMCP_PUBLIC_URL", "https://mcp.example.com")];
+    let done = cli.run_with(&both, &["rekey"], None, &env);
+    let stderr = text(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    let moved = stderr.find("1 OAuth signing key(s) now on the newest key");
+    let removable = stderr.find("older keys may be removed");
+    assert!(
+        moved.is_some() && removable.is_some() && moved < removable,
+        "{stderr}"
+    );
+    assert_eq!(
+        signing_key(&cli, &k2, "https://mcp.example.com").await,
+        kid,
+        "k2 alone opens it"
     );
 }
 

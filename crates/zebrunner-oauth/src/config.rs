@@ -68,9 +68,13 @@ pub struct OAuthConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaticClient {
+    /// The id the client sends as `client_id`; no other client may have it.
     pub client_id: String,
     /// A name the consent page shows.
     pub client_name: String,
+    /// Where `/authorize` may send the browser back, matched exactly (only a loopback
+    /// `http` port may differ): https, loopback http or a private-use scheme;
+    /// `allowed_redirect_hosts` does not apply.
     pub redirect_uris: Vec<String>,
 }
 
@@ -78,6 +82,8 @@ pub struct StaticClient {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfidentialClient {
+    /// The id it authenticates with at `/token` (1 to 200 printable ASCII characters, no
+    /// spaces or colons); no other client may have it.
     pub client_id: String,
     /// A name for logs, the audit log and `zebrunner-mcp oauth clients`.
     pub client_name: String,

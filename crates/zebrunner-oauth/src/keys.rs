@@ -21,6 +21,15 @@ use zebrunner_vault_crypto::{KeyRing, Sealed, SigningKeyBinding};
 
 use crate::Error;
 
+/// A signing key [`SigningKeys::rekey`] could not move to the newest vault key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StillSealed {
+    /// The signing key's id (its `kid` in the JWKS).
+    pub kid: String,
+    /// The vault key that still seals it: the vault's key ring must keep it.
+    pub vault_key: String,
+}
+
 /// The one algorithm our tokens use.
 pub const ALGORITHM: &str = "ES256";
 
@@ -163,8 +172,8 @@ impl SigningKeys {
     /// Reseal every stored signing key that an older vault key sealed with the newest one (part
     /// of `zebrunner-mcp vault rekey`), one compare-and-swap on the nonce per key, so a key made
     /// or resealed meanwhile is left alone. Returns (resealed, keys that open with no key in the
-    /// ring).
-    pub async fn rekey(&self, now: i64) -> Result<(usize, Vec<String>), Error> {
+    /// ring or belong to another issuer, still sealed as they were).
+    pub async fn rekey(&self, now: i64) -> Result<(usize, Vec<StillSealed>), Error> {
         let (mut resealed, mut failed) = (0, Vec::new());
         for row in self.store.signing_keys(now).await? {
             let sealed = Sealed {
@@ -180,7 +189,10 @@ impl SigningKeys {
                 kid: &row.kid,
             };
             let Ok(secret) = self.ring.open(&sealed, &binding) else {
-                failed.push(row.kid);
+                failed.push(StillSealed {
+                    kid: row.kid,
+                    vault_key: row.seal_key_id,
+                });
                 continue;
             };
             let fresh = self

@@ -150,6 +150,7 @@ async fn vault_rekey_moves_the_signing_keys_to_the_newest_vault_key() {
         .await
         .unwrap();
     assert_eq!((moved, failed.len()), (0, 1));
+    assert_eq!(failed[0].vault_key, "k1", "says which vault key must stay");
     let (moved, failed) = keys(&both, ISSUER).rekey(now).await.unwrap();
     assert_eq!((moved, failed.len()), (1, 0));
     assert_eq!(

@@ -41,6 +41,13 @@ fn is_loopback_host(host: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// `public` is a plain `http` URL on a host other than loopback: fine for tests on this
+/// machine, never for pages or an authorization server that others reach.
+fn plain_http_beyond_loopback(public: &str) -> bool {
+    url::Url::parse(public)
+        .is_ok_and(|url| url.scheme() == "http" && !url.host_str().is_some_and(is_loopback_host))
+}
+
 fn is_project_key(key: &str) -> bool {
     let mut chars = key.chars();
     chars.next().is_some_and(|c| c.is_ascii_uppercase())
@@ -86,6 +93,19 @@ impl Config {
                          client: set oidc.client_id (ZMCP_OIDC_CLIENT_ID) and its secret \
                          (ZMCP_OIDC_CLIENT_SECRET or _FILE); redirect URI <public_url>/oauth/callback"
                             .into(),
+                    );
+                }
+                if let Some(public) = &self.public_url
+                    && plain_http_beyond_loopback(public)
+                {
+                    error(
+                        "public_url",
+                        format!(
+                            "identity \"broker\" makes this server an OAuth authorization server \
+                             whose issuer is public_url, and an authorization server must use \
+                             HTTPS (OAuth 2.1, RFC 8414); {public:?} is plain http on a \
+                             non-loopback host (put TLS in front and set an https public_url)"
+                        ),
                     );
                 }
                 for (setting, message) in self.oauth.problems() {
@@ -280,11 +300,11 @@ impl Config {
                         format!("{url:?} is not an http(s) URL"),
                     );
                 }
+                // With identity broker the authorization server's rule has reported it.
                 if self.oidc.client_id.is_some()
+                    && self.identity != IdentityMode::Broker
                     && let Some(public) = &self.public_url
-                    && let Ok(url) = url::Url::parse(public)
-                    && url.scheme() == "http"
-                    && !url.host_str().is_some_and(is_loopback_host)
+                    && plain_http_beyond_loopback(public)
                 {
                     error(
                         "public_url",
@@ -532,6 +552,44 @@ mod tests {
         assert!(settings(&c).is_empty());
         c.oidc.algorithms = vec!["HS256".into(), "none".into()];
         assert_eq!(settings(&c), vec!["oidc.algorithms", "oidc.algorithms"]);
+    }
+
+    #[test]
+    fn the_authorization_server_needs_https_beyond_loopback() {
+        let mut c = Config {
+            transport: Transport::Http,
+            identity: IdentityMode::Broker,
+            listen: "0.0.0.0:8080".parse().unwrap(),
+            public_url: Some("https://mcp.example.com".into()),
+            oidc: crate::config::OidcConfig {
+                issuer: Some("https://acme.okta.com/oauth2/default".into()),
+                client_id: Some("0oaweb".into()),
+                ..Default::default()
+            },
+            ..Config::default()
+        };
+        assert!(settings(&c).is_empty(), "{:?}", c.problems());
+        c.public_url = Some("http://mcp.example.com".into());
+        assert_eq!(settings(&c), vec!["public_url"]);
+        let problem = c.problems().into_iter().find(|p| p.setting == "public_url");
+        let message = problem.map(|p| p.message).unwrap_or_default();
+        assert!(
+            message.contains("authorization server") && message.contains("https"),
+            "{message}"
+        );
+        // With the vault's connect page as well, still one problem.
+        c.credentials = CredentialsMode::Vault;
+        assert_eq!(settings(&c), vec!["public_url"]);
+        // Plain http on loopback is for tests on this machine.
+        c.listen = "127.0.0.1:8080".parse().unwrap();
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            c.public_url = Some(loopback.into());
+            assert!(settings(&c).is_empty(), "{loopback}: {:?}", c.problems());
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ use zebrunner_storage::audit::retention;
 use zebrunner_storage::audit::timefmt::{Bound, parse_time_arg_now};
 use zebrunner_storage::audit::{AuditFilter, AuditRecord, Outcome};
 
+use crate::output::outln;
+
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(subcommand)]
@@ -163,7 +165,7 @@ pub async fn run(config_file: Option<&Path>, args: AuditArgs) -> anyhow::Result<
                     Ok(())
                 }
                 None => {
-                    let mut out = std::io::stdout().lock();
+                    let mut out = crate::output::stdout();
                     write_export(&mut out, export.format, &records)?;
                     Ok(out.flush()?)
                 }
@@ -174,22 +176,24 @@ pub async fn run(config_file: Option<&Path>, args: AuditArgs) -> anyhow::Result<
             let before = retention::cutoff(time::OffsetDateTime::now_utc(), days);
             let result = if prune.dry_run {
                 storage.count_audit_before(&before).await.map(|count| {
-                    println!("{count} audit records are older than {days} days (before {before})");
+                    format!("{count} audit records are older than {days} days (before {before})")
                 })
             } else {
                 storage
                     .prune_audit(&before, retention::PRUNE_BATCH)
                     .await
                     .map(|deleted| {
-                        println!(
+                        format!(
                             "deleted {deleted} audit records older than {days} days (before {before})"
-                        );
+                        )
                     })
             };
             storage.close().await;
-            result.context(
+            let done = result.context(
                 "could not prune the audit log (the database role needs DELETE on audit_log)",
-            )
+            )?;
+            outln!("{done}")?;
+            Ok(())
         }
     }
 }
@@ -267,7 +271,7 @@ async fn tail(storage: &Storage, args: TailArgs) -> anyhow::Result<()> {
 }
 
 fn print_records(records: &[AuditRecord], json: bool, header: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         write_jsonl(&mut out, records)?;
     } else if !records.is_empty() {

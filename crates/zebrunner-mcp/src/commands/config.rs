@@ -5,12 +5,13 @@ use std::path::Path;
 use zebrunner_mcp_server::config::{Config, CredentialsMode, IdentityMode, Severity};
 
 use super::setup;
+use crate::output::{outln, reportln};
 use crate::{cli::ConfigCommand, settings};
 
 pub async fn run(config_file: Option<&Path>, command: ConfigCommand) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Schema => {
-            println!("{}", serde_json::to_string_pretty(&Config::json_schema())?);
+            outln!("{}", serde_json::to_string_pretty(&Config::json_schema())?)?;
             Ok(())
         }
         ConfigCommand::Check => check(config_file).await,
@@ -38,14 +39,14 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
     };
     if config.credentials == CredentialsMode::Vault || config.identity == IdentityMode::Broker {
         match settings::vault_keys() {
-            Ok(Some(ring)) => println!(
+            Ok(Some(ring)) => reportln!(
                 "vault keys: {} (newest {}, which seals new records)",
                 ring.ids()
                     .map(|id| id.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
                 ring.newest()
-            ),
+            )?,
             Ok(None) => lines.push((
                 Severity::Error,
                 "error: ZMCP_VAULT_KEYS: credentials = \"vault\" needs the vault's keys; set \
@@ -58,11 +59,11 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
     }
     if config.serves_connect_page() {
         match settings::env_or_file(settings::ZMCP_OIDC_CLIENT_SECRET) {
-            Ok(Some(_)) => println!(
+            Ok(Some(_)) => reportln!(
                 "connect page: {} (sign-in client {})",
                 config.connect_url(None).unwrap_or_default(),
                 config.oidc.client_id.as_deref().unwrap_or_default()
-            ),
+            )?,
             Ok(None) => lines.push((
                 Severity::Error,
                 "error: ZMCP_OIDC_CLIENT_SECRET: the connect page signs people in as the \
@@ -73,10 +74,10 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
             Err(e) => lines.push((Severity::Error, format!("error: {e:#}"))),
         }
     } else if config.credentials == CredentialsMode::Vault && config.vault.connect_url.is_none() {
-        println!(
+        reportln!(
             "connect page: off (set oidc.client_id to serve /connect; until then people \
              without a token are told to ask an administrator, who uses `zebrunner-mcp vault put`)"
-        );
+        )?;
     }
     for name in names {
         match settings::env_or_file(name) {
@@ -109,10 +110,10 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
     {
         match setup::database_url(&config) {
             Ok(url) => match zebrunner_storage::Storage::connect(&url).await {
-                Ok(_) => println!(
+                Ok(_) => reportln!(
                     "database: {} (reachable, schema up to date)",
                     setup::redact_url(&url)
-                ),
+                )?,
                 Err(e) => lines.push((
                     Severity::Error,
                     format!(
@@ -125,15 +126,17 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
         }
     }
     for (_, line) in &lines {
-        println!("{line}");
+        reportln!("{line}")?;
     }
     let errors = lines.iter().filter(|(s, _)| *s == Severity::Error).count();
     if errors > 0 {
         anyhow::bail!("{errors} configuration error(s)");
     }
-    println!(
+    reportln!(
         "configuration ok: transport {:?}, identity {:?}, credentials {:?}",
-        config.transport, config.identity, config.credentials
-    );
+        config.transport,
+        config.identity,
+        config.credentials
+    )?;
     Ok(())
 }

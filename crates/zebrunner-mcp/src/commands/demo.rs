@@ -11,6 +11,7 @@ use zebrunner_sandbox::{Sandbox, SandboxConfig};
 
 use super::{connect, parse_url, shutdown_signal};
 use crate::cli::DemoArgs;
+use crate::output::reportln;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut overrides = serde_json::Map::new();
@@ -44,10 +45,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let security = transport::http::Security::open(false);
     let http = transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
     let mcp_url = format!("http://{}/mcp", http.local_addr()?);
-    println!(
+    reportln!(
         "{}",
         instructions(&sandbox.url, &mcp_url, &user.login, &user.token)
-    );
+    )?;
     http.run(shutdown_signal()).await
 }
 

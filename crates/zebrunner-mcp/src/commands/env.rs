@@ -8,6 +8,7 @@ use clap::CommandFactory as _;
 use serde_json::{Value, json};
 use zebrunner_mcp_server::config::Config;
 
+use crate::output::outln;
 use crate::{cli::Cli, settings};
 
 /// Read by the PostgreSQL driver (sqlx) when `database_url` has no password: a libpq
@@ -39,7 +40,7 @@ pub fn run(json: bool) -> anyhow::Result<()> {
                 entry
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        outln!("{}", serde_json::to_string_pretty(&list)?)?;
         return Ok(());
     }
     let width = variables.iter().map(|v| v.name.len()).max().unwrap_or(0);
@@ -49,7 +50,7 @@ pub fn run(json: bool) -> anyhow::Result<()> {
             .as_deref()
             .map(|f| format!(" (or {f})"))
             .unwrap_or_default();
-        println!("{:width$}  {:8}  {}{file}", v.name, v.kind, v.about);
+        outln!("{:width$}  {:8}  {}{file}", v.name, v.kind, v.about)?;
     }
     Ok(())
 }

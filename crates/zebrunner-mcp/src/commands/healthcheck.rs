@@ -18,6 +18,7 @@ use zebrunner_mcp_server::config::Transport;
 
 use super::setup;
 use crate::cli::HealthcheckArgs;
+use crate::output::outln;
 
 /// Most of an answer read: the status line is all that matters.
 const MAX_ANSWER: u64 = 64 * 1024;
@@ -36,12 +37,12 @@ pub fn run(config_file: Option<&Path>, args: HealthcheckArgs) -> anyhow::Result<
     };
     match get(&url, timeout) {
         Ok(200) => {
-            println!("healthy: {url} answered 200");
+            outln!("healthy: {url} answered 200")?;
             Ok(())
         }
         Ok(status) => bail!("unhealthy: {url} answered {status}"),
         Err(Failure::Unreachable(_)) if stdio => {
-            println!("healthy: the transport is stdio, so there is no HTTP port to ask");
+            outln!("healthy: the transport is stdio, so there is no HTTP port to ask")?;
             Ok(())
         }
         Err(Failure::Unreachable(error)) => bail!("unhealthy: {url}: {error}"),

@@ -63,7 +63,7 @@ const ABOUT: [(&str, &str); 7] = [
 
 pub fn run() -> anyhow::Result<()> {
     let text = render(&Config::json_schema());
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
@@ -475,6 +475,22 @@ mod tests {
         assert!(page.contains("| `ZMCP_VAULT_KEYS`, `ZMCP_VAULT_KEYS_FILE` | secret |"));
         // Sections are tables, not settings of their own.
         assert!(!page.contains("`ZMCP_OIDC`"));
+    }
+
+    #[test]
+    fn every_row_says_what_it_is() {
+        let page = render(&Config::json_schema());
+        let rows: Vec<&str> = page.lines().filter(|l| l.starts_with("| `")).collect();
+        assert!(rows.len() > 50, "{} rows", rows.len());
+        let silent: Vec<&str> = rows
+            .into_iter()
+            .filter(|row| row.trim_end().ends_with("|  |"))
+            .collect();
+        assert!(
+            silent.is_empty(),
+            "give these settings a doc comment:\n{}",
+            silent.join("\n")
+        );
     }
 
     #[test]

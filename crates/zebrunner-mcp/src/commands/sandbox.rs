@@ -5,6 +5,7 @@ use zebrunner_sandbox::{Sandbox, SandboxConfig, TokenExchangeConfig};
 
 use super::shutdown_signal;
 use crate::cli::SandboxArgs;
+use crate::output::reportln;
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let config = SandboxConfig {
@@ -26,7 +27,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not start the sandbox on {}", args.listen))?;
     // Tests read the first line to learn the address, so print it at once.
-    println!("{}", running.banner());
+    reportln!("{}", running.banner())?;
     shutdown_signal().await;
     Ok(())
 }

@@ -23,18 +23,19 @@ use zebrunner_client::{ClientConfig, ZebrunnerClient, ZebrunnerUrl};
 use zebrunner_mcp_server::{Credentials, ZebrunnerMcp};
 
 use crate::cli::{ToolsArgs, ToolsFormat};
+use crate::output::{out, outln};
 
 pub async fn run(args: ToolsArgs) -> anyhow::Result<()> {
     let tools = list_tools().await?;
     if !args.json {
-        print!("{}", table(&tools));
+        out!("{}", table(&tools))?;
         return Ok(());
     }
     let output = match args.format {
         ToolsFormat::Registry => Value::Array(tools.iter().map(registry_tool).collect()),
         ToolsFormat::Mcp => json!({ "tools": tools }),
     };
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    outln!("{}", serde_json::to_string_pretty(&output)?)?;
     Ok(())
 }
 

@@ -13,7 +13,6 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use zebrunner_client::Workspace;
-use zebrunner_mcp_server::config::Config;
 use zebrunner_mcp_server::credentials::revalidate::{Verdict, check_record, check_token};
 use zebrunner_storage::Storage;
 use zebrunner_storage::audit::export::{aligned, printable};
@@ -21,6 +20,7 @@ use zebrunner_storage::vault::{NewCredential, RecordStatus, Vault, VaultMetadata
 use zebrunner_vault_crypto::KeyId;
 
 use super::setup;
+use crate::output::reportln;
 use crate::settings;
 
 #[derive(Debug, Args)]
@@ -139,8 +139,11 @@ pub async fn run(config_file: Option<&Path>, args: VaultArgs) -> anyhow::Result<
         }
         VaultCommand::Verify { user } => verify(&vault, &setup::workspace(&config)?, user).await,
         VaultCommand::Rekey { batch } => {
-            rekey(&vault, batch).await?;
-            rekey_signing_keys(&config, storage, ring).await
+            let newest = ring.newest().to_string();
+            let records_left = rekey(&vault, batch).await?;
+            let issuer = config.public_base(None);
+            let keys_left = rekey_signing_keys(&issuer, storage, ring).await?;
+            rekey_verdict(&newest, &issuer, records_left, &keys_left)
         }
         VaultCommand::ExportMetadata { format } => export(&vault, format).await,
     }
@@ -159,7 +162,7 @@ fn keygen(id: Option<&str>) -> anyhow::Result<()> {
     let id = KeyId::new(&id)
         .with_context(|| format!("{id:?} is not a key id: use 1 to 32 letters, digits, - or _"))?;
     let entry = zebrunner_vault_crypto::generate_entry(&id)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     out.write_all(entry.as_bytes())?;
     out.write_all(b"\n")?;
     eprintln!(
@@ -253,7 +256,7 @@ async fn all(vault: &Vault) -> anyhow::Result<Vec<VaultMetadata>> {
 
 async fn list(vault: &Vault, json: bool) -> anyhow::Result<()> {
     let records = all(vault).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         for m in &records {
             writeln!(out, "{}", json_line(m))?;
@@ -308,15 +311,15 @@ async fn verify(vault: &Vault, workspace: &Workspace, user: Option<String>) -> a
         let who = clean(&meta.user_key);
         match check_record(vault, workspace, &meta).await? {
             Verdict::Valid => {
-                println!("{who}: ok ({})", clean(&meta.login));
+                reportln!("{who}: ok ({})", clean(&meta.login))?;
                 ok += 1;
             }
             Verdict::Invalid(reason) => {
-                println!("{who}: invalid: {}", clean(&reason));
+                reportln!("{who}: invalid: {}", clean(&reason))?;
                 invalid += 1;
             }
             Verdict::Unknown(why) => {
-                println!("{who}: not checked, left as it was ({})", clean(&why));
+                reportln!("{who}: not checked, left as it was ({})", clean(&why))?;
                 unknown += 1;
             }
         }
@@ -328,7 +331,8 @@ async fn verify(vault: &Vault, workspace: &Workspace, user: Option<String>) -> a
     Ok(())
 }
 
-async fn rekey(vault: &Vault, batch: u32) -> anyhow::Result<()> {
+/// Reseal every record with the newest key; how many could not be (each printed, with why).
+async fn rekey(vault: &Vault, batch: u32) -> anyhow::Result<usize> {
     let newest = vault.ring().newest().to_string();
     let (mut resealed, mut failed) = (0usize, Vec::new());
     let mut after: Option<String> = None;
@@ -343,29 +347,23 @@ async fn rekey(vault: &Vault, batch: u32) -> anyhow::Result<()> {
         }
     }
     for (user, error) in &failed {
-        println!("{}: not rekeyed: {error}", clean(user));
+        reportln!("{}: not rekeyed: {error}", clean(user))?;
     }
-    if !failed.is_empty() {
-        bail!(
-            "{} record(s) open with no key in the ring and were left as they are",
-            failed.len()
-        );
-    }
-    eprintln!("rekey done: every record is sealed with {newest}; older keys may be removed");
-    Ok(())
+    Ok(failed.len())
 }
 
 /// The authorization server's signing keys (identity `broker`) are sealed with the same key
-/// ring: move them to the newest key too, or the old key could not be removed.
+/// ring: move them to the newest key too, or the old key could not be removed. Returns those
+/// still sealed as they were.
 async fn rekey_signing_keys(
-    config: &Config,
+    issuer: &str,
     storage: Storage,
     ring: Arc<zebrunner_vault_crypto::KeyRing>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<zebrunner_oauth::keys::StillSealed>> {
     let keys = zebrunner_oauth::SigningKeys::new(
         zebrunner_storage::oauth::OAuthStore::new(storage),
         ring,
-        &config.public_base(None),
+        issuer,
         i64::MAX / 4,
         0,
     );
@@ -374,20 +372,54 @@ async fn rekey_signing_keys(
     if resealed > 0 {
         eprintln!("rekey: {resealed} OAuth signing key(s) now on the newest key");
     }
-    if !failed.is_empty() {
-        bail!(
-            "{} OAuth signing key(s) open with no key in the ring (or belong to another \
-             public_url) and were left as they are: {}",
-            failed.len(),
-            failed.join(", ")
+    Ok(failed)
+}
+
+/// Older vault keys may be removed only when every record and every signing key is sealed
+/// with the newest one; otherwise say what still needs an older key.
+fn rekey_verdict(
+    newest: &str,
+    issuer: &str,
+    records_left: usize,
+    keys_left: &[zebrunner_oauth::keys::StillSealed],
+) -> anyhow::Result<()> {
+    if records_left == 0 && keys_left.is_empty() {
+        eprintln!(
+            "rekey done: every record and OAuth signing key is sealed with {newest}; older keys \
+             may be removed"
         );
+        return Ok(());
     }
-    Ok(())
+    let mut why = Vec::new();
+    if records_left > 0 {
+        why.push(format!(
+            "{records_left} record(s) open with no key in the ring and were left as they are"
+        ));
+    }
+    if !keys_left.is_empty() {
+        let keys: Vec<String> = keys_left
+            .iter()
+            .map(|k| format!("{} (vault key {})", clean(&k.kid), clean(&k.vault_key)))
+            .collect();
+        let mut vault_keys: Vec<String> = keys_left.iter().map(|k| clean(&k.vault_key)).collect();
+        vault_keys.sort();
+        vault_keys.dedup();
+        why.push(format!(
+            "{} OAuth signing key(s) stay sealed with their old vault key: {}; they open with no \
+             key in the ring, or belong to another public_url than {issuer}; keep vault key(s) \
+             {} in ZMCP_VAULT_KEYS (put back any removed): the server needs them to open its \
+             signing keys",
+            keys_left.len(),
+            keys.join(", "),
+            vault_keys.join(", ")
+        ));
+    }
+    bail!("rekey incomplete, older keys must stay: {}", why.join("; "))
 }
 
 async fn export(vault: &Vault, format: MetadataFormat) -> anyhow::Result<()> {
     let records = all(vault).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     match format {
         MetadataFormat::Jsonl => {
             for m in &records {
