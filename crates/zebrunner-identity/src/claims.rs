@@ -121,15 +121,18 @@ pub struct IdTokenClaims {
     pub subject: String,
     pub email: Option<String>,
     pub name: Option<String>,
+    pub preferred_username: Option<String>,
 }
 
-/// The ID-token checks of OpenID Connect Core §3.1.3.7 (steps 2, 3, 4, 9, 10) and §3.1.3.7
-/// step 11 (`nonce`), after the signature verified.
+/// The ID-token checks of OpenID Connect Core §3.1.3.7 (steps 2, 3, 4, 9, 10) and, when
+/// `nonce` is given, step 11: the token's `nonce` equals it. `None` is for an ID token
+/// presented to us without a sign-in of ours (a token exchange), which sent no nonce to
+/// compare: a `nonce` the token carries is then not checked.
 pub(crate) fn check_id_token(
     claims: &Map<String, Value>,
     config: &OidcConfig,
     client_id: &str,
-    nonce: &str,
+    nonce: Option<&str>,
     now: i64,
 ) -> Result<IdTokenClaims, TokenError> {
     let iss = string_claim(claims, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
@@ -144,19 +147,13 @@ pub(crate) fn check_id_token(
     if (auds.len() > 1 || azp.is_some()) && azp != Some(client_id) {
         return Err(TokenError::WrongAudience);
     }
-    let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
-    let exp = time_claim(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-    if now >= exp.saturating_add(leeway) {
-        return Err(TokenError::Expired);
-    }
-    let iat = time_claim(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-    if iat > now.saturating_add(leeway) {
-        return Err(TokenError::IssuedInFuture);
-    }
-    match string_claim(claims, "nonce")? {
-        Some(sent) if !nonce.is_empty() && sent == nonce => {}
-        Some(_) => return Err(TokenError::WrongNonce),
-        None => return Err(TokenError::MissingClaim("nonce")),
+    issued_and_unexpired(claims, config, now)?;
+    if let Some(nonce) = nonce {
+        match string_claim(claims, "nonce")? {
+            Some(sent) if !nonce.is_empty() && sent == nonce => {}
+            Some(_) => return Err(TokenError::WrongNonce),
+            None => return Err(TokenError::MissingClaim("nonce")),
+        }
     }
     let subject = string_claim(claims, "sub")?
         .filter(|s| !s.is_empty())
@@ -165,6 +162,7 @@ pub(crate) fn check_id_token(
         subject: subject.to_owned(),
         email: string_claim(claims, "email")?.map(str::to_owned),
         name: string_claim(claims, "name")?.map(str::to_owned),
+        preferred_username: string_claim(claims, "preferred_username")?.map(str::to_owned),
     })
 }
 
@@ -177,6 +175,25 @@ fn is_id_token(claims: &Map<String, Value>, auds: &[&str], client_id: Option<&st
     }
     let has_scope = claims.contains_key("scp") || claims.contains_key("scope");
     !has_scope && !auds.is_empty() && client_id.is_some_and(|c| auds.iter().all(|a| *a == c))
+}
+
+/// `exp` and `iat`, both required: not expired, not issued in the future (within the
+/// configured leeway). Both, for rules that compare them.
+pub(crate) fn issued_and_unexpired(
+    claims: &Map<String, Value>,
+    config: &OidcConfig,
+    now: i64,
+) -> Result<(i64, i64), TokenError> {
+    let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+    let exp = time_claim(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+    if now >= exp.saturating_add(leeway) {
+        return Err(TokenError::Expired);
+    }
+    let iat = time_claim(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
+    if iat > now.saturating_add(leeway) {
+        return Err(TokenError::IssuedInFuture);
+    }
+    Ok((exp, iat))
 }
 
 pub(crate) fn string_claim<'a>(
@@ -379,7 +396,7 @@ mod tests {
     #[test]
     fn id_tokens_need_our_client_our_nonce_and_a_live_time() {
         let config = config();
-        let check = |c: &Map<String, Value>| check_id_token(c, &config, "0oaweb", "n-1", NOW);
+        let check = |c: &Map<String, Value>| check_id_token(c, &config, "0oaweb", Some("n-1"), NOW);
         let ok = check(&id_token("n-1")).unwrap();
         assert_eq!(ok.subject, "00u1");
         assert_eq!(ok.email.as_deref(), Some("jane@acme.com"));
@@ -388,7 +405,7 @@ mod tests {
         no_nonce.remove("nonce");
         assert_eq!(check(&no_nonce), Err(TokenError::MissingClaim("nonce")));
         assert_eq!(
-            check_id_token(&id_token(""), &config, "0oaweb", "", NOW),
+            check_id_token(&id_token(""), &config, "0oaweb", Some(""), NOW),
             Err(TokenError::WrongNonce)
         );
         let mut other = id_token("n-1");
@@ -405,6 +422,77 @@ mod tests {
         let mut foreign = id_token("n-1");
         foreign.insert("iss".into(), json!("https://evil.example"));
         assert_eq!(check(&foreign), Err(TokenError::WrongIssuer));
+    }
+
+    #[test]
+    fn id_tokens_presented_without_our_sign_in_skip_only_the_nonce() {
+        let config = config();
+        let check = |c: &Map<String, Value>| check_id_token(c, &config, "0oaweb", None, NOW);
+        let edit = |field: &str, value: Value| {
+            let mut c = id_token("n-1");
+            c.insert(field.into(), value);
+            c
+        };
+        let drop = |field: &str| {
+            let mut c = id_token("n-1");
+            c.remove(field);
+            c
+        };
+        // Any nonce, or none at all.
+        assert!(check(&id_token("n-1")).is_ok());
+        assert!(check(&id_token("")).is_ok());
+        let ok = check(&drop("nonce")).unwrap();
+        assert_eq!(ok.subject, "00u1");
+        assert_eq!(ok.email.as_deref(), Some("jane@acme.com"));
+        let named = check(&edit("preferred_username", json!("jane"))).unwrap();
+        assert_eq!(named.preferred_username.as_deref(), Some("jane"));
+        // Everything else as with a nonce.
+        let expect = [
+            (
+                edit("iss", json!("https://evil.example")),
+                TokenError::WrongIssuer,
+            ),
+            (
+                edit("iss", json!("https://a.okta.com/oauth2/default/")),
+                TokenError::WrongIssuer,
+            ),
+            (drop("iss"), TokenError::MissingClaim("iss")),
+            (edit("aud", json!("0oaother")), TokenError::WrongAudience),
+            (drop("aud"), TokenError::WrongAudience),
+            (edit("aud", json!(7)), TokenError::InvalidClaim("aud")),
+            (
+                edit("aud", json!(["0oaother", "0oaweb"])),
+                TokenError::WrongAudience,
+            ),
+            (edit("azp", json!("0oaother")), TokenError::WrongAudience),
+            (edit("exp", json!(NOW - 60)), TokenError::Expired),
+            (drop("exp"), TokenError::MissingClaim("exp")),
+            (edit("exp", json!("soon")), TokenError::InvalidClaim("exp")),
+            (edit("iat", json!(NOW + 61)), TokenError::IssuedInFuture),
+            (drop("iat"), TokenError::MissingClaim("iat")),
+            (edit("sub", json!("")), TokenError::MissingClaim("sub")),
+            (drop("sub"), TokenError::MissingClaim("sub")),
+            (edit("sub", json!(1)), TokenError::InvalidClaim("sub")),
+            (
+                edit("email", json!(true)),
+                TokenError::InvalidClaim("email"),
+            ),
+        ];
+        for (claims, error) in expect {
+            assert_eq!(check(&claims), Err(error.clone()), "{claims:?}");
+            let mut with_nonce = claims.clone();
+            with_nonce.insert("nonce".into(), json!("n-1"));
+            assert_eq!(
+                check_id_token(&with_nonce, &config, "0oaweb", Some("n-1"), NOW),
+                Err(error),
+                "the same refusal with a nonce: {claims:?}"
+            );
+        }
+        assert!(check(&edit("exp", json!(NOW - 59))).is_ok(), "leeway");
+        assert!(check(&edit("azp", json!("0oaweb"))).is_ok());
+        let mut shared = edit("aud", json!(["0oaother", "0oaweb"]));
+        shared.insert("azp".into(), json!("0oaweb"));
+        assert!(check(&shared).is_ok());
     }
 
     #[test]

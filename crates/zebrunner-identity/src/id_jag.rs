@@ -21,7 +21,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::claims::{audiences, groups, string_claim, time_claim};
+use crate::claims::{audiences, groups, issued_and_unexpired, string_claim};
 use crate::config::OidcConfig;
 use crate::error::TokenError;
 use crate::identity::Identity;
@@ -85,15 +85,7 @@ pub(crate) fn check(
     {
         return Err(TokenError::WrongResource);
     }
-    let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
-    let exp = time_claim(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-    if now >= exp.saturating_add(leeway) {
-        return Err(TokenError::Expired);
-    }
-    let iat = time_claim(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-    if iat > now.saturating_add(leeway) {
-        return Err(TokenError::IssuedInFuture);
-    }
+    let (exp, iat) = issued_and_unexpired(claims, config, now)?;
     if exp.saturating_sub(iat) > rules.max_lifetime_secs {
         return Err(TokenError::TooLongLived);
     }

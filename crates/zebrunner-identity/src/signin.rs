@@ -77,6 +77,9 @@ pub struct SignedIn {
     pub identity: Identity,
     /// From the ID token.
     pub person: IdTokenClaims,
+    /// The ID token itself, for Zebrunner's token exchange where it is offered (never
+    /// logged or stored).
+    pub id_token: SecretString,
 }
 
 #[derive(Deserialize)]
@@ -217,7 +220,11 @@ impl SignInClient {
             .validate(&access_token)
             .await
             .map_err(SignInError::AccessToken)?;
-        Ok(SignedIn { identity, person })
+        Ok(SignedIn {
+            identity,
+            person,
+            id_token: SecretString::from(id_token),
+        })
     }
 }
 

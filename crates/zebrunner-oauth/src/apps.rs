@@ -136,17 +136,8 @@ fn signed_out(status: StatusCode, notice: Option<&str>, problem: Option<&str>) -
 
 /// `2026-12-06 23:50 UTC`.
 fn readable_time(unix: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
-        Err(_) => "unknown".to_owned(),
-    }
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map_or_else(|_| "unknown".to_owned(), zebrunner_pages::readable_time)
 }
 
 /// Where a redirect URI returns to, as a person reads it: the host of a web address, or
@@ -658,6 +649,7 @@ mod tests {
             trusted_issuers: Vec::new(),
             zebrunner: None,
             audit: None,
+            connect: None,
         });
         // Alice allowed her app and the shared one; Bob the shared one. One grant each.
         for (id, name) in [(ALICES_APP, "Alice's <App>"), (SHARED_APP, "Shared App")] {

@@ -28,6 +28,7 @@ use axum::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -532,31 +533,103 @@ pub async fn callback(
         tracing::info!(user_key = %identity.user_key, "broker sign-in refused by the policy");
         return deny(&format!("you may not use this server: {reason}"));
     }
-    match server
-        .store
-        .consent(&identity.user_key, &pending.client_id)
-        .await
-    {
-        Ok(Some(consent)) if covers(&consent.scope, &pending.scope) => {
-            let _ = server.store.take_pending(&hash(&id), now()).await;
-            return server.issue_code(&pending, &identity).await;
-        }
-        Ok(_) => {}
-        Err(error) => return Error::from(error).into_response(),
-    }
+    // The person is known from here on: the consent page and the connect step read them
+    // from the pending authorization.
     let identity_json = serde_json::to_string(&identity).unwrap_or_default();
     match server
         .store
         .set_pending_identity(&hash(&id), &identity.user_key, &identity_json, now())
         .await
     {
-        Ok(true) => server.consent_page(&id, &pending, &identity).await,
-        Ok(false) => problem(
-            StatusCode::BAD_REQUEST,
-            "This sign-in took too long. Go back to the application and connect again.",
-        ),
-        Err(error) => Error::from(error).into_response(),
+        Ok(true) => {}
+        Ok(false) => return too_long(),
+        Err(error) => return Error::from(error).into_response(),
     }
+    server
+        .after_sign_in(&id, &pending, &identity, Some(&signed_in.id_token))
+        .await
+}
+
+/// A pending authorization's request and the person who signed in for it (`None` before the
+/// sign-in finished).
+fn signed_in_request(row: &PendingRow) -> Option<(Pending, Identity)> {
+    let pending = serde_json::from_str::<Pending>(&row.request).ok()?;
+    let identity = serde_json::from_str::<Identity>(row.identity.as_deref()?).ok()?;
+    Some((pending, identity))
+}
+
+fn too_long() -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "This sign-in took too long. Go back to the application and connect again.",
+    )
+}
+
+impl AuthorizationServer {
+    /// The person signed in for `pending`: connect first if they must (once), then a code at
+    /// once if they approved this client for these scopes before, else the consent page.
+    async fn after_sign_in(
+        &self,
+        id: &str,
+        pending: &Pending,
+        identity: &Identity,
+        id_token: Option<&SecretString>,
+    ) -> Response {
+        if let Some(step) = &self.connect {
+            match step.connected(identity, id_token).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(user_key = %identity.user_key, client_id = %pending.client_id, "authorization waits for the person to connect Zebrunner");
+                    return step.begin(identity);
+                }
+                Err(reason) => {
+                    tracing::warn!(%reason, "could not tell whether a person has connected Zebrunner");
+                    return problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Your Zebrunner connection could not be checked just now. Wait a minute, then go back to the application and connect again.",
+                    );
+                }
+            }
+        }
+        match self
+            .store
+            .consent(&identity.user_key, &pending.client_id)
+            .await
+        {
+            Ok(Some(consent)) if covers(&consent.scope, &pending.scope) => {
+                let _ = self.store.take_pending(&hash(id), now()).await;
+                self.issue_code(pending, identity).await
+            }
+            Ok(_) => self.consent_page(id, pending, identity).await,
+            Err(error) => Error::from(error).into_response(),
+        }
+    }
+}
+
+/// `GET /oauth/resume`: back from the connect page, the authorization this browser started
+/// goes on where it waited.
+pub async fn resume(
+    State(server): State<Arc<AuthorizationServer>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = server.pending_id(&headers) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "No application is waiting for you in this browser. Go back to the application and connect again.",
+        );
+    };
+    let row = match server.store.pending(&hash(&id), now()).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return too_long(),
+        Err(error) => return Error::from(error).into_response(),
+    };
+    let Some((pending, identity)) = signed_in_request(&row) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Sign in first. Go back to the application and connect again.",
+        );
+    };
+    server.after_sign_in(&id, &pending, &identity, None).await
 }
 
 /// Whether an earlier approval of `approved` covers `requested` (space-separated scopes).
@@ -628,12 +701,7 @@ pub async fn consent(
         }
         Err(error) => return Error::from(error).into_response(),
     };
-    let (Ok(pending), Some(Ok(identity))) = (
-        serde_json::from_str::<Pending>(&row.request),
-        row.identity
-            .as_deref()
-            .map(serde_json::from_str::<Identity>),
-    ) else {
+    let Some((pending, identity)) = signed_in_request(&row) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "Sign in first. Go back to the application and connect again.",

@@ -7,12 +7,13 @@
 
 use axum::response::Response;
 use zebrunner_identity::Identity;
-use zebrunner_pages::cookies::random_token;
 
 use crate::config::ConfidentialClient;
-use crate::events::{GrantEvent, GrantOutcome};
-use crate::token::{Grant, TokenForm, token_response};
+use crate::events::GrantEvent;
+use crate::token::TokenForm;
 use crate::{AuthorizationServer, Error, now};
+
+const GRANT: &str = "client_credentials";
 
 impl AuthorizationServer {
     pub(crate) async fn client_credentials(
@@ -23,11 +24,8 @@ impl AuthorizationServer {
         let id = client.client_id.as_str();
         let user_key = format!("client:{id}");
         let refuse = |error: &'static str, description: String| GrantEvent {
-            grant: "client_credentials",
-            client_id: id.to_owned(),
             user_key: Some(user_key.clone()),
-            email: None,
-            outcome: GrantOutcome::Refused(error, description),
+            ..GrantEvent::refused(GRANT, id, None, error, description)
         };
         if let Err(Error::Invalid { error, description }) = self.check_resource(form) {
             return Err(self.refused(refuse(error, description)).await);
@@ -78,25 +76,6 @@ impl AuthorizationServer {
                 ))
                 .await);
         }
-        let family = random_token();
-        self.store
-            .start_family(&family, id, &identity.user_key, now())
-            .await?;
-        let access = self.access_token(&Grant {
-            client_id: id,
-            family: &family,
-            identity: &identity,
-            scope: &scope,
-            resource: &self.resource,
-        })?;
-        self.issued(GrantEvent {
-            grant: "client_credentials",
-            client_id: id.to_owned(),
-            user_key: Some(identity.user_key.clone()),
-            email: None,
-            outcome: GrantOutcome::Issued("access token"),
-        })
-        .await?;
-        Ok(token_response(&access, self.access_ttl(), None, &scope))
+        self.access_only(GRANT, id, &identity, &scope).await
     }
 }

@@ -20,10 +20,12 @@ use serde_json::json;
 use zebrunner_identity::{Identity, MAX_TOKEN_BYTES};
 
 use crate::config::ConfidentialClient;
-use crate::events::{GrantEvent, GrantOutcome};
+use crate::events::GrantEvent;
 use crate::jwt_bearer::unverified_issuer;
 use crate::token::{TokenForm, no_store};
 use crate::{AuthorizationServer, Error, oauth_error};
+
+const GRANT: &str = "token_exchange";
 
 /// RFC 8693 §3: an OAuth access token.
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -77,14 +79,9 @@ impl AuthorizationServer {
         form: &TokenForm,
     ) -> Result<Response, Error> {
         let id = client.client_id.as_str();
-        let refusal =
-            |identity: Option<&Identity>, error: &'static str, description: String| GrantEvent {
-                grant: "token_exchange",
-                client_id: id.to_owned(),
-                user_key: identity.map(|i| i.user_key.clone()),
-                email: identity.and_then(|i| i.email.clone()),
-                outcome: GrantOutcome::Refused(error, description),
-            };
+        let refusal = |identity: Option<&Identity>, error: &'static str, description: String| {
+            GrantEvent::refused(GRANT, id, identity, error, description)
+        };
         let Some(zebrunner) = &self.zebrunner else {
             return Err(self
                 .refused(refusal(
@@ -194,17 +191,16 @@ impl AuthorizationServer {
                 ));
             }
         };
-        self.issued(GrantEvent {
-            grant: "token_exchange",
-            client_id: id.to_owned(),
-            user_key: Some(identity.user_key.clone()),
-            email: identity.email.clone(),
-            outcome: GrantOutcome::Issued(if personal {
+        self.issued(GrantEvent::issued(
+            GRANT,
+            id,
+            &identity,
+            if personal {
                 "Zebrunner API token"
             } else {
                 "Zebrunner bearer"
-            }),
-        })
+            },
+        ))
         .await?;
         let mut body = json!({
             "access_token": token.token.expose_secret(),

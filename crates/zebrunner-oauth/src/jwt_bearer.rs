@@ -21,12 +21,13 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zebrunner_identity::{IdJagRules, MAX_TOKEN_BYTES, OidcConfig, OidcValidator, SetupError};
-use zebrunner_pages::cookies::random_token;
 
 use crate::config::{ConfidentialClient, OAuthConfig};
-use crate::events::{GrantEvent, GrantOutcome};
-use crate::token::{Grant, TokenForm, token_response};
+use crate::events::GrantEvent;
+use crate::token::TokenForm;
 use crate::{AuthorizationServer, Error, now};
+
+const GRANT: &str = "jwt_bearer";
 
 /// How long a remembered `jti` outlives its assertion's `exp` (the clock-skew leeway).
 const REPLAY_LEEWAY_SECS: i64 = 60;
@@ -69,11 +70,8 @@ impl AuthorizationServer {
         let id = client.client_id.as_str();
         let refusal =
             |user_key: Option<&str>, error: &'static str, description: String| GrantEvent {
-                grant: "jwt_bearer",
-                client_id: id.to_owned(),
                 user_key: user_key.map(str::to_owned),
-                email: None,
-                outcome: GrantOutcome::Refused(error, description),
+                ..GrantEvent::refused(GRANT, id, None, error, description)
             };
         if let Err(Error::Invalid { error, description }) = self.check_resource(form) {
             return Err(self.refused(refusal(None, error, description)).await);
@@ -182,27 +180,8 @@ impl AuthorizationServer {
                 ))
                 .await);
         }
-        let scope = granted.join(" ");
-        let family = random_token();
-        self.store
-            .start_family(&family, id, &user_key, now())
-            .await?;
-        let access = self.access_token(&Grant {
-            client_id: id,
-            family: &family,
-            identity: &identity,
-            scope: &scope,
-            resource: &self.resource,
-        })?;
-        self.issued(GrantEvent {
-            grant: "jwt_bearer",
-            client_id: id.to_owned(),
-            user_key: Some(user_key),
-            email: identity.email.clone(),
-            outcome: GrantOutcome::Issued("access token"),
-        })
-        .await?;
-        Ok(token_response(&access, self.access_ttl(), None, &scope))
+        self.access_only(GRANT, id, &identity, &granted.join(" "))
+            .await
     }
 }
 

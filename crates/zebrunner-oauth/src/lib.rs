@@ -23,6 +23,8 @@
 //!   the vault), [`jwt_bearer`] (enterprise-managed authorization with ID-JAGs): the grants
 //!   of the operator's confidential clients.
 //! - [`events`]: what those grants tell the audit log.
+//! - [`connect_step`]: with credentials `vault`, the connect page inside `/authorize` for a
+//!   person who has not connected Zebrunner yet, and `/oauth/resume` back from it.
 //! - this file: [`AuthorizationServer`], its metadata (RFC 8414) and its router.
 //!
 //! All state (clients, cached metadata documents, pending sign-ins, codes, refresh-token
@@ -35,6 +37,7 @@ pub mod cimd;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod config;
+pub mod connect_step;
 pub mod events;
 pub mod exchange;
 pub mod jwt_bearer;
@@ -61,6 +64,7 @@ use zebrunner_pages::{CookieKey, headers};
 use zebrunner_storage::{StorageError, oauth::OAuthStore};
 
 pub use config::{ConfidentialClient, ConfidentialGrant, OAuthConfig, StaticClient};
+pub use connect_step::{ConnectStep, RESUME_PATH};
 pub use events::{GrantAudit, GrantEvent, GrantOutcome, RecordLost};
 pub use exchange::{NoZebrunnerToken, ZebrunnerToken, ZebrunnerTokens};
 pub use jwt_bearer::trusted_issuers;
@@ -146,6 +150,8 @@ pub struct AuthorizationServer {
     /// Zebrunner tokens for the token exchange (credentials `vault` only).
     pub(crate) zebrunner: Option<Arc<dyn ZebrunnerTokens>>,
     pub(crate) audit: Option<Arc<dyn GrantAudit>>,
+    /// The connect page, with credentials `vault`.
+    pub(crate) connect: Option<Arc<dyn ConnectStep>>,
     /// The validator of our own tokens, once [`AuthorizationServer::validator`] made it.
     pub(crate) own_validator: OnceLock<OidcValidator>,
 }
@@ -165,6 +171,8 @@ pub struct Parts {
     pub trusted_issuers: Vec<OidcValidator>,
     pub zebrunner: Option<Arc<dyn ZebrunnerTokens>>,
     pub audit: Option<Arc<dyn GrantAudit>>,
+    /// The connect step inside `/authorize` (credentials `vault`).
+    pub connect: Option<Arc<dyn ConnectStep>>,
 }
 
 impl AuthorizationServer {
@@ -213,6 +221,7 @@ impl AuthorizationServer {
             trusted_issuers: parts.trusted_issuers,
             zebrunner: parts.zebrunner,
             audit: parts.audit,
+            connect: parts.connect,
             own_validator: OnceLock::new(),
         })
     }
@@ -279,50 +288,7 @@ impl AuthorizationServer {
 
     /// The RFC 8414 document.
     pub fn metadata_document(&self) -> Value {
-        let base = &self.issuer;
-        let confidential = &self.config.confidential_clients;
-        let mut grants = vec!["authorization_code", "refresh_token"];
-        for (grant, name) in [
-            (
-                ConfidentialGrant::ClientCredentials,
-                token::CLIENT_CREDENTIALS,
-            ),
-            (ConfidentialGrant::TokenExchange, token::TOKEN_EXCHANGE),
-            (ConfidentialGrant::JwtBearer, token::JWT_BEARER),
-        ] {
-            if confidential.iter().any(|c| c.may(grant)) {
-                grants.push(name);
-            }
-        }
-        let mut auth_methods = vec!["none"];
-        if !confidential.is_empty() {
-            auth_methods.extend(["client_secret_basic", "client_secret_post"]);
-        }
-        let mut document = json!({
-            "issuer": base,
-            "authorization_endpoint": format!("{base}/authorize"),
-            "token_endpoint": format!("{base}/token"),
-            "registration_endpoint": format!("{base}/register"),
-            "revocation_endpoint": format!("{base}/revoke"),
-            "jwks_uri": format!("{base}/oauth/jwks.json"),
-            "scopes_supported": self.scopes,
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": grants,
-            "token_endpoint_auth_methods_supported": auth_methods,
-            "revocation_endpoint_auth_methods_supported": ["none"],
-            "code_challenge_methods_supported": ["S256"],
-            "authorization_response_iss_parameter_supported": true,
-            "client_id_metadata_document_supported": true,
-            "service_documentation": format!("{base}/"),
-        });
-        if grants.contains(&token::JWT_BEARER) {
-            // MCP enterprise-managed authorization §6 (draft-ietf-oauth-identity-assertion-
-            // authz-grant §7.2): how clients find out we take ID-JAGs.
-            document["authorization_grant_profiles_supported"] =
-                json!(["urn:ietf:params:oauth:grant-profile:id-jag"]);
-        }
-        document
+        metadata_document(&self.issuer, &self.config, &self.scopes)
     }
 
     /// Make or load the signing keys; then, once an hour, keep them fresh (a new key when the
@@ -365,6 +331,7 @@ impl AuthorizationServer {
             .route("/authorize", get(authorize::authorize))
             .route("/oauth/callback", get(authorize::callback))
             .route("/oauth/consent", post(authorize::consent))
+            .route(RESUME_PATH, get(authorize::resume))
             .merge(apps::routes())
             .layer(middleware::from_fn(headers::layer));
         let api = Router::new()
@@ -379,6 +346,58 @@ impl AuthorizationServer {
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self.clone())
     }
+}
+
+/// The RFC 8414 document of the authorization server `issuer` with `config`, offering
+/// `scopes`. `registration_endpoint` is listed only while dynamic registration is on (RFC 8414
+/// §2: optional), so clients do not try a registration that would be refused.
+pub fn metadata_document(issuer: &str, config: &OAuthConfig, scopes: &[String]) -> Value {
+    let base = issuer;
+    let confidential = &config.confidential_clients;
+    let mut grants = vec!["authorization_code", "refresh_token"];
+    for (grant, name) in [
+        (
+            ConfidentialGrant::ClientCredentials,
+            token::CLIENT_CREDENTIALS,
+        ),
+        (ConfidentialGrant::TokenExchange, token::TOKEN_EXCHANGE),
+        (ConfidentialGrant::JwtBearer, token::JWT_BEARER),
+    ] {
+        if confidential.iter().any(|c| c.may(grant)) {
+            grants.push(name);
+        }
+    }
+    let mut auth_methods = vec!["none"];
+    if !confidential.is_empty() {
+        auth_methods.extend(["client_secret_basic", "client_secret_post"]);
+    }
+    let mut document = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "jwks_uri": format!("{base}/oauth/jwks.json"),
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": grants,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "client_id_metadata_document_supported": true,
+        "service_documentation": format!("{base}/"),
+    });
+    if config.dynamic_registration {
+        document["registration_endpoint"] = json!(format!("{base}/register"));
+    }
+    if grants.contains(&token::JWT_BEARER) {
+        // MCP enterprise-managed authorization §6 (draft-ietf-oauth-identity-assertion-
+        // authz-grant §7.2): how clients find out we take ID-JAGs.
+        document["authorization_grant_profiles_supported"] =
+            json!(["urn:ietf:params:oauth:grant-profile:id-jag"]);
+    }
+    document
 }
 
 async fn metadata(State(server): State<Arc<AuthorizationServer>>) -> Response {

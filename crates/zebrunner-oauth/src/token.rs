@@ -322,6 +322,37 @@ impl AuthorizationServer {
         ))
     }
 
+    /// An access token and no refresh token for `identity`, from `grant_type` (a grant of
+    /// the operator's confidential clients). The token belongs to a grant (family) of its
+    /// own, so revoking by person or client stops it at once; the issuance is audited first.
+    pub(crate) async fn access_only(
+        &self,
+        grant_type: &'static str,
+        client_id: &str,
+        identity: &Identity,
+        scope: &str,
+    ) -> Result<Response, Error> {
+        let family = random_token();
+        self.store
+            .start_family(&family, client_id, &identity.user_key, now())
+            .await?;
+        let access = self.access_token(&Grant {
+            client_id,
+            family: &family,
+            identity,
+            scope,
+            resource: &self.resource,
+        })?;
+        self.issued(crate::events::GrantEvent::issued(
+            grant_type,
+            client_id,
+            identity,
+            "access token",
+        ))
+        .await?;
+        Ok(token_response(&access, self.access_ttl(), None, scope))
+    }
+
     /// A fresh access token and the first refresh token of `grant`.
     async fn tokens(&self, grant: &Grant<'_>) -> Result<Response, Error> {
         let Grant {

@@ -13,7 +13,7 @@
 //! - `templates/pages/base.html`: the layout every page template extends
 //!   (`{% extends "pages/base.html" %}`; a page crate's `askama.toml` lists this crate's
 //!   `templates/` directory), with the `problem` and `notice` messages.
-//! - [`render`]: a template to a response.
+//! - [`render`]: a template to a response; [`readable_time`]: a time as pages show it.
 
 pub mod cookies;
 pub mod headers;
@@ -41,5 +41,29 @@ pub fn render(status: StatusCode, page: &impl askama::Template) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+/// A time as the pages show it: `2026-12-06 23:50 UTC`.
+pub fn readable_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_read_in_utc_to_the_minute() {
+        let t = time::OffsetDateTime::from_unix_timestamp(1_796_601_012).unwrap();
+        assert_eq!(super::readable_time(t), "2026-12-06 23:50 UTC");
+        let shifted = t.to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap());
+        assert_eq!(super::readable_time(shifted), "2026-12-06 23:50 UTC");
     }
 }

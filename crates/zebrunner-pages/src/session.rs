@@ -47,6 +47,10 @@ pub struct Session {
     pub session_id: String,
     #[serde(rename = "x")]
     pub expires_at: i64,
+    /// The page was opened from a step of another flow (an authorization waiting for the
+    /// person to connect): when its work is done, the page hands back to that flow.
+    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
 }
 
 impl Session {
@@ -143,13 +147,17 @@ impl Sessions {
             name,
             session_id: random_token(),
             expires_at: now + SESSION_SECS,
+            resume: false,
         };
-        let cookie = self.key.seal(&self.purpose("session"), &session);
-        (
-            session,
-            self.key
-                .set_cookie(self.names.session, &cookie, SESSION_SECS),
-        )
+        let cookie = self.set_session(&session);
+        (session, cookie)
+    }
+
+    /// The `Set-Cookie` that holds `session` (after a change such as [`Session::resume`]).
+    pub fn set_session(&self, session: &Session) -> String {
+        let cookie = self.key.seal(&self.purpose("session"), session);
+        self.key
+            .set_cookie(self.names.session, &cookie, SESSION_SECS)
     }
 
     /// The signed-in session the request's cookies carry, if valid now.
@@ -173,6 +181,29 @@ impl Sessions {
     pub fn csrf_ok(&self, session: &Session, token: &str) -> bool {
         self.key
             .verify_derived(&self.purpose("csrf"), &session.session_id, token)
+    }
+}
+
+#[cfg(test)]
+mod resume_tests {
+    use super::*;
+
+    #[test]
+    fn a_resuming_session_keeps_the_mark_through_its_cookie() {
+        let sessions = Sessions::new(
+            CookieKey::new(&[3; 32], true),
+            Names {
+                session: "s",
+                sign_in: "i",
+                purpose: "t:",
+            },
+        );
+        let (mut session, plain) = sessions.begin_session("uid:1".into(), None, None, 100);
+        let read = |set: &str| sessions.session(set.split(';').next(), 110);
+        assert!(!read(&plain).is_some_and(|s| s.resume));
+        session.resume = true;
+        let marked = sessions.set_session(&session);
+        assert_eq!(read(&marked), Some(session));
     }
 }
 
@@ -268,6 +299,7 @@ mod tests {
             name: Some("Ann".into()),
             session_id: "s".into(),
             expires_at: NOW,
+            resume: false,
         };
         assert_eq!(session.who(), "Ann (ann@x)");
         session.email = None;

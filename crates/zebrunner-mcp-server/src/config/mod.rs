@@ -91,7 +91,8 @@ pub struct Config {
     /// Address the HTTP transport listens on.
     pub listen: SocketAddr,
     /// The URL clients use to reach this server, e.g. `https://mcp.example.com`
-    /// (no trailing `/mcp`). Needed with identity `oidc` unless listening on
+    /// (no trailing `/mcp`). Needed with identity `oidc` or `broker` unless listening on
+    /// loopback; `https` with identity `broker` or the connect page unless its host is
     /// loopback; defaults to `http://<listen>`.
     pub public_url: Option<String>,
     /// `Host` headers accepted (DNS-rebinding protection); default loopback names.
@@ -199,6 +200,11 @@ pub struct VaultConfig {
     pub revalidate_hours: u64,
     /// Tokens checked at once by the background check.
     pub revalidate_concurrency: usize,
+    /// When a person signs in (connect page, or an authorization with identity `broker`) and
+    /// has no stored token, first ask Zebrunner to exchange their Okta ID token for one
+    /// (`POST /api/iam/v1/auth/token-exchange`, proposed, not offered by Zebrunner today);
+    /// when Zebrunner does not offer it or refuses, the person connects on the page.
+    pub zebrunner_token_exchange: bool,
 }
 
 impl Default for VaultConfig {
@@ -209,6 +215,7 @@ impl Default for VaultConfig {
             cache_idle_secs: 30 * 60,
             revalidate_hours: 24,
             revalidate_concurrency: 4,
+            zebrunner_token_exchange: false,
         }
     }
 }
@@ -312,6 +319,7 @@ impl Default for PolicyConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectAccess {
+    /// The group, as the token's groups claim names it.
     pub group: String,
     /// Zebrunner project keys, e.g. `["DEMO"]`.
     pub projects: Vec<String>,
@@ -656,6 +664,9 @@ mod tests {
         ("ZMCP_VAULT_REVALIDATE_CONCURRENCY", "2", |c| {
             c.vault.revalidate_concurrency == 2
         }),
+        ("ZMCP_VAULT_ZEBRUNNER_TOKEN_EXCHANGE", "true", |c| {
+            c.vault.zebrunner_token_exchange
+        }),
         (
             "ZMCP_OIDC_ISSUER",
             "https://acme.okta.com/oauth2/default",
@@ -706,6 +717,14 @@ mod tests {
         }),
         ("ZMCP_OAUTH_CIMD_ALLOW_LOOPBACK_HTTP", "true", |c| {
             c.oauth.cimd_allow_loopback_http
+        }),
+        (
+            "ZMCP_OAUTH_ID_JAG_ISSUERS",
+            "https://acme.okta.com,https://other.example",
+            |c| c.oauth.id_jag_issuers == ["https://acme.okta.com", "https://other.example"],
+        ),
+        ("ZMCP_OAUTH_ID_JAG_MAX_LIFETIME_SECS", "120", |c| {
+            c.oauth.id_jag_max_lifetime_secs == 120
         }),
         ("ZMCP_POLICY_READ_SCOPE", "zmcp:read", |c| {
             c.policy.read_scope == "zmcp:read"

@@ -18,11 +18,16 @@
 //!     token is exchanged for a long-lived one, whose login must be the person's;
 //!   - `POST /connect/disconnect`, `POST /connect/sign-out`.
 //!
+//! [`step`] makes the page a step of the authorization server's `/authorize` (a person who
+//! has not connected does it there, once) and tries Zebrunner's token exchange first where
+//! it is switched on.
+//!
 //! Every POST needs the session, its CSRF token, and no cross-site `Origin`. A pasted token
 //! is never echoed, logged, or put in a URL; failures re-render the page with what to do.
 
 pub mod pages;
 pub mod session;
+mod step;
 
 use std::sync::Arc;
 
@@ -64,6 +69,8 @@ pub struct ConnectPage {
     pub issuer: String,
     /// This server's origin (`https://mcp.example.com`), for the `Origin` check.
     pub origin: String,
+    /// `vault.zebrunner_token_exchange`: try Zebrunner's token exchange at sign-in.
+    pub zebrunner_token_exchange: bool,
 }
 
 /// The page's routes, with their headers and body limit (the stylesheet is served once by
@@ -126,11 +133,7 @@ impl ConnectPage {
             .or(record.as_ref().map(|r| r.login.as_str()))
             .or(allowed.as_deref())
             .unwrap_or_default();
-        let who = match (&session.name, &session.email) {
-            (Some(name), Some(email)) => format!("{name} ({email})"),
-            (Some(one), None) | (None, Some(one)) => one.clone(),
-            (None, None) => session.user_key.clone(),
-        };
+        let who = session.who();
         html(
             status,
             &Account {
@@ -183,7 +186,12 @@ impl ConnectPage {
         match self.vault.store(&identity_of(session), login, token).await {
             Ok(meta) => {
                 tracing::info!(user_key = %session.user_key, login = %meta.login, revision = meta.revision, "a person connected their Zebrunner account");
-                see_other("/connect?notice=saved")
+                if session.resume {
+                    // An application's authorization waits for this: go back to it.
+                    see_other(zebrunner_oauth::RESUME_PATH)
+                } else {
+                    see_other("/connect?notice=saved")
+                }
             }
             Err(StoreError::LoginNotAllowed(why)) => {
                 self.account(
@@ -370,13 +378,23 @@ async fn callback(
             &[clear],
         );
     }
-    let (_, session) = page.cookies.begin_session(
-        identity.user_key,
-        identity.email.or(signed_in.person.email),
-        identity.name.or(signed_in.person.name),
-        now(),
-    );
-    with_cookies(see_other("/connect"), &[clear, session])
+    let mut identity = identity;
+    identity.email = identity.email.or(signed_in.person.email);
+    identity.name = identity.name.or(signed_in.person.name);
+    // Someone signing in without a stored token may be connected by Zebrunner itself.
+    let connected_now = matches!(page.vault.metadata(&identity.user_key).await, Ok(None))
+        && page
+            .connect_by_exchange(&identity, &signed_in.id_token)
+            .await;
+    let (_, session) =
+        page.cookies
+            .begin_session(identity.user_key, identity.email, identity.name, now());
+    let to = if connected_now {
+        "/connect?notice=saved"
+    } else {
+        "/connect"
+    };
+    with_cookies(see_other(to), &[clear, session])
 }
 
 #[derive(Deserialize)]

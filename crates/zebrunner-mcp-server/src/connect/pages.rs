@@ -12,6 +12,10 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
             "Saved. Zebrunner accepted the token; your AI assistant now works as you. Retry \
              the request in your assistant.",
         ),
+        "connect-first" => Some(
+            "An application asked to use Zebrunner as you. Connect your Zebrunner account \
+             once, here; then it goes on by itself.",
+        ),
         "disconnected" => Some("Disconnected. This server no longer holds a token of yours."),
         "signed-out" => Some("You are signed out of this page."),
         _ => None,
@@ -69,17 +73,8 @@ pub struct Account<'a> {
 
 /// `2026-12-06T23:50:12.123Z` as `2026-12-06 23:50 UTC`.
 fn readable_time(rfc3339: &str) -> String {
-    match time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
-        Err(_) => rfc3339.to_owned(),
-    }
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .map_or_else(|_| rfc3339.to_owned(), zebrunner_pages::readable_time)
 }
 
 #[cfg(test)]

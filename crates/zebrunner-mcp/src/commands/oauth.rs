@@ -21,6 +21,7 @@ use zebrunner_storage::oauth::{ClientKind, ClientRow, GrantRow};
 use zebrunner_storage::{OAuthStore, Storage};
 
 use super::setup;
+use crate::output::outln;
 
 /// Why an administrator's revocation happened, as `oauth grants` shows it.
 const REVOKED_BY_ADMIN: &str = "revoked by an administrator";
@@ -145,7 +146,7 @@ pub async fn run(config_file: Option<&Path>, args: OAuthArgs) -> anyhow::Result<
 /// A fresh 256-bit secret, and the configuration that accepts it.
 fn client_secret(client: &str) -> anyhow::Result<()> {
     let (secret, digest) = zebrunner_oauth::client_auth::new_secret();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     writeln!(
         out,
         "client secret (give it to the client now; it is not shown again):\n  {secret}\n\n\
@@ -308,7 +309,7 @@ async fn clients(
     views.truncate(limit);
 
     let now = now();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         for view in &views {
             writeln!(out, "{}", escape_json(&view.json(now).to_string()))?;
@@ -354,7 +355,7 @@ async fn grants(store: &OAuthStore, args: GrantsArgs) -> anyhow::Result<()> {
     let more = rows.len() > limit;
     rows.truncate(limit);
 
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     if args.json {
         for grant in &rows {
             writeln!(out, "{}", escape_json(&grant_json(grant).to_string()))?;
@@ -473,7 +474,7 @@ async fn revoke_user(
         None => String::new(),
     };
     if revoked == 0 && forgotten == 0 {
-        println!("nothing to revoke: {who} has no live grant and no consent{whom}");
+        outln!("nothing to revoke: {who} has no live grant and no consent{whom}")?;
         return Ok(());
     }
     let consents = match (client, forgotten) {
@@ -482,10 +483,10 @@ async fn revoke_user(
         (None, 1) => "1 consent forgotten".to_owned(),
         (None, n) => format!("{n} consents forgotten"),
     };
-    println!(
+    outln!(
         "revoked {revoked} {} of {who}{whom}; {consents}",
         plural(revoked, "grant", "grants")
-    );
+    )?;
     Ok(())
 }
 
@@ -522,22 +523,22 @@ async fn revoke_client(
     let id = clean(client);
     let configured = config.oauth.clients.iter().any(|c| c.client_id == client);
     if configured {
-        println!(
+        outln!(
             "revoked {grants} of {id} and forgot its consents; it stays registered while \
              [[oauth.clients]] lists it"
-        );
+        )?;
         return Ok(());
     }
     match (deleted, stored.map(|s| s.kind)) {
-        (true, Some(ClientKind::Cimd)) => println!(
+        (true, Some(ClientKind::Cimd)) => outln!(
             "deleted client {id} (cimd) and revoked {grants}; its metadata document is fetched \
              again if it signs someone in"
-        ),
-        (true, _) => println!("deleted client {id} and revoked {grants}"),
+        )?,
+        (true, _) => outln!("deleted client {id} and revoked {grants}")?,
         (false, _) if revoked > 0 => {
-            println!("no client {id} is registered; revoked {grants} it still held")
+            outln!("no client {id} is registered; revoked {grants} it still held")?
         }
-        (false, _) => println!("nothing to revoke: no client {id}"),
+        (false, _) => outln!("nothing to revoke: no client {id}")?,
     }
     Ok(())
 }
@@ -552,12 +553,12 @@ async fn revoke_grant(store: &OAuthStore, grant: &str, now: i64) -> anyhow::Resu
         .find(|g| g.family_id == grant);
     let id = clean(grant);
     match (revoked, row) {
-        (true, Some(g)) => println!(
+        (true, Some(g)) => outln!(
             "revoked grant {id} of {} for {}",
             clean(&g.user_key),
             clean(&g.client_id)
-        ),
-        (true, None) => println!("revoked grant {id}"),
+        )?,
+        (true, None) => outln!("revoked grant {id}")?,
         (false, Some(g)) => {
             let when = g.revoked_at.map(time_text).unwrap_or_else(|| "-".into());
             let why = g
@@ -565,9 +566,9 @@ async fn revoke_grant(store: &OAuthStore, grant: &str, now: i64) -> anyhow::Resu
                 .filter(|r| !r.is_empty())
                 .map(|r| format!(" ({})", clean(&r)))
                 .unwrap_or_default();
-            println!("nothing to revoke: grant {id} was revoked at {when}{why}");
+            outln!("nothing to revoke: grant {id} was revoked at {when}{why}")?;
         }
-        (false, None) => println!("nothing to revoke: no live grant {id}"),
+        (false, None) => outln!("nothing to revoke: no live grant {id}")?,
     }
     Ok(())
 }

@@ -85,14 +85,20 @@ async fn serve(config: &Config, audit: AuditLog) -> anyhow::Result<()> {
         }
         Transport::Http => {
             let okta = setup::okta(config).await?;
-            let mut security =
-                setup::security(config, &tokens, okta.as_ref(), &credentials, &audit).await?;
-            security.connect =
-                setup::connect_page(config, &credentials, &tokens, okta.as_ref()).await?;
+            let connect = setup::connect_page(config, &credentials, &tokens, okta.as_ref()).await?;
+            let security = setup::security(
+                config,
+                &tokens,
+                okta.as_ref(),
+                &credentials,
+                &audit,
+                connect,
+            )
+            .await?;
             let http =
                 transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
             // Printed on stdout so scripts and tests can find a port chosen with :0.
-            println!("mcp listening on http://{}/mcp", http.local_addr()?);
+            crate::output::reportln!("mcp listening on http://{}/mcp", http.local_addr()?)?;
             http.run(shutdown_signal()).await
         }
     }

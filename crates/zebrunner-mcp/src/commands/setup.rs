@@ -16,7 +16,7 @@ use zebrunner_mcp_server::observe::Observer;
 use zebrunner_mcp_server::{
     Credentials,
     config::{AuditSinkKind, Config, CredentialsMode, IdentityMode, Severity},
-    connect::{ConnectPage, session::Cookies},
+    connect::{ConnectPage, session},
     credentials::{
         HeaderCredentials, VaultCredentials, logins::LoginRules, revalidate::Revalidation,
     },
@@ -226,21 +226,33 @@ pub async fn okta(config: &Config) -> anyhow::Result<Option<OidcValidator>> {
 /// What guards `/mcp`, from the identity settings: Okta's tokens (`oidc`), or ours
 /// (`broker`, with the authorization server that issues them).
 /// With identity `broker`, the authorization server's token exchange draws on the vault
-/// (`credentials`), and its decisions go to the audit log (`audit`).
+/// (`credentials`), its decisions go to the audit log (`audit`), and the connect page
+/// (`connect`, see [`connect_page`]) becomes a step of `/authorize`.
 pub async fn security(
     config: &Config,
     storage: &Storage,
     okta: Option<&OidcValidator>,
     credentials: &Credentials,
     audit: &AuditLog,
+    connect: Option<Arc<ConnectPage>>,
 ) -> anyhow::Result<Security> {
     let policy = Policy::new(config.policy.clone(), config.read_only);
     let (validator, oauth) = match (config.identity, okta) {
         (IdentityMode::None, _) => (None, None),
         (IdentityMode::Oidc, Some(okta)) => (Some(okta.clone()), None),
         (IdentityMode::Broker, Some(okta)) => {
-            let server =
-                authorization_server(config, storage, okta, &policy, credentials, audit).await?;
+            let server = authorization_server(
+                config,
+                storage,
+                okta,
+                &policy,
+                Grants {
+                    credentials,
+                    audit,
+                    connect: connect.clone(),
+                },
+            )
+            .await?;
             // Issuer, audience, algorithm and service clients are the server's own.
             let mut settings = ValidatorConfig::new(server.issuer(), config.resource_url(None));
             settings.leeway = Duration::from_secs(config.oidc.leeway_secs);
@@ -258,7 +270,7 @@ pub async fn security(
         policy,
         read_only: config.read_only,
         public_url: config.public_url.clone(),
-        connect: None,
+        connect,
         oauth,
     })
 }
@@ -266,13 +278,19 @@ pub async fn security(
 /// Our own authorization server (identity `broker`): people sign in at Okta as
 /// `oidc.client_id`, returning to `<public_url>/oauth/callback`; signing keys are sealed with
 /// the vault's key ring; all state is in the database.
+/// What the authorization server draws on besides its own settings.
+struct Grants<'a> {
+    credentials: &'a Credentials,
+    audit: &'a AuditLog,
+    connect: Option<Arc<ConnectPage>>,
+}
+
 async fn authorization_server(
     config: &Config,
     storage: &Storage,
     okta: &OidcValidator,
     policy: &Policy,
-    credentials: &Credentials,
-    audit: &AuditLog,
+    grants: Grants<'_>,
 ) -> anyhow::Result<Arc<AuthorizationServer>> {
     let base = config.public_base(None);
     let (client_id, secret) = sign_in_client(config)?;
@@ -310,11 +328,14 @@ async fn authorization_server(
         trusted_issuers: zebrunner_oauth::trusted_issuers(&config.oauth, &config.oidc.groups_claim)
             .await
             .context("could not reach an identity provider of oauth.id_jag_issuers")?,
-        zebrunner: match credentials {
+        zebrunner: match grants.credentials {
             Credentials::Vault(vault) => Some(vault.clone() as Arc<dyn ZebrunnerTokens>),
             _ => None,
         },
-        audit: Some(Arc::new(Observer::new(audit.clone()))),
+        audit: Some(Arc::new(Observer::new(grants.audit.clone()))),
+        connect: grants
+            .connect
+            .map(|page| page as Arc<dyn zebrunner_oauth::ConnectStep>),
     });
     server
         .start()
@@ -377,9 +398,10 @@ pub async fn connect_page(
         sign_in,
         vault: vault.clone(),
         policy,
-        cookies: Cookies::new(cookie_key(config, storage).await?),
+        cookies: session::cookies(cookie_key(config, storage).await?),
         issuer: okta.metadata().issuer.clone(),
         origin: public.origin().ascii_serialization(),
+        zebrunner_token_exchange: config.vault.zebrunner_token_exchange,
     })))
 }
 

@@ -119,6 +119,22 @@ export async function callOk(client, name, args = {}) {
   return result.structuredContent;
 }
 
+/**
+ * Connect to `mcpUrl` over Streamable HTTP with `Authorization: Bearer <token>`, call
+ * `list_projects` (which must succeed) and return the project keys it lists, sorted.
+ */
+export async function projectKeysWithBearer(mcpUrl, token, name = 'e2e-bearer') {
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  await withTimeout(client.connect(transport), 30_000, 'connect with the access token');
+  try {
+    const { projects } = await callOk(client, 'list_projects', { format: 'json' });
+    return projects.map((p) => p.key).sort();
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
 /** The text of a result's text content blocks. */
 export function resultText(result) {
   return (result.content ?? [])

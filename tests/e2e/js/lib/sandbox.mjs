@@ -7,10 +7,10 @@ const BANNER = /^sandbox listening on (http:\/\/\S+)$/;
 const USER_LINE = /^user (\S+) token (\S+) projects (\S*)$/;
 
 /**
- * Start a sandbox on an ephemeral port. Resolves
+ * Start a sandbox on an ephemeral port (`args`: more `sandbox` options). Resolves
  * `{ url, users: {alice, bob, ...by login}, stop }`.
  */
-export async function startSandbox({ scale = 'small', seed = 42 } = {}) {
+export async function startSandbox({ scale = 'small', seed = 42, args = [] } = {}) {
   const ready = (lines) => {
     const banner = lines[0]?.match(BANNER);
     // A wrong first line is reported by the time-out, with all the output.
@@ -21,7 +21,7 @@ export async function startSandbox({ scale = 'small', seed = 42 } = {}) {
   };
   const proc = await startProcess(
     binaryPath(),
-    ['sandbox', '--listen', '127.0.0.1:0', '--scale', scale, '--seed', String(seed)],
+    ['sandbox', '--listen', '127.0.0.1:0', '--scale', scale, '--seed', String(seed), ...args],
     { ready, label: 'sandbox', timeoutMs: 30_000 },
   );
   const users = {};

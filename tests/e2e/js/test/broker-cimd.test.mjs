@@ -24,8 +24,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import {
   HeadlessAgent,
@@ -37,7 +35,7 @@ import {
   tokenRequest,
 } from '../lib/broker.mjs';
 import { freePort } from '../lib/identity.mjs';
-import { callTool, resultText, withTimeout } from '../lib/mcp.mjs';
+import { projectKeysWithBearer } from '../lib/mcp.mjs';
 import { USERS } from '../lib/okta.mjs';
 import { startSandbox } from '../lib/sandbox.mjs';
 
@@ -186,16 +184,7 @@ describe('identity broker: client ID metadata documents', () => {
     assert.match(docs.requests.find((r) => r.path === path).accept, /application\/json/);
 
     // A tool call with the token.
-    const transport = new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { Authorization: `Bearer ${res.json.access_token}` } } });
-    const mcp = new Client({ name: 'broker-cimd-e2e', version: '1.0.0' }, { capabilities: {} });
-    await withTimeout(mcp.connect(transport), 30_000, 'connect with the token');
-    try {
-      const projects = await callTool(mcp, 'list_projects', { format: 'json' });
-      assert.equal(projects.isError, false, resultText(projects));
-      assert.ok(projects.structuredContent.projects.some((p) => p.key === 'DEMO'), resultText(projects));
-    } finally {
-      await mcp.close().catch(() => {});
-    }
+    assert.ok((await projectKeysWithBearer(resource, res.json.access_token, 'broker-cimd-e2e')).includes('DEMO'), 'a tool call with the token');
 
     // While cached, a broken document does not matter; refresh works with the URL client id.
     docs.serve(path, { status: 500, body: 'down' });

@@ -27,7 +27,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { startBroker, tokenRequest } from '../lib/broker.mjs';
 import { POLICY_TOML, freePort, leakedSecrets, runCli } from '../lib/identity.mjs';
-import { callTool, resultText } from '../lib/mcp.mjs';
+import { projectKeysWithBearer } from '../lib/mcp.mjs';
 import { USERS, startOkta } from '../lib/okta.mjs';
 import { startSandbox } from '../lib/sandbox.mjs';
 
@@ -147,24 +147,7 @@ grants = ["jwt_bearer"]
     await sandbox?.stop();
   });
 
-  async function mcp(token) {
-    const client = new Client({ name: 'broker-grants-e2e', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/mcp`), {
-      requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    }));
-    return client;
-  }
-
-  async function projectKeys(token) {
-    const client = await mcp(token);
-    try {
-      const result = await callTool(client, 'list_projects', { format: 'json' });
-      assert.equal(result.isError, false, resultText(result));
-      return result.structuredContent.projects.map((p) => p.key).sort();
-    } finally {
-      await client.close();
-    }
-  }
+  const projectKeys = (token) => projectKeysWithBearer(`${publicUrl}/mcp`, token, 'broker-grants-e2e');
 
   const visible = (user) => [...user.projects].filter((k) => k !== 'OLD').sort();
 
