@@ -1,7 +1,9 @@
 //! A minimal OpenID issuer inside the harness (discovery and JWKS) and the
 //! access tokens it signs, so the server's identity `oidc` path is measured
 //! with real RS256 validation and no third process competing for the CPU.
-//! The key is the identity crate's test-only key.
+//! The key is the identity crate's test-only key. With identity `broker` it is
+//! the upstream sign-in issuer: the server needs its discovery document to name
+//! an authorization and a token endpoint, which nothing here calls.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

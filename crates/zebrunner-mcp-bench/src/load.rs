@@ -1,9 +1,12 @@
 //! `get_test_case` throughput and latency over Streamable HTTP, each
 //! simulated client holding its own MCP connection, and the server's memory
 //! idle and under load. Run with identity `none`, identity `oidc` (every
-//! request carries an RS256 access token the server validates) and `vault`
+//! request carries an RS256 access token the server validates), `vault`
 //! (identity `oidc` with each client's own Zebrunner credentials from the
-//! vault) in the same run, so the cost of each is read off one table.
+//! vault) and `broker` (every request carries one of the server's own ES256
+//! access tokens, from the `client_credentials` grant: validated on the
+//! server's keys plus one grant-liveness read in its database) in the same
+//! run, so the cost of each is read off one table.
 
 use std::{
     path::Path,
@@ -26,21 +29,30 @@ use rmcp::{
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::{issuer::Issuer, procs, stats};
+use crate::{broker::Broker, issuer::Issuer, procs, stats};
 
 /// DEMO has 250 cases at the small scale.
 const CASES: u32 = 250;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum IdentityMode {
+    /// No access token (loopback): every caller is the service account.
     None,
+    /// Okta-shaped RS256 access tokens from the issuer inside the harness, one user per
+    /// simulated client.
     Oidc,
     /// `oidc` plus `credentials = "vault"`: one vault record per simulated user.
     Vault,
+    /// The server's own ES256 access tokens (it is the authorization server), from the
+    /// `client_credentials` grant of the confidential client `bench`, one per simulated
+    /// client (each its own grant); validated on its own keys, plus one grant-liveness
+    /// read in its database per request.
+    Broker,
 }
 
-/// The vault key the bench seals its records with (a bench, not a secret).
-const BENCH_VAULT_KEY: &str = "bench:QkVOQ0gtT05MWS1LRVktMDEyMzQ1Njc4OUFCQ0RFRiE=";
+/// The vault key the bench seals its records (and identity `broker` its signing keys)
+/// with (a bench, not a secret).
+pub(crate) const BENCH_VAULT_KEY: &str = "bench:QkVOQ0gtT05MWS1LRVktMDEyMzQ1Njc4OUFCQ0RFRiE=";
 
 /// One vault record per simulated user (all with the sandbox account's token, so each gets
 /// its own per-user client), and a configuration that lets each use that login.
@@ -96,6 +108,9 @@ pub async fn run(
         "| Identity | Clients | protocol | calls/s | p50 | p99 | errors | RSS idle | peak RSS |\n|---|---|---|---|---|---|---|---|---|"
     );
     for &identity in identities {
+        let broker = (identity == IdentityMode::Broker)
+            .then(|| Broker::prepare(&procs::data_dir()))
+            .transpose()?;
         let mut env: Vec<(&str, String)> = match identity {
             IdentityMode::None => Vec::new(),
             IdentityMode::Oidc | IdentityMode::Vault => vec![
@@ -103,6 +118,10 @@ pub async fn run(
                 ("ZMCP_OIDC_ISSUER", issuer.issuer.clone()),
                 ("ZMCP_OIDC_AUDIENCE", crate::issuer::AUDIENCE.into()),
             ],
+            IdentityMode::Broker => broker
+                .as_ref()
+                .map(|b| b.env(&issuer.issuer))
+                .unwrap_or_default(),
         };
         if identity == IdentityMode::Vault {
             let users = clients.iter().copied().max().unwrap_or(1);
@@ -111,7 +130,12 @@ pub async fn run(
             env.push(("ZMCP_VAULT_KEYS", BENCH_VAULT_KEY.into()));
             env.push(("ZMCP_CONFIG", config.display().to_string()));
         }
-        let (server, url) = procs::http_server(bin, &sandbox, &env).await?;
+        let (server, url) = match &broker {
+            Some(broker) => {
+                procs::http_server_at(bin, &sandbox, &env, &broker.listen.to_string()).await?
+            }
+            None => procs::http_server(bin, &sandbox, &env).await?,
+        };
         let pid = server.pid().context("server pid")?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let idle = procs::rss_kib(pid);
@@ -121,6 +145,14 @@ pub async fn run(
                 IdentityMode::Oidc | IdentityMode::Vault => (0..n)
                     .map(|i| issuer.token(i).map(Some))
                     .collect::<anyhow::Result<_>>()?,
+                IdentityMode::Broker => {
+                    let broker = broker.as_ref().context("no broker settings")?;
+                    let mut tokens = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        tokens.push(Some(broker.token().await?));
+                    }
+                    tokens
+                }
             };
             let (row, peak) = measure(&url, tokens, duration, pid).await?;
             println!(
@@ -129,6 +161,7 @@ pub async fn run(
                     IdentityMode::None => "none",
                     IdentityMode::Oidc => "oidc",
                     IdentityMode::Vault => "oidc + vault",
+                    IdentityMode::Broker => "broker",
                 },
                 row.protocol,
                 row.calls as f64 / duration.as_secs_f64(),

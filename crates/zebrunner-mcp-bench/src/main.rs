@@ -8,8 +8,10 @@
 //!   ready lines, and reading a process's resident memory.
 //! - [`cold_start`]: stdio start-up to the `initialize` response.
 //! - [`load`]: `get_test_case` over Streamable HTTP with N concurrent clients,
-//!   with identity `none` and `oidc`.
+//!   with identity `none`, `oidc` (also with the vault) and `broker`.
 //! - [`issuer`]: an in-process OpenID issuer and the tokens it signs.
+//! - [`broker`]: identity `broker`'s settings and its tokens, from the
+//!   `client_credentials` grant.
 //! - [`requests`]: Zebrunner requests made by one tool call, from the
 //!   sandbox's request log.
 //! - [`analysis`]: issue 3: requests and wall time of `analyze_launch_failures`
@@ -17,6 +19,7 @@
 //! - [`stats`]: medians and percentiles.
 
 mod analysis;
+mod broker;
 mod cold_start;
 mod issuer;
 mod load;
@@ -53,12 +56,12 @@ enum What {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// Identity modes to measure, comma-separated (`vault`: oidc with per-user
-        /// credentials from the vault).
+        /// Identity modes to measure, comma-separated, one server each, Zebrunner calls as
+        /// the sandbox's service account except with `vault`.
         #[arg(
             long,
             value_enum,
-            default_value = "none,oidc,vault",
+            default_value = "none,oidc,vault,broker",
             value_delimiter = ','
         )]
         identity: Vec<load::IdentityMode>,
@@ -102,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
                 load::IdentityMode::None,
                 load::IdentityMode::Oidc,
                 load::IdentityMode::Vault,
+                load::IdentityMode::Broker,
             ];
             load::run(&cli.bin, &[1, 32], Duration::from_secs(10), &modes).await?;
             requests::run(&cli.bin).await?;

@@ -99,12 +99,23 @@ pub async fn http_server(
     sandbox: &Sandbox,
     env: &[(&str, String)],
 ) -> anyhow::Result<(Proc, String)> {
+    http_server_at(bin, sandbox, env, "127.0.0.1:0").await
+}
+
+/// The MCP server over HTTP on `listen` (a fixed address, for settings that name the
+/// server's own URL, like `ZMCP_PUBLIC_URL`); returns its `/mcp` URL.
+pub async fn http_server_at(
+    bin: &Path,
+    sandbox: &Sandbox,
+    env: &[(&str, String)],
+    listen: &str,
+) -> anyhow::Result<(Proc, String)> {
     let mut cmd = Command::new(bin);
     cmd.env("ZMCP_DATA_DIR", data_dir());
     for (name, value) in env {
         cmd.env(name, value);
     }
-    cmd.args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
+    cmd.args(["serve", "--transport", "http", "--listen", listen])
         .env("ZEBRUNNER_URL", &sandbox.url)
         .env("ZEBRUNNER_LOGIN", &sandbox.login)
         .env("ZEBRUNNER_TOKEN", &sandbox.token)
@@ -115,6 +126,13 @@ pub async fn http_server(
         .map(|l| l.trim_start_matches("mcp listening on ").to_string())
         .context("no url")?;
     Ok((proc, url))
+}
+
+/// A loopback address with a port that was free a moment ago (bound, then released), for a
+/// server that must know its own URL before it starts.
+pub fn free_loopback_addr() -> anyhow::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
+    Ok(listener.local_addr()?)
 }
 
 /// A scratch data directory for the servers' audit databases.
