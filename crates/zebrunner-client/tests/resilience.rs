@@ -369,3 +369,39 @@ async fn connection_errors_are_retried_within_the_deadline() {
     );
     assert_no_secrets(&err, "tok-123456");
 }
+
+#[tokio::test]
+async fn reachability_is_asked_once_without_credentials() {
+    let env = Env::start().await;
+    let url = zebrunner_client::ZebrunnerUrl::parse(&env.sandbox.url).unwrap();
+    let workspace =
+        zebrunner_client::Workspace::new(&zebrunner_client::WorkspaceConfig::new(url)).unwrap();
+    workspace.check_reachable().await.unwrap();
+    let asked = env.requests().await;
+    assert_eq!(asked.len(), 1);
+    assert_eq!((asked[0].path.as_str(), asked[0].status), (SUITES, 401));
+    assert_eq!(asked[0].user, None, "no credentials were sent");
+
+    // A failing Zebrunner is not retried and says so.
+    env.clear_requests().await;
+    env.fault(json!({"path_prefix": SUITES, "status": 503, "count": 5}))
+        .await;
+    let err = workspace.check_reachable().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(env.requests().await.len(), 1);
+
+    // Nobody listening.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = zebrunner_client::ZebrunnerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    let gone =
+        zebrunner_client::Workspace::new(&zebrunner_client::WorkspaceConfig::new(url)).unwrap();
+    let err = gone.check_reachable().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Network);
+    assert!(
+        err.to_string().contains("could not reach Zebrunner"),
+        "{err}"
+    );
+}

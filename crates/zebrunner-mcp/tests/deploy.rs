@@ -851,6 +851,7 @@ struct Service {
     ports: Vec<String>,
     depends_on: Option<Yaml>,
     healthcheck: Option<Healthcheck>,
+    stop_grace_period: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -892,6 +893,39 @@ fn env_file(path: &str) -> BTreeMap<String, String> {
             (k.trim().to_string(), v.trim().to_string())
         })
         .collect()
+}
+
+/// Seconds of a Compose duration as these files write it (`30s`, `1m`, `1m30s`).
+fn compose_seconds(duration: &str) -> u64 {
+    let mut total = 0;
+    let mut digits = String::new();
+    for c in duration.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            'h' | 'm' | 's' => {
+                let n: u64 = digits
+                    .parse()
+                    .unwrap_or_else(|_| panic!("duration {duration}"));
+                total += n * match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                digits.clear();
+            }
+            _ => panic!("duration {duration}: unexpected {c:?}"),
+        }
+    }
+    assert!(digits.is_empty(), "duration {duration}: a unit is missing");
+    total
+}
+
+/// The server's default `shutdown_grace_secs`, from its configuration schema.
+fn default_shutdown_grace_secs() -> u64 {
+    let schema: serde_json::Value = serde_json::from_str(&binary(&["config", "schema"])).unwrap();
+    schema["properties"]["shutdown_grace_secs"]["default"]
+        .as_u64()
+        .expect("shutdown_grace_secs has a default")
 }
 
 /// Rules every compose file (and override) keeps.
@@ -968,6 +1002,26 @@ fn check_compose(path: &str, compose: &Compose, secrets_in: &BTreeMap<String, Co
                 service.build.as_ref().map(|b| b.context.as_str()),
                 Some("."),
                 "{what}"
+            );
+            // Docker kills 10 s after SIGTERM by default: the grace period the server gives
+            // calls in flight must fit, with room to close the audit log and exit.
+            // `environment` wins over `env_file`, a later env file over an earlier one.
+            const GRACE: &str = "ZMCP_SHUTDOWN_GRACE_SECS";
+            let grace = service
+                .environment
+                .get(GRACE)
+                .or_else(|| files.iter().rev().find_map(|f| f.get(GRACE)))
+                .map(|v| v.parse::<u64>().unwrap())
+                .unwrap_or_else(default_shutdown_grace_secs);
+            let stop = service
+                .stop_grace_period
+                .as_deref()
+                .map(compose_seconds)
+                .unwrap_or(10);
+            assert!(
+                stop >= grace + 5,
+                "{what}: stop_grace_period ({stop} s) must exceed shutdown_grace_secs ({grace} s) \
+                 by at least 5 s"
             );
         }
     }
@@ -1063,6 +1117,31 @@ fn compose_over_http() {
         );
     }
     assert!(config.contains("stick store-response res.hdr(mcp-session-id)"));
+    // A stopping replica refuses connections: those requests go to the other one.
+    let backend = config
+        .split("\nbackend zebrunner_mcp")
+        .nth(1)
+        .expect("backend zebrunner_mcp");
+    let directives: Vec<&str> = backend.lines().map(str::trim).collect();
+    assert!(
+        directives
+            .iter()
+            .any(|l| l.starts_with("option redispatch")),
+        "haproxy.cfg: option redispatch in backend zebrunner_mcp"
+    );
+    let retries = directives
+        .iter()
+        .find_map(|l| l.strip_prefix("retries "))
+        .map(|n| n.trim().parse::<u32>().unwrap());
+    assert!(
+        retries.is_some_and(|n| n >= 1),
+        "haproxy.cfg: retries in backend zebrunner_mcp"
+    );
+    // Retrying only refused connections: a request a replica received (a write) never twice.
+    assert!(
+        !directives.iter().any(|l| l.starts_with("retry-on")),
+        "haproxy.cfg: keep retry-on's default (conn-failure)"
+    );
     assert!(config.contains("uri /healthz"));
     let env = env_file("deploy/compose/http.env");
     assert!(env["ZMCP_PUBLIC_URL"].starts_with("https://"));

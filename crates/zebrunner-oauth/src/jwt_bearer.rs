@@ -32,6 +32,12 @@ const GRANT: &str = "jwt_bearer";
 /// How long a remembered `jti` outlives its assertion's `exp` (the clock-skew leeway).
 const REPLAY_LEEWAY_SECS: i64 = 60;
 
+/// The signing algorithms accepted on ID-JAGs.
+pub const ID_JAG_ALGORITHMS: [zebrunner_identity::Algorithm; 2] = [
+    zebrunner_identity::Algorithm::RS256,
+    zebrunner_identity::Algorithm::ES256,
+];
+
 /// Validators for the identity providers of `oauth.id_jag_issuers`, each found by discovery
 /// (its keys are cached and refreshed like Okta's).
 pub async fn trusted_issuers(
@@ -40,17 +46,20 @@ pub async fn trusted_issuers(
 ) -> Result<Vec<OidcValidator>, SetupError> {
     let mut validators = Vec::with_capacity(config.id_jag_issuers.len());
     for issuer in &config.id_jag_issuers {
-        // The audience of an ID-JAG is checked against our issuer by its own rule; this one
-        // is never used for it.
-        let mut settings = OidcConfig::new(issuer.trim_end_matches('/'), "unused");
-        settings.algorithms = vec![
-            zebrunner_identity::Algorithm::RS256,
-            zebrunner_identity::Algorithm::ES256,
-        ];
-        settings.groups_claim = groups_claim.to_owned();
-        validators.push(OidcValidator::discover(settings).await?);
+        validators.push(trusted_issuer(issuer, groups_claim).await?);
     }
     Ok(validators)
+}
+
+/// The validator of one `oauth.id_jag_issuers` entry: its metadata, then its keys, with at
+/// least one for [`ID_JAG_ALGORITHMS`] (`zebrunner-mcp config check --online` asks each).
+pub async fn trusted_issuer(issuer: &str, groups_claim: &str) -> Result<OidcValidator, SetupError> {
+    // The audience of an ID-JAG is checked against our issuer by its own rule; this one is
+    // never used for it.
+    let mut settings = OidcConfig::new(issuer.trim_end_matches('/'), "unused");
+    settings.algorithms = ID_JAG_ALGORITHMS.to_vec();
+    settings.groups_claim = groups_claim.to_owned();
+    OidcValidator::discover(settings).await
 }
 
 /// The `iss` of a JWT, unverified: only to pick the validator that will verify it.

@@ -480,6 +480,69 @@ impl Storage {
     }
 }
 
+/// Where a database's schema stands against the migrations this binary knows, read without
+/// changing anything ([`Storage::schema_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaState {
+    /// Versions recorded in `schema_migrations`, ascending; empty when the table does not
+    /// exist yet (a database no server has started on).
+    pub applied: Vec<i64>,
+}
+
+impl SchemaState {
+    /// The newest version this binary knows.
+    pub fn known(&self) -> i64 {
+        MIGRATIONS.last().map_or(0, |m| m.version)
+    }
+
+    /// The newest version applied, 0 for none.
+    pub fn version(&self) -> i64 {
+        self.applied.last().copied().unwrap_or(0)
+    }
+
+    /// Migrations this binary would apply at start.
+    pub fn pending(&self) -> Vec<&'static Migration> {
+        MIGRATIONS
+            .iter()
+            .filter(|m| !self.applied.contains(&m.version))
+            .collect()
+    }
+
+    /// Versions applied that this binary does not know: a newer zebrunner-mcp migrated it.
+    pub fn unknown(&self) -> Vec<i64> {
+        self.applied
+            .iter()
+            .copied()
+            .filter(|v| !MIGRATIONS.iter().any(|m| m.version == *v))
+            .collect()
+    }
+}
+
+/// Whether `schema_migrations` exists: catalog queries, so per backend (no placeholders).
+const HAS_SCHEMA_TABLE_SQLITE: &str =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+const HAS_SCHEMA_TABLE_POSTGRES: &str = "SELECT COUNT(*) FROM pg_catalog.pg_tables \
+     WHERE tablename = 'schema_migrations' AND schemaname = current_schema()";
+
+impl Storage {
+    /// The schema's state, read only: `schema_migrations` is not created when missing.
+    pub async fn schema_state(&self) -> Result<SchemaState, StorageError> {
+        let exists = match self.backend() {
+            Backend::Sqlite => HAS_SCHEMA_TABLE_SQLITE,
+            Backend::Postgres => HAS_SCHEMA_TABLE_POSTGRES,
+        };
+        let tables: i64 = on_pool!(&self.pool, pool => {
+            sqlx::query_scalar(exists).fetch_one(pool).await?
+        });
+        let applied = if tables == 0 {
+            Vec::new()
+        } else {
+            self.applied_migrations().await?
+        };
+        Ok(SchemaState { applied })
+    }
+}
+
 fn warn_if_newer(applied: &[i64]) {
     let known = MIGRATIONS.last().map_or(0, |m| m.version);
     if let Some(newest) = applied.iter().copied().max().filter(|v| *v > known) {

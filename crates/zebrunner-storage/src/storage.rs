@@ -78,6 +78,54 @@ impl Storage {
         Ok(storage)
     }
 
+    /// Open the database at `url` as it is, for a check that must change nothing: no file or
+    /// directory is created (a SQLite file that does not exist is `Ok(None)`), no migration is
+    /// applied, no journal mode is set. Read its state with [`Storage::schema_state`]; the
+    /// server's own [`Storage::connect`] is what creates and migrates.
+    pub fn open_existing(url: &str) -> BoxFuture<'_, Result<Option<Storage>, StorageError>> {
+        Box::pin(Storage::open_existing_unboxed(url))
+    }
+
+    async fn open_existing_unboxed(url: &str) -> Result<Option<Storage>, StorageError> {
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            if rest == ":memory:" || rest.starts_with(":memory:?") {
+                // A private in-memory database: there is nothing to look at but a fresh one.
+                return Storage::connect_sqlite(url, rest).await.map(Some);
+            }
+            let path = sqlite_path(rest).ok_or_else(|| StorageError::InvalidUrl {
+                url: url.to_string(),
+                reason: "no file name".into(),
+            })?;
+            if !path.exists() {
+                return Ok(None);
+            }
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(false)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(|source| StorageError::Connect {
+                    url: url.to_string(),
+                    source,
+                })?;
+            Ok(Some(Storage {
+                pool: Pool::Sqlite(pool),
+            }))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Storage::connect_postgres(url).await.map(Some)
+        } else {
+            Err(StorageError::InvalidUrl {
+                url: redact_url(url),
+                reason: "expected sqlite:///path/to/file.db, sqlite::memory: or postgres://..."
+                    .into(),
+            })
+        }
+    }
+
     /// `sqlite://` URL of the default database file in `data_dir`: `data_dir/zebrunner-mcp.db`.
     pub fn default_sqlite_url(data_dir: &Path) -> String {
         format!("sqlite://{}", data_dir.join("zebrunner-mcp.db").display())
@@ -97,6 +145,16 @@ impl Storage {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
+    }
+
+    /// Whether the database answers a trivial query (`SELECT 1`), for readiness probes. It
+    /// waits for a pooled connection up to the pool's acquire timeout: bound it with your own.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+        }
+        Ok(())
     }
 
     async fn connect_sqlite(url: &str, rest: &str) -> Result<Storage, StorageError> {

@@ -44,6 +44,14 @@ async fn postgres_replicas_migrate_concurrently() {
 }
 
 #[tokio::test]
+async fn postgres_schema_state_is_read_without_changes() {
+    with_postgres("schema_state", |url| async move {
+        suite::schema_state_is_read_without_changes(&url, Backend::Postgres).await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn postgres_database_sink() {
     with_postgres("database_sink", |url| async move {
         suite::database_sink(&connect(&url).await).await;

@@ -59,6 +59,24 @@ async fn file_replicas_migrate_concurrently() {
 }
 
 #[tokio::test]
+async fn file_schema_state_is_read_without_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::schema_state_is_read_without_changes(&temp_url(&dir), Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn file_open_existing_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        Storage::open_existing(&temp_url(&dir))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!dir.path().join("nested").exists());
+}
+
+#[tokio::test]
 async fn memory_migrations_are_idempotent() {
     let storage = memory_storage().await;
     storage.migrate().await.unwrap();

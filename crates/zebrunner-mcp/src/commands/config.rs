@@ -1,4 +1,8 @@
 //! `zebrunner-mcp config check|schema|env|reference`.
+//!
+//! `config check` alone contacts nothing: the settings, the files they name, the secrets'
+//! presence and the vault keys' syntax. `config check --online` then reaches what the
+//! configuration depends on (see [`super::online`]).
 
 use std::path::Path;
 
@@ -14,13 +18,13 @@ pub async fn run(config_file: Option<&Path>, command: ConfigCommand) -> anyhow::
             outln!("{}", serde_json::to_string_pretty(&Config::json_schema())?)?;
             Ok(())
         }
-        ConfigCommand::Check => check(config_file).await,
+        ConfigCommand::Check { online } => check(config_file, online).await,
         ConfigCommand::Env { json } => super::env::run(json),
         ConfigCommand::Reference => super::reference::run(),
     }
 }
 
-async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
+async fn check(config_file: Option<&Path>, online: bool) -> anyhow::Result<()> {
     let config = setup::load_config(config_file, Default::default())?;
     let mut lines: Vec<(Severity, String)> = config
         .problems()
@@ -37,16 +41,20 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
     } else {
         &[settings::ZEBRUNNER_URL]
     };
+    let mut ring = None;
     if config.credentials == CredentialsMode::Vault || config.identity == IdentityMode::Broker {
         match settings::vault_keys() {
-            Ok(Some(ring)) => reportln!(
-                "vault keys: {} (newest {}, which seals new records)",
-                ring.ids()
-                    .map(|id| id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                ring.newest()
-            )?,
+            Ok(Some(keys)) => {
+                reportln!(
+                    "vault keys: {} (newest {}, which seals new records)",
+                    keys.ids()
+                        .map(|id| id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    keys.newest()
+                )?;
+                ring = Some(keys);
+            }
             Ok(None) => lines.push((
                 Severity::Error,
                 "error: ZMCP_VAULT_KEYS: credentials = \"vault\" needs the vault's keys; set \
@@ -94,49 +102,59 @@ async fn check(config_file: Option<&Path>) -> anyhow::Result<()> {
     {
         lines.push((Severity::Error, format!("error: ZEBRUNNER_URL: {e:#}")));
     }
-    // Reach what the server would reach at start-up.
-    if config.identity != IdentityMode::None
-        && !lines
-            .iter()
-            .any(|(s, l)| *s == Severity::Error && l.contains("oidc."))
-        && let Err(e) = setup::okta(&config).await
-    {
-        lines.push((Severity::Error, format!("error: oidc.issuer: {e:#}")));
-    }
-    if config
-        .audit
-        .sinks
-        .contains(&zebrunner_mcp_server::config::AuditSinkKind::Database)
-    {
-        match setup::database_url(&config) {
-            Ok(url) => match zebrunner_storage::Storage::connect(&url).await {
-                Ok(_) => reportln!(
-                    "database: {} (reachable, schema up to date)",
-                    setup::redact_url(&url)
-                )?,
-                Err(e) => lines.push((
-                    Severity::Error,
-                    format!(
-                        "error: database_url: {} is not usable: {e}",
-                        setup::redact_url(&url)
-                    ),
-                )),
-            },
-            Err(e) => lines.push((Severity::Error, format!("error: data_dir: {e:#}"))),
-        }
+    // Where the database is; reaching it is --online's.
+    match setup::database_url(&config) {
+        Ok(url) => reportln!(
+            "database: {}{}",
+            setup::redact_url(&url),
+            if online {
+                ""
+            } else {
+                " (not opened; --online opens it)"
+            }
+        )?,
+        Err(e) => lines.push((Severity::Error, format!("error: data_dir: {e:#}"))),
     }
     for (_, line) in &lines {
         reportln!("{line}")?;
     }
     let errors = lines.iter().filter(|(s, _)| *s == Severity::Error).count();
-    if errors > 0 {
-        anyhow::bail!("{errors} configuration error(s)");
+    let failed = if online {
+        let oidc_errors = lines
+            .iter()
+            .any(|(s, l)| *s == Severity::Error && l.contains("oidc."));
+        let reached = super::online::run(super::online::Known {
+            config: &config,
+            ring,
+            oidc_errors,
+        })
+        .await;
+        for item in &reached {
+            reportln!("{item}")?;
+        }
+        reached.iter().filter(|r| r.failed()).count()
+    } else {
+        0
+    };
+    match (errors, failed) {
+        (0, 0) => {}
+        (errors, 0) => anyhow::bail!("{errors} configuration error(s)"),
+        (0, failed) => anyhow::bail!("{failed} online check(s) failed"),
+        (errors, failed) => {
+            anyhow::bail!("{errors} configuration error(s); {failed} online check(s) failed")
+        }
     }
     reportln!(
-        "configuration ok: transport {:?}, identity {:?}, credentials {:?}",
+        "configuration ok: transport {:?}, identity {:?}, credentials {:?}{}",
         config.transport,
         config.identity,
-        config.credentials
+        config.credentials,
+        if online {
+            "; everything it depends on answered"
+        } else {
+            " (offline: nothing was contacted; `config check --online` also reaches the \
+             database, the issuer and Zebrunner)"
+        }
     )?;
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod env;
 pub mod healthcheck;
 pub mod oauth;
+pub mod online;
 pub mod reference;
 pub mod sandbox;
 pub mod serve;

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use zebrunner_storage::audit::{AuditFilter, AuditLog, AuditRecord, AuditSink, Outcome};
+use zebrunner_storage::migrate::MIGRATIONS;
 use zebrunner_storage::{Backend, Storage};
 
 use super::record;
@@ -531,4 +532,80 @@ pub async fn user_filter_matches_old_and_namespaced_keys(storage: &Storage) {
     assert_eq!(find("00u2").await, ["other_user"]);
     assert!(find("u1").await.is_empty());
     assert!(find("uid:").await.is_empty());
+}
+
+/// `Storage::open_existing` and `schema_state` look without changing anything: before the
+/// first server an empty database (or none at all, for a SQLite file) stays as it was; after
+/// it the schema is current; a version this binary does not know is reported as such.
+pub async fn schema_state_is_read_without_changes(url: &str, backend: Backend) {
+    let before = Storage::open_existing(url).await.expect("open as it is");
+    match (backend, before) {
+        // No file yet: nothing to open, and nothing created.
+        (Backend::Sqlite, None) => {}
+        (Backend::Postgres, Some(storage)) => {
+            let state = storage.schema_state().await.unwrap();
+            assert!(state.applied.is_empty(), "{state:?}");
+            assert_eq!(state.version(), 0);
+            assert_eq!(state.pending().len(), MIGRATIONS.len());
+            // Looking did not create schema_migrations.
+            let again = storage.schema_state().await.unwrap();
+            assert!(again.applied.is_empty(), "{again:?}");
+            storage.close().await;
+        }
+        (backend, other) => panic!("{backend}: unexpected {other:?}"),
+    }
+    if backend == Backend::Sqlite {
+        assert!(
+            Storage::open_existing(url).await.unwrap().is_none(),
+            "open_existing created the file"
+        );
+    }
+
+    let server = Storage::connect(url).await.expect("the server migrates");
+    let storage = Storage::open_existing(url)
+        .await
+        .unwrap()
+        .expect("the database exists now");
+    let state = storage.schema_state().await.unwrap();
+    let newest = MIGRATIONS.last().map(|m| m.version).unwrap();
+    assert_eq!(state.version(), newest);
+    assert_eq!(state.known(), newest);
+    assert!(state.pending().is_empty(), "{state:?}");
+    assert!(state.unknown().is_empty(), "{state:?}");
+
+    // A newer zebrunner-mcp migrated it further.
+    record_version(url, backend, 9_999).await;
+    let state = storage.schema_state().await.unwrap();
+    assert_eq!(state.unknown(), [9_999]);
+    assert_eq!(state.version(), 9_999);
+    storage.close().await;
+    server.close().await;
+}
+
+/// Record a migration version as the migrator does, without any DDL.
+async fn record_version(url: &str, backend: Backend, version: i64) {
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'x', 'now')",
+            )
+            .bind(version)
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'x', 'now')",
+            )
+            .bind(version)
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+    }
 }
