@@ -102,6 +102,16 @@ impl Workspace {
         &self.web_url
     }
 
+    /// Whether Zebrunner answers at this workspace's address, asked without credentials:
+    /// one `GET <public API>/test-suites`, not retried, which Zebrunner refuses with 401 (or
+    /// 403), the answer this expects. Sends no login or token, so it proves nothing about
+    /// anyone's credentials (see [`ZebrunnerClient::check_credentials`]). An error says why:
+    /// not reachable ([`Error::Network`]), no Zebrunner API there (404), failing (5xx), or an
+    /// answer Zebrunner would not give.
+    pub async fn check_reachable(&self) -> Result<(), Error> {
+        self.shared.probe().await
+    }
+
     /// The pool, addresses and limits every client of this workspace shares.
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
@@ -128,6 +138,13 @@ impl ZebrunnerClient {
     /// HTTP requests sent since creation (every attempt, IAM refreshes included).
     pub fn requests_made(&self) -> u64 {
         self.inner.transport.requests_made()
+    }
+
+    /// Whether Zebrunner answers at this client's workspace, asked without credentials (see
+    /// [`Workspace::check_reachable`]): for readiness probes, which must not spend the
+    /// account's rate budget or prove its token.
+    pub async fn check_reachable(&self) -> Result<(), Error> {
+        self.inner.transport.shared().probe().await
     }
 
     /// Exchanges the token at IAM (always a fresh call) and reports who it

@@ -13,7 +13,11 @@
 //! 5. maps failures to [`Error`] with the method and path — never headers.
 //!
 //! Each attempt runs in a `zebrunner.request` tracing span and bumps the
-//! request counter.
+//! request counter. Metrics (the `metrics` facade; nothing is recorded unless the binary
+//! installs a recorder): every attempt in `zmcp_zebrunner_requests_total` and
+//! `zmcp_zebrunner_request_duration_seconds` by [`Call::endpoint`] class (never the raw path,
+//! which holds ids and keys), each retry in `zmcp_zebrunner_retries_total`, and each wait for
+//! the client-side rate limit or a `Retry-After` in `zmcp_zebrunner_rate_limit_wait_seconds`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -158,6 +162,51 @@ impl Call {
         self.filter = Some(filter.into());
         self
     }
+
+    /// The metrics label for this request: the API and the resource, from a fixed list (ids,
+    /// keys and anything else from the path never become a label value).
+    pub(crate) fn endpoint(&self) -> &'static str {
+        let segment = |i: usize| self.segments.get(i).map(String::as_str);
+        match self.api {
+            Api::Public => match segment(0) {
+                Some("test-cases") => "public/test-cases",
+                Some("test-suites") => "public/test-suites",
+                Some("test-runs") => "public/test-runs",
+                Some("test-run-settings") => "public/test-run-settings",
+                _ => "public/other",
+            },
+            Api::Internal | Api::Iam => match (segment(0), segment(1), segment(3)) {
+                (Some("api"), Some("tcm"), Some("test-cases")) => "tcm/test-cases",
+                (Some("api"), Some("tcm"), _) => "tcm/other",
+                (Some("api"), Some("reporting"), Some("launches")) => "reporting/launches",
+                (Some("api"), Some("reporting"), Some("milestones")) => "reporting/milestones",
+                (Some("api"), Some("reporting"), _) => "reporting/other",
+                (Some("api"), Some("projects"), _) => "projects",
+                (Some("api"), Some("iam"), _) => match self.segments.last().map(String::as_str) {
+                    Some("refresh") => "iam/refresh",
+                    Some("token-exchange") => "iam/token-exchange",
+                    _ => "iam/other",
+                },
+                _ => "internal/other",
+            },
+        }
+    }
+}
+
+/// Metric names recorded here (see the module docs).
+pub(crate) mod metric {
+    pub(crate) const REQUESTS: &str = "zmcp_zebrunner_requests_total";
+    pub(crate) const DURATION: &str = "zmcp_zebrunner_request_duration_seconds";
+    pub(crate) const RETRIES: &str = "zmcp_zebrunner_retries_total";
+    pub(crate) const RATE_LIMIT_WAIT: &str = "zmcp_zebrunner_rate_limit_wait_seconds";
+}
+
+/// The `status` label of an attempt: the HTTP status, or `network` when none came back.
+fn status_label(status: Option<StatusCode>) -> metrics::SharedString {
+    match status {
+        Some(status) => metrics::SharedString::from(status.as_u16().to_string()),
+        None => metrics::SharedString::const_str("network"),
+    }
 }
 
 /// A received response, before status handling.
@@ -198,6 +247,68 @@ impl Shared {
                 .map(|rps| Arc::new(RateLimiter::direct(Quota::per_second(rps)))),
             retry_deadline: cfg.retry_deadline,
         })
+    }
+}
+
+impl Shared {
+    /// One `GET <public API>/test-suites` without credentials, not retried: Zebrunner answers
+    /// 401, which is what a reachable workspace says. See [`crate::Workspace::check_reachable`].
+    pub(crate) async fn probe(&self) -> Result<(), Error> {
+        let mut url = self.public_api.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::config("ZEBRUNNER_URL cannot be used as a base URL"))?
+            .pop_if_empty()
+            .push("test-suites");
+        let path = url.path().to_owned();
+        let method = "GET".to_owned();
+        crate::request_log::record("GET", &path);
+        let response = match self.http.get(url).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return Err(Error::Network {
+                    message: error_chain(&e),
+                    method,
+                    path,
+                    attempts: 1,
+                });
+            }
+        };
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        let message = body_message(&body);
+        let message = (!message.is_empty()).then_some(message);
+        match status {
+            // The answer of an API that wants credentials: Zebrunner is there.
+            401 | 403 => Ok(()),
+            404 => Err(Error::NotFound {
+                what: "Zebrunner's Public API at this address; check ZEBRUNNER_URL (the \
+                       workspace address, e.g. https://acme.zebrunner.com)"
+                    .into(),
+                method,
+                path,
+            }),
+            500..=599 => Err(Error::Unavailable {
+                status,
+                message,
+                method,
+                path,
+                attempts: 1,
+            }),
+            _ => Err(Error::Http {
+                status,
+                message: Some(format!(
+                    "Zebrunner's API answers 401 without credentials; this address answered \
+                     otherwise, so ZEBRUNNER_URL may point at another site or a sign-in proxy{}",
+                    message.map(|m| format!(" ({m})")).unwrap_or_default()
+                )),
+                method,
+                path,
+            }),
+        }
     }
 }
 
@@ -263,6 +374,17 @@ impl Transport {
 
     pub(crate) fn requests_made(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The workspace's shared parts this transport was made from (pool, addresses, limits).
+    pub(crate) fn shared(&self) -> Shared {
+        Shared {
+            http: self.http.clone(),
+            host: self.host.clone(),
+            public_api: self.public_api.clone(),
+            limiter: self.limiter.clone(),
+            retry_deadline: self.retry_deadline,
+        }
     }
 
     /// Sends `call` and returns the JSON body (`Null` for an empty body).
@@ -338,10 +460,17 @@ impl Transport {
         let method = call.method.to_string();
         let deadline = Instant::now() + self.retry_deadline;
         let mut attempt = 0u32;
+        let endpoint = call.endpoint();
         loop {
             attempt += 1;
-            if let Some(limiter) = &self.limiter {
+            if let Some(limiter) = &self.limiter
+                && limiter.check().is_err()
+            {
+                // Over the client-side budget: wait for it (and say how long we waited).
+                let waiting = Instant::now();
                 limiter.until_ready().await;
+                metrics::histogram!(metric::RATE_LIMIT_WAIT, "source" => "client")
+                    .record(waiting.elapsed().as_secs_f64());
             }
             let span = tracing::info_span!(
                 "zebrunner.request",
@@ -352,10 +481,21 @@ impl Transport {
             );
             // Later attempts must not run past the deadline either.
             let timeout = (attempt > 1).then(|| deadline.saturating_duration_since(Instant::now()));
+            let sent = Instant::now();
             let result = self
                 .attempt(call, url.clone(), bearer, timeout)
                 .instrument(span.clone())
                 .await;
+            let status = result.as_ref().ok().map(|rx| rx.status);
+            metrics::counter!(
+                metric::REQUESTS,
+                "endpoint" => endpoint,
+                "method" => method_label(&call.method),
+                "status" => status_label(status),
+            )
+            .increment(1);
+            metrics::histogram!(metric::DURATION, "endpoint" => endpoint)
+                .record(sent.elapsed().as_secs_f64());
 
             let (retryable, retry_after, failure) = match result {
                 Ok(rx) => {
@@ -383,6 +523,16 @@ impl Transport {
                 let wait = retry_after.unwrap_or_else(|| backoff(attempt));
                 if Instant::now() + wait < deadline {
                     tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, "retrying");
+                    metrics::counter!(
+                        metric::RETRIES,
+                        "endpoint" => endpoint,
+                        "reason" => status_label(status),
+                    )
+                    .increment(1);
+                    if retry_after.is_some() {
+                        metrics::histogram!(metric::RATE_LIMIT_WAIT, "source" => "zebrunner")
+                            .record(wait.as_secs_f64());
+                    }
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -530,6 +680,18 @@ impl Transport {
     }
 }
 
+/// The `method` label: the methods this client sends, by name.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        _ => "other",
+    }
+}
+
 fn decode_body(body: &[u8]) -> Result<Value, serde_json::Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         Ok(Value::Null)
@@ -659,6 +821,48 @@ mod tests {
                 .idempotent(true)
                 .idempotent
         );
+    }
+
+    #[test]
+    fn endpoint_classes_never_hold_ids_or_keys() {
+        let class = |api, segments: &[&str]| {
+            Call::new(Method::GET, api, segments.iter().copied()).endpoint()
+        };
+        assert_eq!(
+            class(Api::Public, &["test-cases", "key:DEMO-1"]),
+            "public/test-cases"
+        );
+        assert_eq!(
+            class(Api::Public, &["test-runs", "7", "test-cases"]),
+            "public/test-runs"
+        );
+        assert_eq!(class(Api::Public, &["DEMO-1"]), "public/other");
+        assert_eq!(
+            class(
+                Api::Internal,
+                &["api", "tcm", "v1", "test-cases", "12", "executions"]
+            ),
+            "tcm/test-cases"
+        );
+        assert_eq!(
+            class(
+                Api::Internal,
+                &["api", "reporting", "v1", "launches", "9", "tests"]
+            ),
+            "reporting/launches"
+        );
+        assert_eq!(
+            class(
+                Api::Internal,
+                &["api", "projects", "v1", "projects", "DEMO"]
+            ),
+            "projects"
+        );
+        assert_eq!(
+            class(Api::Iam, &["api", "iam", "v1", "auth", "refresh"]),
+            "iam/refresh"
+        );
+        assert_eq!(class(Api::Internal, &["secret-path"]), "internal/other");
     }
 
     #[test]

@@ -15,6 +15,12 @@
 //!   postpones the next background refresh by the minimum lifetime.
 //! - Keys are kept only if they are asymmetric (RSA, EC P-256/P-384,
 //!   Ed25519), have a `kid`, and are not marked for encryption.
+//!
+//! Metrics (the `metrics` facade), labelled by `source` (`issuer`: a `jwks_uri`; `local`: our
+//! own authorization server's keys), never by address: `zmcp_jwks_lookups_total` by `result`
+//! (`hit`, `stale`: served from an expired cache while refreshing, `miss`: an unknown `kid`),
+//! `zmcp_jwks_fetches_total` by `result` (`ok`, `failed`), and
+//! `zmcp_jwks_fetches_limited_total` for refetches the rate limit skipped.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -206,6 +212,14 @@ pub(crate) enum KeySource {
 }
 
 impl KeySource {
+    /// The metrics label: which kind of source, never its address.
+    fn label(&self) -> &'static str {
+        match self {
+            KeySource::Remote { .. } => "issuer",
+            KeySource::Local(_) => "local",
+        }
+    }
+
     fn describe(&self) -> &str {
         match self {
             KeySource::Remote { uri, .. } => uri,
@@ -247,8 +261,12 @@ impl KeyCache {
         policy: CachePolicy,
     ) -> Result<Arc<KeyCache>, String> {
         let now = Instant::now();
-        let (body, cache_control) = source.fetch().await?;
-        let keys = parse_jwks(&body)?;
+        let fetched = source
+            .fetch()
+            .await
+            .and_then(|(body, cache_control)| Ok((parse_jwks(&body)?, cache_control)));
+        count_fetch(&source, fetched.is_ok());
+        let (keys, cache_control) = fetched?;
         let ttl = policy.ttl(cache_control.as_deref());
         Ok(Arc::new(KeyCache {
             source,
@@ -290,7 +308,15 @@ impl KeyCache {
         // Read the attempt counter before the cache, so a fetch that lands
         // between the two is noticed and not repeated.
         let seen = self.attempts.load(Ordering::SeqCst);
-        match self.lookup(kid) {
+        let lookup = self.lookup(kid);
+        let result = match lookup {
+            (Some(_), true) => "hit",
+            (Some(_), false) => "stale",
+            (None, _) => "miss",
+        };
+        metrics::counter!(LOOKUPS, "source" => self.source.label(), "result" => result)
+            .increment(1);
+        match lookup {
             (Some(key), true) => Ok(key),
             (Some(key), false) => {
                 let this = Arc::clone(self);
@@ -334,6 +360,7 @@ impl KeyCache {
         }
         if recent.len() >= self.policy.max_fetches_per_minute {
             tracing::debug!(jwks_uri = %self.source.describe(), "JWKS refetch skipped: rate limit reached");
+            metrics::counter!(FETCHES_LIMITED, "source" => self.source.label()).increment(1);
             return Refresh::Limited;
         }
         recent.push_back(now);
@@ -343,6 +370,10 @@ impl KeyCache {
                 parse_jwks(&body).map(|keys| (keys, cache_control))
             });
         let jwks_uri = self.source.describe();
+        count_fetch(
+            &self.source,
+            matches!(&result, Ok((keys, _)) if !keys.is_empty()),
+        );
         let outcome = {
             let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
             match result {
@@ -367,6 +398,16 @@ impl KeyCache {
         self.attempts.fetch_add(1, Ordering::SeqCst);
         outcome
     }
+}
+
+/// Metric names (see the module docs).
+const LOOKUPS: &str = "zmcp_jwks_lookups_total";
+const FETCHES: &str = "zmcp_jwks_fetches_total";
+const FETCHES_LIMITED: &str = "zmcp_jwks_fetches_limited_total";
+
+fn count_fetch(source: &KeySource, ok: bool) {
+    let result = if ok { "ok" } else { "failed" };
+    metrics::counter!(FETCHES, "source" => source.label(), "result" => result).increment(1);
 }
 
 #[cfg(test)]

@@ -140,6 +140,12 @@ impl OidcValidator {
         self.inner.keys.fetch_count()
     }
 
+    /// Whether a cached key can verify one of the configured algorithms (readiness: true
+    /// from start-up on, since a failed refresh never empties the cache).
+    pub fn has_keys(&self) -> bool {
+        self.inner.keys.has_key_for(&self.inner.config.algorithms)
+    }
+
     /// Validates an access token and says who it belongs to.
     pub async fn validate(&self, token: &str) -> Result<Identity, TokenError> {
         let result = self.validate_inner(token).await;

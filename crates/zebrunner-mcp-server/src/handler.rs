@@ -66,6 +66,8 @@ pub struct ZebrunnerMcp {
     toolsets: Toolsets,
     /// Signs pagination cursors.
     cursors: CursorKey,
+    /// The server's database, when it has one (readiness asks it).
+    storage: Option<zebrunner_storage::Storage>,
 }
 
 impl ZebrunnerMcp {
@@ -79,14 +81,26 @@ impl ZebrunnerMcp {
             confirmations: Confirmations::default(),
             toolsets: Toolsets::all(),
             cursors: CursorKey::random(),
+            storage: None,
         }
     }
 
     /// The database holding confirmation tokens (shared by replicas).
     /// Without it, a private in-memory SQLite is used.
     pub fn with_storage(mut self, storage: zebrunner_storage::Storage) -> Self {
-        self.confirmations = Confirmations::with_storage(storage, self.confirmations.ttl());
+        self.confirmations = Confirmations::with_storage(storage.clone(), self.confirmations.ttl());
+        self.storage = Some(storage);
         self
+    }
+
+    /// The database given to [`with_storage`](Self::with_storage).
+    pub fn storage(&self) -> Option<&zebrunner_storage::Storage> {
+        self.storage.as_ref()
+    }
+
+    /// The source of Zebrunner clients.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// How long a write preview's confirmation token stays valid.

@@ -22,7 +22,11 @@
 //!    `zebrunner_client`.
 //! 5. **Observation** ([`observe::Observer`]): one audit record per tool
 //!    call, resource read and authorization decision, built by [`audit`],
-//!    with one failure policy.
+//!    with one failure policy; the same point counts them in the Prometheus
+//!    metrics ([`observe::metrics`], served on `metrics_listen` by
+//!    [`transport::http::metrics`], which also counts HTTP requests by route).
+//!    `/readyz` ([`transport::http::ready`]) says whether the database, the
+//!    keys and Zebrunner answer.
 //!
 //! Other modules:
 //! - [`config`]: typed server options (transport, HTTP limits, allowed hosts

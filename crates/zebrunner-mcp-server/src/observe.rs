@@ -8,7 +8,12 @@
 //! token) are not stored one by one: anyone who can reach the port could
 //! otherwise fill the disk. They are counted and a sample is logged (the
 //! first one, then at most one summary line per [`SAMPLE_EVERY`]).
-//! Metrics hang off this point too.
+//!
+//! Metrics hang off this point too ([`metrics`]): every record counts its tool call (by tool
+//! and outcome, with its latency), resource read or authorization decision, whether or not it
+//! is stored, and every anonymous refusal counts by class.
+
+pub mod metrics;
 
 use std::{
     sync::{
@@ -71,6 +76,7 @@ impl Observer {
         record: &AuditRecord,
         durability: Durability,
     ) -> Result<(), RecordLost> {
+        metrics::record(record);
         match self.audit.record(record).await {
             Ok(()) => Ok(()),
             Err(error) => {
@@ -91,6 +97,7 @@ impl Observer {
     /// Count a refusal of a request that proved no identity (no token, a
     /// malformed header, an invalid token). Nothing is stored.
     pub fn anonymous_refusal(&self, class: &str, detail: &str) {
+        metrics::anonymous_refusal(class);
         let total = self.anonymous.total.fetch_add(1, Ordering::Relaxed) + 1;
         let mut window = self
             .anonymous
@@ -114,6 +121,11 @@ impl Observer {
     /// Anonymous refusals since start.
     pub fn anonymous_refusals(&self) -> u64 {
         self.anonymous.total.load(Ordering::Relaxed)
+    }
+
+    /// Audit sink writes that failed since start (the audit log's own count).
+    pub fn audit_failures(&self) -> u64 {
+        self.audit.failures()
     }
 }
 

@@ -10,7 +10,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Harness, READ, WRITE};
+use std::time::{Duration, Instant};
+
+use support::{Harness, READ, Source, WRITE};
+use zebrunner_mcp_server::transport::http::limits::LimitsConfig;
 
 #[tokio::test]
 async fn anonymous_refusals_are_counted_not_stored() {
@@ -562,4 +565,118 @@ mod per_user_credentials {
             "{answer}"
         );
     }
+}
+
+// ---- Inbound protection: per-person buckets (429, Retry-After, nothing stored), and load
+// ---- shedding beyond the cap of requests in flight (503 at once, no queue).
+
+#[tokio::test]
+async fn a_person_over_their_rate_gets_429_with_retry_after_and_others_carry_on() {
+    let h = Harness::start_limited(
+        Default::default(),
+        Source::ServiceAccount { bad_token: false },
+        LimitsConfig {
+            requests_per_minute_per_user: 60,
+            burst_per_user: 3,
+            requests_per_minute_per_client: 0,
+            max_concurrent_requests: 0,
+            ..LimitsConfig::default()
+        },
+    )
+    .await;
+    let alice = h.token("alice", &[READ], &["qa"]);
+    for _ in 0..3 {
+        assert_eq!(
+            h.post(Some(&alice), None, &h.initialize()).await.status(),
+            200
+        );
+    }
+    let before = h.observer_anonymous();
+    let limited = h.post(Some(&alice), None, &h.initialize()).await;
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    // Counted, not stored: a flood of refusals must not become a flood of audit rows.
+    assert_eq!(h.observer_anonymous(), before + 1);
+    assert!(
+        h.audit_rows()
+            .await
+            .iter()
+            .all(|r| r["error_class"] != "rate_limited")
+    );
+    let bob = h.token("bob", &[READ], &["qa"]);
+    assert_eq!(
+        h.post(Some(&bob), None, &h.initialize()).await.status(),
+        200
+    );
+    // One per second refills Alice's bucket.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        h.post(Some(&alice), None, &h.initialize()).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn beyond_the_cap_of_requests_in_flight_the_server_sheds_load_at_once() {
+    let h = Harness::start_limited(
+        Default::default(),
+        Source::ServiceAccount { bad_token: false },
+        LimitsConfig {
+            max_concurrent_requests: 1,
+            ..LimitsConfig::default()
+        },
+    )
+    .await;
+    let token = h.token("alice", &[READ], &["qa"]);
+    // Zebrunner takes 1.5 s to answer the next request to the projects API.
+    h.http
+        .post(format!("{}/__sandbox/faults", h.sandbox_url))
+        .json(&json!({"path_prefix": "/api/projects", "latency_ms": 1500, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    let session = h.open_session(&token).await;
+    let slow = {
+        let request = h
+            .http
+            .post(h.mcp_url())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", session.as_str())
+            .header("mcp-protocol-version", "2025-06-18")
+            .bearer_auth(&token)
+            .json(&h.tool_call("list_projects", json!({})));
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            // The answer streams over SSE: it is complete when the body ends.
+            let body = response.text().await.unwrap();
+            (status, body, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let shed = h.post(Some(&token), None, &h.initialize()).await;
+    assert_eq!(shed.status(), 503);
+    assert_eq!(shed.headers()["retry-after"], "1");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "shed at once, not queued"
+    );
+    let (status, body, took) = slow.await.unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("DEMO"), "{body}");
+    assert!(took >= Duration::from_millis(1400), "{took:?}");
+    // The permit is back.
+    assert_eq!(
+        h.post(Some(&token), None, &h.initialize()).await.status(),
+        200
+    );
 }

@@ -90,9 +90,19 @@ pub struct HealthcheckArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Explain every problem in the effective configuration (file, ZMCP_*
-    /// variables, Zebrunner settings); exits non-zero on errors.
-    Check,
+    /// Explain every problem in the effective configuration (file, ZMCP_* variables,
+    /// Zebrunner settings, secret files, vault keys); exits non-zero on errors. Contacts
+    /// nothing unless --online.
+    Check {
+        /// Also reach what the configuration depends on, and say for each whether it works:
+        /// the database (opened as it is, migrations state; nothing is created or migrated),
+        /// the OIDC issuer (metadata, keys, a key for oidc.algorithms), each
+        /// oauth.id_jag_issuers issuer, Zebrunner (ZEBRUNNER_URL answers; the service
+        /// account's login and token are accepted) and, with credentials = "vault", that the
+        /// key ring opens a sample of the stored records. Exits non-zero when any fails.
+        #[arg(long)]
+        online: bool,
+    },
     /// Print the JSON Schema of the configuration file.
     Schema,
     /// List every environment variable the binary reads (settings, secrets with their
@@ -126,6 +136,10 @@ pub struct ServeArgs {
     /// Client-side limit on requests per second to Zebrunner.
     #[arg(long)]
     pub requests_per_second: Option<NonZeroU32>,
+    /// Address for Prometheus metrics (GET /metrics), apart from --listen, e.g.
+    /// 127.0.0.1:9464 (default: no metrics).
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +223,9 @@ impl ServeArgs {
         self.http.overrides(&mut map);
         if self.skip_credential_check {
             map.insert("skip_credential_check".into(), json!(true));
+        }
+        if let Some(metrics) = self.metrics_listen {
+            map.insert("metrics_listen".into(), json!(metrics.to_string()));
         }
         if let Some(rps) = self.requests_per_second {
             map.insert(

@@ -9,8 +9,9 @@
 //! - [`logging`]: the `RUST_LOG` filter, which keeps payload-logging crates
 //!   (rmcp) at `info` unless named.
 //! - [`commands`]: one file per subcommand (`serve`, `sandbox`, `demo`,
-//!   `config` with `env` and `reference`, `audit`, `vault`, `oauth`, `tools`, `healthcheck`), and `setup`,
-//!   which turns configuration into running parts.
+//!   `config` with `env`, `reference` and `online` (`config check --online`), `audit`,
+//!   `vault`, `oauth`, `tools`, `healthcheck`), and `setup`, which turns configuration into
+//!   running parts.
 //! - [`output`]: standard output for the commands' answers: a reader that closes it early
 //!   (`| head`) ends the command quietly, never with a panic.
 

@@ -216,6 +216,12 @@ impl SigningKeys {
         Ok((resealed, failed))
     }
 
+    /// How many keys are loaded (published; the newest signs). 0 only before the first
+    /// [`refresh`](Self::refresh) succeeded.
+    pub fn loaded(&self) -> usize {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// The published key set (RFC 7517).
     pub fn jwks(&self) -> Value {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());

@@ -67,7 +67,7 @@ pub use config::{ConfidentialClient, ConfidentialGrant, OAuthConfig, StaticClien
 pub use connect_step::{ConnectStep, RESUME_PATH};
 pub use events::{GrantAudit, GrantEvent, GrantOutcome, RecordLost};
 pub use exchange::{NoZebrunnerToken, ZebrunnerToken, ZebrunnerTokens};
-pub use jwt_bearer::trusted_issuers;
+pub use jwt_bearer::{ID_JAG_ALGORITHMS, trusted_issuer, trusted_issuers};
 pub use keys::SigningKeys;
 
 /// Largest request body the endpoints read (forms and registration documents).
@@ -256,6 +256,11 @@ impl AuthorizationServer {
 
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// Whether a signing key is loaded, so tokens can be issued (readiness).
+    pub fn signing_keys_loaded(&self) -> bool {
+        self.keys.loaded() > 0
     }
 
     /// Our metadata as the token validator needs it (no discovery over HTTP).

@@ -67,6 +67,9 @@ impl Config {
         };
         let http = self.transport == Transport::Http;
         let loopback = self.listen.ip().is_loopback();
+        for (setting, message) in self.limits.problems() {
+            error(setting, message);
+        }
 
         match self.identity {
             IdentityMode::None if http && !loopback => error(
@@ -170,6 +173,32 @@ impl Config {
                     self.max_body_bytes
                 ),
             );
+        }
+        if let Some(metrics) = self.metrics_listen
+            && http
+            && metrics.port() == self.listen.port()
+            && (metrics.ip() == self.listen.ip()
+                || metrics.ip().is_unspecified()
+                || self.listen.ip().is_unspecified())
+        {
+            error(
+                "metrics_listen",
+                format!(
+                    "{metrics} is the MCP listener's address ({}): metrics get a listener of                      their own, so that they are never public by accident; pick another port",
+                    self.listen
+                ),
+            );
+        }
+        if let Some(metrics) = self.metrics_listen
+            && !metrics.ip().is_loopback()
+        {
+            out.push(Problem {
+                severity: Severity::Warning,
+                setting: "metrics_listen",
+                message: format!(
+                    "/metrics on {metrics} takes no token and shows tool names and traffic:                      make sure only the scraper reaches it (a private network or a firewall)"
+                ),
+            });
         }
         if self.shutdown_grace_secs >= 30 {
             out.push(Problem {
@@ -523,6 +552,36 @@ mod tests {
         };
         assert_eq!(warnings(29), 0);
         assert_eq!(warnings(30), 1);
+    }
+
+    #[test]
+    fn metrics_have_a_listener_of_their_own() {
+        let problems = |listen: &str, metrics: &str| {
+            Config {
+                transport: Transport::Http,
+                listen: listen.parse().unwrap(),
+                metrics_listen: Some(metrics.parse().unwrap()),
+                ..Config::default()
+            }
+            .problems()
+            .into_iter()
+            .filter(|p| p.setting == "metrics_listen")
+            .map(|p| p.severity)
+            .collect::<Vec<_>>()
+        };
+        assert!(problems("127.0.0.1:8080", "127.0.0.1:9464").is_empty());
+        assert_eq!(
+            problems("127.0.0.1:8080", "127.0.0.1:8080"),
+            [Severity::Error]
+        );
+        assert_eq!(
+            problems("0.0.0.0:8080", "127.0.0.1:8080"),
+            [Severity::Error]
+        );
+        assert_eq!(
+            problems("127.0.0.1:8080", "0.0.0.0:9464"),
+            [Severity::Warning]
+        );
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// On shutdown, how long requests in flight get to finish.
     pub shutdown_grace: Duration,
+    /// Rate limits and the cap on requests in flight.
+    pub limits: crate::transport::http::limits::LimitsConfig,
 }
 
 impl HttpOptions {
@@ -46,6 +48,7 @@ impl HttpOptions {
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            limits: Default::default(),
         }
     }
 

@@ -32,7 +32,15 @@ pub use http::{
 use lists::{comma_list, optional_comma_list};
 
 /// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
-const SECTIONS: [&str; 6] = ["zebrunner", "vault", "oidc", "oauth", "policy", "audit"];
+const SECTIONS: [&str; 7] = [
+    "zebrunner",
+    "vault",
+    "oidc",
+    "oauth",
+    "policy",
+    "audit",
+    "limits",
+];
 /// `ZMCP_*` variables that are not settings (the vault's keys and the sign-in client's secret
 /// are secrets: environment or secret file only).
 const NOT_SETTINGS: [&str; 6] = [
@@ -107,6 +115,11 @@ pub struct Config {
     /// refused at once, idle streams closed), before what is left is cut off and the server
     /// exits. Keep it below the orchestrator's kill timeout (Kubernetes: 30 s).
     pub shutdown_grace_secs: u64,
+    /// Address of the Prometheus endpoint `GET /metrics`, a listener of its own so metrics
+    /// are never on the public one by accident, e.g. `127.0.0.1:9464`; unset, no metrics are
+    /// kept or served. Keep it on loopback or a private network: it shows tool names and
+    /// traffic, and takes no token.
+    pub metrics_listen: Option<SocketAddr>,
     /// Where the embedded database lives; default the platform data directory.
     pub data_dir: Option<PathBuf>,
     /// `sqlite:///path/file.db` or `postgres://...`; default SQLite in `data_dir`.
@@ -135,6 +148,8 @@ pub struct Config {
     pub oauth: zebrunner_oauth::OAuthConfig,
     pub policy: PolicyConfig,
     pub audit: AuditConfig,
+    /// Rate limits per person and per client, and the cap on requests in flight (HTTP).
+    pub limits: crate::transport::http::limits::LimitsConfig,
 }
 
 impl Default for Config {
@@ -147,6 +162,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE.as_secs(),
+            metrics_listen: None,
             data_dir: None,
             database_url: None,
             review_rules_file: None,
@@ -164,6 +180,7 @@ impl Default for Config {
             oauth: zebrunner_oauth::OAuthConfig::default(),
             policy: PolicyConfig::default(),
             audit: AuditConfig::default(),
+            limits: Default::default(),
         }
     }
 }
@@ -455,6 +472,7 @@ impl Config {
         options.allowed_origins = self.allowed_origins.clone();
         options.max_body_bytes = self.max_body_bytes;
         options.shutdown_grace = self.shutdown_grace();
+        options.limits = self.limits.clone();
         options
     }
 
@@ -619,6 +637,9 @@ mod tests {
         ("ZMCP_SHUTDOWN_GRACE_SECS", "5", |c| {
             c.shutdown_grace_secs == 5
         }),
+        ("ZMCP_METRICS_LISTEN", "127.0.0.1:9464", |c| {
+            c.metrics_listen.map(|a| a.port()) == Some(9464)
+        }),
         ("ZMCP_DATA_DIR", "/var/lib/zmcp", |c| {
             c.data_dir.as_deref() == Some("/var/lib/zmcp".as_ref())
         }),
@@ -666,6 +687,21 @@ mod tests {
         }),
         ("ZMCP_VAULT_ZEBRUNNER_TOKEN_EXCHANGE", "true", |c| {
             c.vault.zebrunner_token_exchange
+        }),
+        ("ZMCP_LIMITS_REQUESTS_PER_MINUTE_PER_USER", "120", |c| {
+            c.limits.requests_per_minute_per_user == 120
+        }),
+        ("ZMCP_LIMITS_BURST_PER_USER", "20", |c| {
+            c.limits.burst_per_user == 20
+        }),
+        ("ZMCP_LIMITS_REQUESTS_PER_MINUTE_PER_CLIENT", "0", |c| {
+            c.limits.requests_per_minute_per_client == 0
+        }),
+        ("ZMCP_LIMITS_BURST_PER_CLIENT", "50", |c| {
+            c.limits.burst_per_client == 50
+        }),
+        ("ZMCP_LIMITS_MAX_CONCURRENT_REQUESTS", "64", |c| {
+            c.limits.max_concurrent_requests == 64
         }),
         (
             "ZMCP_OIDC_ISSUER",

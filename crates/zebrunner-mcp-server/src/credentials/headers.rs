@@ -121,6 +121,11 @@ impl HeaderCredentials {
         }
     }
 
+    /// The Zebrunner workspace every request's client is made for.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
     pub async fn client_for(
         &self,
         caller: &Caller,

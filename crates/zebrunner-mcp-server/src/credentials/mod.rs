@@ -111,6 +111,16 @@ impl Credentials {
         }
     }
 
+    /// Whether Zebrunner answers at the configured workspace, asked without credentials
+    /// (readiness; see `zebrunner_client::Workspace::check_reachable`).
+    pub async fn check_reachable(&self) -> Result<(), zebrunner_client::Error> {
+        match self {
+            Credentials::ServiceAccount(client) => client.check_reachable().await,
+            Credentials::Vault(vault) => vault.workspace().check_reachable().await,
+            Credentials::Headers(headers) => headers.workspace().check_reachable().await,
+        }
+    }
+
     /// A call ended with Zebrunner refusing the credentials it used: a vault record is
     /// marked invalid, so the next call asks the person to reconnect instead of failing
     /// against Zebrunner again.

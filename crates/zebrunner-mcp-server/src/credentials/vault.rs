@@ -6,6 +6,10 @@
 //! decryption per cache miss, not one per call; the cache entry remembers
 //! which revision of the record it came from, so a token Zebrunner rejects is
 //! marked invalid only if it is still the stored one.
+//!
+//! Each lookup counts in `zmcp_vault_lookups_total` by `result`: `hit` (a cached client),
+//! `opened` (read from the vault and decrypted), `no_credentials` (nothing usable stored for
+//! the person) or `error` (the vault could not be read).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -168,10 +172,20 @@ impl VaultCredentials {
                     .into(),
             ));
         };
-        let loaded = self
+        let entry = self
             .clients
-            .try_get_with(user_key.to_owned(), self.load(user_key))
-            .await
+            .entry_by_ref(user_key)
+            .or_try_insert_with(self.load(user_key))
+            .await;
+        let result = match &entry {
+            Ok(entry) if entry.is_fresh() => "opened",
+            Ok(_) => "hit",
+            Err(error) if matches!(**error, ToolError::Internal(_)) => "error",
+            Err(_) => "no_credentials",
+        };
+        metrics::counter!(crate::observe::metrics::VAULT_LOOKUPS, "result" => result).increment(1);
+        let loaded = entry
+            .map(|entry| entry.into_value())
             .map_err(|e: Arc<ToolError>| unshare(&e))?;
         // The rules may have changed since the record was stored.
         if !self.logins.allows(identity, &loaded.login) {

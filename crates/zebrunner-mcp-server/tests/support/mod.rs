@@ -81,6 +81,15 @@ impl Harness {
     }
 
     pub async fn start_with(policy: PolicyConfig, source: Source) -> Self {
+        Self::start_limited(policy, source, Default::default()).await
+    }
+
+    /// With these rate limits and cap on requests in flight.
+    pub async fn start_limited(
+        policy: PolicyConfig,
+        source: Source,
+        limits: zebrunner_mcp_server::transport::http::limits::LimitsConfig,
+    ) -> Self {
         let sandbox = zebrunner_sandbox::Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
             .await
             .unwrap();
@@ -158,7 +167,8 @@ impl Harness {
             connect: None,
             oauth: None,
         };
-        let options = HttpOptions::new("127.0.0.1:0".parse().unwrap());
+        let mut options = HttpOptions::new("127.0.0.1:0".parse().unwrap());
+        options.limits = limits;
         let http_server = HttpServer::bind(server, &options, security).await.unwrap();
         let addr = http_server.local_addr().unwrap();
         tokio::spawn(http_server.run(std::future::pending()));

@@ -4,15 +4,17 @@
 //!
 //! On SIGTERM or Ctrl-C it shuts down gracefully (`shutdown_grace_secs`; see
 //! `zebrunner_mcp_server::transport::http` and `::stdio`), then closes the audit log. While it
-//! runs it prunes audit records older than `audit.retention_days`.
+//! runs it prunes audit records older than `audit.retention_days` and, with `metrics_listen`,
+//! serves Prometheus metrics there.
 
-use std::{path::Path, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::Context;
 
 use zebrunner_mcp_server::{
     Caller, ZebrunnerMcp,
     config::{Config, Transport},
+    observe::{self, Observer},
     tools::cursor::CursorKey,
     transport,
 };
@@ -30,10 +32,18 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
         zebrunner_mcp_server::tools::review_test_case::install_rules(rules);
     }
     let audit = setup::audit_log(&config).await?;
+    // Before the rest of start-up, so that it (the issuer's keys) is counted too.
+    let metrics = match config.metrics_listen {
+        Some(listen) => Some(metrics(listen, &audit).await?),
+        None => None,
+    };
     let pruning = retention(&config, &audit);
     let served = serve(&config, audit.clone()).await;
     if let Some(job) = pruning {
         job.abort();
+    }
+    if let Some(stop) = metrics {
+        let _ = stop.send(());
     }
     // Every acknowledged record is already stored (sinks write before they answer); this
     // waits for writes still under way and closes the database cleanly.
@@ -44,6 +54,29 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
         tracing::warn!("audit records still being written after {AUDIT_CLOSE:?}; exiting anyway");
     }
     served
+}
+
+/// Install the Prometheus recorder and serve `/metrics` on `listen` until the returned sender
+/// is used (or dropped).
+async fn metrics(
+    listen: SocketAddr,
+    audit: &AuditLog,
+) -> anyhow::Result<tokio::sync::oneshot::Sender<()>> {
+    let handle = observe::metrics::install().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let exporter = observe::metrics::Exporter::new(handle, Observer::new(audit.clone()));
+    let server = transport::http::metrics::MetricsServer::bind(listen, exporter).await?;
+    // On stderr (the log): with stdio, stdout is the MCP channel.
+    tracing::info!("metrics on http://{}/metrics", server.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        if let Err(error) = server.run(stopped).await {
+            tracing::error!(error = %format!("{error:#}"), "the metrics server stopped");
+        }
+    });
+    Ok(stop)
 }
 
 /// At shutdown, how long writes of audit records under way get to finish.

@@ -3,7 +3,8 @@
 // endpoints (authorization code + PKCE driven headlessly), the TypeScript SDK
 // is the MCP client. Covers the 401 challenge, RFC 9728 metadata, the SDK's
 // own OAuth discovery, scopes, groups and per-group project limits, sessions
-// bound to the identity, and the audit log (no token anywhere in it).
+// bound to the identity, the audit log (no token anywhere in it), and the operator's view:
+// /readyz and Prometheus metrics on their own listener (no token or person there either).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -86,6 +87,7 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
   let server;
   let data;
   let resource;
+  let metricsUrl;
   const tok = {};
   const secrets = [];
 
@@ -104,9 +106,15 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
     tok.aliceNoRead = (await okta.authorizationCode({ login: 'alice', scope: 'openid email' })).access_token;
     secrets.push(tok.alice2, tok.aliceNoRead, CLIENTS.svc.secret, sandbox.users.alice.token);
     data = tempDir();
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     server = await startOidcServer({
       sandbox, user: sandbox.users.alice, okta, port, dataDir: data.dir,
-      env: { ZMCP_OIDC_SERVICE_CLIENTS: CLIENTS.svc.id, ZMCP_OIDC_ALLOWED_CLIENT_IDS: `${CLIENTS.web.id},${CLIENTS.svc.id}` },
+      env: {
+        ZMCP_OIDC_SERVICE_CLIENTS: CLIENTS.svc.id,
+        ZMCP_OIDC_ALLOWED_CLIENT_IDS: `${CLIENTS.web.id},${CLIENTS.svc.id}`,
+        ZMCP_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+      },
     });
   });
 
@@ -446,9 +454,40 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
     assert.ok(!server.stdout.includes('hunter2'), 'free text (title_contains) is redacted in the stdout sink');
   });
 
-  test('no token or secret in the server\'s stdout, stderr (debug log level) or data directory', () => {
-    for (const [where, text] of [['server stdout', server.stdout], ['server stderr', server.stderr], ['data directory files (SQLite)', readTree(data.dir)]]) {
+  test('/readyz is ready; /metrics is only on its own listener and counts the calls made', async () => {
+    const ready = await fetch(`${server.origin}/readyz`);
+    const readyBody = await ready.json();
+    assert.equal(ready.status, 200, JSON.stringify(readyBody));
+    assert.deepEqual(Object.keys(readyBody.checks).sort(), ['keys', 'shutdown', 'storage', 'zebrunner']);
+    const onMain = await fetch(`${server.origin}/metrics`);
+    assert.notEqual(onMain.status, 200, 'no metrics on the MCP listener');
+    assert.ok(!(await onMain.text()).includes('zmcp_'), 'no metrics on the MCP listener');
+    const res = await fetch(metricsUrl);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /^zmcp_tool_calls_total\{tool="list_projects",outcome="ok"\} [1-9]/m);
+    assert.match(text, /^zmcp_http_requests_total\{route="\/mcp",method="POST",status="401"\} [1-9]/m);
+    assert.match(text, /^zmcp_zebrunner_requests_total\{endpoint="[a-z/-]+",method="GET",status="200"\} [1-9]/m);
+    assert.match(text, /^zmcp_jwks_lookups_total\{source="issuer",result="hit"\} [1-9]/m);
+  });
+
+  test('no token, secret or person in the server\'s stdout, stderr (debug log level), data directory, /metrics or /readyz', async () => {
+    const metrics = await (await fetch(metricsUrl)).text();
+    const ready = await (await fetch(`${server.origin}/readyz`)).text();
+    for (const [where, text] of [
+      ['server stdout', server.stdout], ['server stderr', server.stderr], ['data directory files (SQLite)', readTree(data.dir)],
+      ['/metrics', metrics], ['/readyz', ready],
+    ]) {
       assert.deepEqual(leakedSecrets(text, secrets), [], `no token or secret in ${where}`);
+    }
+    for (const user of [USERS.alice, USERS.bob, USERS.mallory]) {
+      for (const value of [user.uid, user.email].filter(Boolean)) {
+        assert.ok(!metrics.includes(value), `${value} in /metrics`);
+        assert.ok(!ready.includes(value), `${value} in /readyz`);
+      }
+    }
+    for (const address of [sandbox.url, okta.issuer, 'hunter2']) {
+      assert.ok(!metrics.includes(address) && !ready.includes(address), `${address} in /metrics or /readyz`);
     }
   });
 

@@ -31,6 +31,7 @@ use zebrunner_identity::{
 };
 use zebrunner_storage::audit::Outcome;
 
+use super::limits::{Limited, RateLimits};
 use super::sessions::{Binding, SessionBindings};
 use crate::{
     audit,
@@ -59,6 +60,8 @@ pub struct Guard {
     /// With identity `broker`: our authorization server, which says whether the grant of one
     /// of its access tokens is still live.
     pub grants: Option<std::sync::Arc<zebrunner_oauth::AuthorizationServer>>,
+    /// Token buckets per person and per client.
+    pub limits: std::sync::Arc<RateLimits>,
 }
 
 /// Why a request to `/mcp` is turned away.
@@ -83,6 +86,8 @@ pub enum Refusal {
     UnknownSession,
     /// The request body is over the limit.
     BodyTooLarge,
+    /// The caller's (or their client's) bucket is empty ([`super::limits`]).
+    RateLimited(Limited),
 }
 
 impl Refusal {
@@ -95,6 +100,7 @@ impl Refusal {
             | Refusal::SessionNotYours => StatusCode::FORBIDDEN,
             Refusal::UnknownSession => StatusCode::NOT_FOUND,
             Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -109,6 +115,7 @@ impl Refusal {
             Refusal::SessionNotYours => "session_not_yours",
             Refusal::UnknownSession => "session_not_found",
             Refusal::BodyTooLarge => "body_too_large",
+            Refusal::RateLimited(_) => "rate_limited",
         }
     }
 
@@ -130,6 +137,12 @@ impl Refusal {
                 "this MCP session is not known here (closed or expired); start a new session"
             }
             Refusal::BodyTooLarge => "the request body is too large",
+            Refusal::RateLimited(Limited::User(_)) => {
+                "too many requests from you; retry after the time in Retry-After"
+            }
+            Refusal::RateLimited(Limited::Client(_)) => {
+                "too many requests through this application; retry after the time in Retry-After"
+            }
         }
     }
 
@@ -242,6 +255,10 @@ impl Guard {
                 }
             }
         }
+        // Refused without a record: a flood of them must not become a flood of audit rows.
+        if let Err(limited) = self.limits.check(&identity) {
+            return Err(anonymous(Refusal::RateLimited(limited)));
+        }
         let grant = match self.policy.grant(&identity) {
             Ok(grant) => grant,
             Err(reason) => {
@@ -321,6 +338,12 @@ impl Guard {
         response
             .headers_mut()
             .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+        if let Refusal::RateLimited(limited) = refusal
+            && let Ok(seconds) =
+                http::HeaderValue::from_str(&limited.retry_after_secs().to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
+        }
         if let Some(challenge) = refusal.challenge(self) {
             response
                 .headers_mut()

@@ -1,16 +1,22 @@
-//! MCP over Streamable HTTP at `/mcp`, plus `GET /healthz` for liveness and,
-//! with identity `oidc`, the RFC 9728 protected resource metadata.
+//! MCP over Streamable HTTP at `/mcp`, plus `GET /healthz` for liveness, `GET /readyz` for
+//! readiness ([`ready`]) and, with identity `oidc`, the RFC 9728 protected resource metadata.
 //!
 //! rmcp implements the transport: sessions (`Mcp-Session-Id`, the GET
 //! stream, DELETE) for protocol versions before 2026-07-28, stateless
 //! requests for 2026-07-28, `Host` validation against DNS rebinding, `Origin`
 //! validation (403) and the request body limit (413). In front of it sits
 //! the [`guard`]: identity, policy, session binding. Health stays open;
-//! nothing else does. [`drain`] is the graceful shutdown.
+//! nothing else does. [`limits`] sheds load beyond the cap of requests in flight (in front
+//! of the guard) and keeps per-person and per-client token buckets (in the guard).
+//! [`drain`] is the graceful shutdown. [`metrics`] counts every request by route and status
+//! (the outermost layer) and serves `/metrics` on its own listener.
 
 mod drain;
 mod guard;
+pub mod limits;
 mod metadata;
+pub mod metrics;
+pub mod ready;
 mod sessions;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -88,6 +94,13 @@ pub fn app(
         document.resource_documentation = Some(format!("{}/", base.trim_end_matches('/')));
         Arc::new(document)
     });
+    let readiness = Arc::new(ready::Readiness::new(
+        server.storage().cloned(),
+        server.credentials().clone(),
+        security.validator.clone(),
+        security.oauth.clone(),
+        draining.clone(),
+    ));
     let bindings = SessionBindings::default();
     let guard = Arc::new(Guard {
         validator: security.validator,
@@ -99,7 +112,9 @@ pub fn app(
         write_tools,
         max_body_bytes: options.max_body_bytes,
         grants: security.oauth.clone(),
+        limits: Arc::new(limits::RateLimits::new(&options.limits)),
     });
+    let _cleanup = guard.limits.spawn_cleanup();
 
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.effective_allowed_hosts(bound))
@@ -116,6 +131,11 @@ pub fn app(
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(guard, guard::guard))
         .layer(middleware::from_fn_with_state(draining, drain::end_streams));
+    // Outermost: shed load before any token is checked.
+    let mcp = match limits::InFlight::new(&options.limits) {
+        Some(in_flight) => mcp.layer(middleware::from_fn_with_state(in_flight, limits::shed)),
+        None => mcp,
+    };
     let about = about_page(
         resource.as_str(),
         metadata.is_some(),
@@ -134,6 +154,7 @@ pub fn app(
     }
     let mut router = router
         .route("/healthz", get(healthz))
+        .route("/readyz", get(ready::readyz).with_state(readiness))
         .route("/", get(move || async move { about }));
     if let Some(document) = metadata {
         for path in metadata::paths(&resource) {
@@ -144,7 +165,8 @@ pub fn app(
             );
         }
     }
-    Ok(router)
+    // Outermost, over every route: requests counted by route template and status.
+    Ok(router.layer(middleware::from_fn(metrics::track)))
 }
 
 /// The page at `/`: what this server is and how to connect. It is the

@@ -8,6 +8,9 @@
 //! and drops the binding when the session is closed (DELETE) or found gone
 //! (idle expiry). Past [`MAX_BINDINGS`] the oldest binding is dropped, which
 //! only ends that session for its owner: it can never be taken over.
+//!
+//! [`BoundSessions`] also keeps the `zmcp_mcp_sessions_active` gauge: the number of sessions
+//! rmcp holds, set whenever one opens or closes (rmcp closes a session that idles out too).
 
 use std::{
     collections::HashMap,
@@ -92,16 +95,22 @@ impl BoundSessions {
             bindings,
         }
     }
+
+    /// Set the gauge of open sessions from rmcp's own table.
+    async fn count(&self) {
+        let open = self.inner.sessions.read().await.len();
+        metrics::gauge!(crate::observe::metrics::SESSIONS_ACTIVE).set(open as f64);
+    }
 }
 
 impl SessionManager for BoundSessions {
     type Error = <LocalSessionManager as SessionManager>::Error;
     type Transport = <LocalSessionManager as SessionManager>::Transport;
 
-    fn create_session(
-        &self,
-    ) -> impl Future<Output = Result<(SessionId, Self::Transport), Self::Error>> + Send {
-        self.inner.create_session()
+    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        let created = self.inner.create_session().await;
+        self.count().await;
+        created
     }
 
     fn initialize_session(
@@ -123,7 +132,9 @@ impl SessionManager for BoundSessions {
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
         self.bindings.forget(id);
-        self.inner.close_session(id).await
+        let closed = self.inner.close_session(id).await;
+        self.count().await;
+        closed
     }
 
     fn create_stream(
