@@ -103,15 +103,7 @@ impl Storage {
                 .filename(&path)
                 .create_if_missing(false)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_with(options)
-                .await
-                .map_err(|source| StorageError::Connect {
-                    url: url.to_string(),
-                    source,
-                })?;
+            let pool = sqlite_pool(url, options, 1).await?;
             Ok(Some(Storage {
                 pool: Pool::Sqlite(pool),
             }))
@@ -196,15 +188,7 @@ impl Storage {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|source| StorageError::Connect {
-                url: url.to_string(),
-                source,
-            })?;
+        let pool = sqlite_pool(url, options, 4).await?;
         restrict_permissions(&path);
         Ok(Storage {
             pool: Pool::Sqlite(pool),
@@ -243,6 +227,23 @@ impl Storage {
 
 /// The file path of a `sqlite:` URL without its scheme: `///abs/x.db` → `/abs/x.db`,
 /// `//rel/x.db` and `rel/x.db` → relative paths; a `?query` is dropped.
+/// A pool of at most `max` connections to the SQLite file `options` name.
+async fn sqlite_pool(
+    url: &str,
+    options: SqliteConnectOptions,
+    max: u32,
+) -> Result<sqlx::SqlitePool, StorageError> {
+    SqlitePoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|source| StorageError::Connect {
+            url: url.to_string(),
+            source,
+        })
+}
+
 fn sqlite_path(rest: &str) -> Option<PathBuf> {
     let rest = rest.split_once('?').map_or(rest, |(path, _)| path);
     let path = rest.strip_prefix("//").unwrap_or(rest);
