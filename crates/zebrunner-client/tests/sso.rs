@@ -43,27 +43,8 @@ async fn a_redeemed_sign_in_acts_as_the_person() {
     assert_eq!(env.requests_to(REFRESH).await.len(), 1);
 
     // The long-lived token: IAM refresh and Basic password, through the same pool.
-    let client = ws.client(grant.login.clone(), grant.token.clone()).unwrap();
-    let identity = client.check_credentials().await.unwrap();
-    assert_eq!(identity.username, bob.login);
-    assert_eq!(identity.user_id, bob.user_id);
-    let keys: Vec<String> = client
-        .list_projects()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.key)
-        .collect();
-    assert_eq!(keys, ["DEMO", "MOBILE"]);
-    assert!(!client.all_test_suites("DEMO").await.unwrap().is_empty());
-    let logged = env.requests().await;
-    assert!(
-        logged
-            .iter()
-            .filter(|r| r.path != REFRESH)
-            .all(|r| r.user.as_deref() == Some(bob.login.as_str()) && r.status == 200),
-        "{logged:?}"
-    );
+    env.assert_long_lived_token_works(&ws, &grant, &bob, &[REFRESH])
+        .await;
 
     // The temp token was single use.
     env.clear_requests().await;

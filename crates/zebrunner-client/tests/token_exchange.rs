@@ -118,27 +118,8 @@ async fn an_exchanged_id_token_acts_as_the_person() {
     assert_eq!(env.requests_to(TOKEN_EXCHANGE_PATH).await.len(), 1);
 
     // The long-lived token: IAM refresh (internal APIs) and Basic password (Public API).
-    let client = ws.client(grant.login.clone(), grant.token.clone()).unwrap();
-    let identity = client.check_credentials().await.unwrap();
-    assert_eq!(identity.username, bob.login);
-    assert_eq!(identity.user_id, bob.user_id);
-    let keys: Vec<String> = client
-        .list_projects()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.key)
-        .collect();
-    assert_eq!(keys, ["DEMO", "MOBILE"]);
-    assert!(!client.all_test_suites("DEMO").await.unwrap().is_empty());
-    let logged = env.requests().await;
-    assert!(
-        logged
-            .iter()
-            .filter(|r| r.path != TOKEN_EXCHANGE_PATH && r.path != common::REFRESH)
-            .all(|r| r.user.as_deref() == Some(bob.login.as_str()) && r.status == 200),
-        "{logged:?}"
-    );
+    env.assert_long_lived_token_works(&ws, &grant, &bob, &[TOKEN_EXCHANGE_PATH, common::REFRESH])
+        .await;
 }
 
 #[tokio::test]

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zebrunner_client::{ClientConfig, SecretString, ZebrunnerClient, ZebrunnerUrl};
+use zebrunner_client::{
+    ClientConfig, SecretString, SsoGrant, Workspace, ZebrunnerClient, ZebrunnerUrl,
+};
 use zebrunner_sandbox::{RunningSandbox, Sandbox, SandboxConfig, SandboxUser};
 
 pub struct Env {
@@ -75,6 +77,39 @@ impl Env {
             .json()
             .await
             .expect("request log json")
+    }
+
+    /// The long-lived token of `grant` works as `user`: IAM refresh (internal APIs) and Basic
+    /// password (Public API), through `ws`'s pool; every request but those to `not_checked`
+    /// is `user`'s and succeeds.
+    pub async fn assert_long_lived_token_works(
+        &self,
+        ws: &Workspace,
+        grant: &SsoGrant,
+        user: &SandboxUser,
+        not_checked: &[&str],
+    ) {
+        let client = ws.client(grant.login.clone(), grant.token.clone()).unwrap();
+        let identity = client.check_credentials().await.unwrap();
+        assert_eq!(identity.username, user.login);
+        assert_eq!(identity.user_id, user.user_id);
+        let keys: Vec<String> = client
+            .list_projects()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.key)
+            .collect();
+        assert_eq!(keys, ["DEMO", "MOBILE"]);
+        assert!(!client.all_test_suites("DEMO").await.unwrap().is_empty());
+        let logged = self.requests().await;
+        assert!(
+            logged
+                .iter()
+                .filter(|r| !not_checked.contains(&r.path.as_str()))
+                .all(|r| r.user.as_deref() == Some(user.login.as_str()) && r.status == 200),
+            "{logged:?}"
+        );
     }
 
     pub async fn clear_requests(&self) {
