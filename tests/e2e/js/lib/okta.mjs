@@ -106,8 +106,12 @@ export async function startOkta({
   const hits = new Map();
   let current = null;
   let outage = false;
+  // Requests that arrived during an outage, by path: what the server tried while the issuer was down.
+  const outageHits = new Map();
   const server = http.createServer((req, res) => {
     if (outage) {
+      const path = new URL(req.url, 'http://x').pathname;
+      outageHits.set(path, (outageHits.get(path) ?? 0) + 1);
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
       return;
     }
@@ -275,6 +279,10 @@ export async function startOkta({
     /** While on, every IdP request answers 503 (the issuer is unreachable). */
     setOutage(on) {
       outage = on;
+    },
+    /** Requests to `path` (e.g. `${PREFIX}/v1/keys`) refused during outages so far. */
+    outageHits(path) {
+      return outageHits.get(path) ?? 0;
     },
 
     /** Client-credentials grant at {issuer}/v1/token. */

@@ -3,12 +3,14 @@
 // accepted (unknown kid -> JWKS refetch), then the old key is retired and
 // tokens signed with it are refused once the server's key cache expires
 // (the IdP sends Cache-Control max-age=2 on its keys). No server restart.
-// Then an IdP outage: cached keys keep serving.
+// Then an IdP outage: cached keys keep serving, and a flood of tokens with
+// unknown kids costs at most the allowed JWKS fetches.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort, mcpPost, parseChallenge, startOidcServer, tempDir } from '../lib/identity.mjs';
-import { CLIENTS, decodeJwt, startOkta } from '../lib/okta.mjs';
+import { signRaw, userClaims } from '../lib/bad-tokens.mjs';
+import { CLIENTS, PREFIX, decodeJwt, newRsaKey, startOkta } from '../lib/okta.mjs';
 import { startSandbox } from '../lib/sandbox.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -84,6 +86,22 @@ describe('identity oidc: key rotation and IdP outage without a restart', () => {
       assert.equal(await status(good), 200, 'known key still trusted while the issuer is unreachable');
       const res = await mcpPost(server.url, { token: unknownKid });
       assert.equal(res.status, 401, `unknown kid during the outage: ${res.status} ${res.body}`);
+
+      // A flood of well-formed tokens, each naming a kid the server has never seen (signed by
+      // a key of the attacker's): every one is refused, and the server's JWKS refetches stay
+      // within its limit (10 in any minute, the first fetch at start-up included).
+      const forger = await newRsaKey('forged');
+      const flood = Array.from({ length: 300 }, (_, i) =>
+        signRaw({ alg: 'RS256', typ: 'at+jwt', kid: `forged-${i}` }, userClaims(okta), forger));
+      const before = okta.outageHits(`${PREFIX}/v1/keys`);
+      for (let i = 0; i < flood.length; i += 50) {
+        const statuses = await Promise.all(flood.slice(i, i + 50).map((token) => status(token)));
+        assert.deepEqual([...new Set(statuses)], [401], 'every forged-kid token refused');
+      }
+      const fetches = okta.outageHits(`${PREFIX}/v1/keys`) - before;
+      assert.ok(fetches >= 1, 'the flood reached the issuer at least once (the count is of the right path)');
+      assert.ok(fetches <= 10, `${fetches} JWKS fetches for 300 unknown kids (limit 10 a minute)`);
+      assert.equal(await status(good), 200, 'known key still trusted after the flood');
     } finally {
       okta.setOutage(false);
     }
