@@ -82,6 +82,12 @@ const CONSUME: Sql = sql!(
      AND arguments_hash = ? AND plan_hash = ?"
 );
 
+/// Hands a used token back: only its owner's, only while unexpired.
+const RELEASE: Sql = sql!(
+    "UPDATE confirmation_tokens SET used = FALSE WHERE token_hash = ? \
+     AND used = TRUE AND user_key = ? AND expires_at > ?"
+);
+
 const DIAGNOSE: Sql = sql!(
     "SELECT user_key, tool, arguments_hash, plan_hash, expires_at, used \
      FROM confirmation_tokens WHERE token_hash = ?"
@@ -158,6 +164,29 @@ impl Storage {
             // It matched a moment ago but another confirm took it first.
             Some(_) => Consumed::AlreadyUsed,
         })
+    }
+}
+
+impl Storage {
+    /// Make a consumed token usable again, for a write Zebrunner refused
+    /// before changing anything (so the caller can fix the cause and
+    /// confirm with the same token). Returns whether a token was released.
+    pub async fn release_confirmation(
+        &self,
+        token_hash: &str,
+        user_key: &str,
+        now: i64,
+    ) -> Result<bool, StorageError> {
+        let released = on_pool!(&self.pool, pool => {
+            sql::query(&RELEASE)
+                .bind(token_hash)
+                .bind(user_key)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(released == 1)
     }
 }
 

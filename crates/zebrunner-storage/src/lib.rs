@@ -19,8 +19,11 @@
 //!   (`on_pool!`); its module docs say how to add a query.
 //! - [`secrets`] — `server_secrets`: random keys made once and shared by every replica
 //!   ([`Storage::server_secret`]), such as the pagination cursors' HMAC key.
-//! - [`vault`] — `vault_records`: each person's Zebrunner login and API token, the token
+//! - [`vault`] — the per-user credential vault: each person's Zebrunner login and API token,
 //!   sealed by `zebrunner-vault-crypto` and bound to its owner; rekey in resumable batches.
+//!   Two seams below it: where records live (`vault::store`; `vault_records` in
+//!   `vault::database`, AWS Secrets Manager in `zebrunner-vault-aws`) and where the key ring
+//!   comes from (`vault::keys`; in memory, or AWS KMS).
 //! - [`lease`] — `leases`: which replica runs a periodic job now ([`Storage::try_lease`]).
 //! - [`oauth`] — [`OAuthStore`], the state of the server's own OAuth 2.1 authorization server
 //!   (`oauth_*`): registered clients, authorization requests in flight, single-use codes,

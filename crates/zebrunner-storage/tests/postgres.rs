@@ -59,6 +59,32 @@ async fn postgres_database_sink() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_writer_batches_concurrent_records() {
+    with_postgres("writer_batches", |url| async move {
+        let storage = connect(&url).await;
+        suite::writer_batches_concurrent_records(&storage).await;
+        storage.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_writer_reports_a_failed_batch() {
+    with_postgres("writer_failed_batch", |url| async move {
+        suite::writer_reports_a_failed_batch(&connect(&url).await).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_writer_drains_on_close() {
+    with_postgres("writer_drains", |url| async move {
+        suite::writer_drains_on_close(&url).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn postgres_connection_errors_hide_the_password() {
     let err = Storage::connect("postgres://app:hunter2@127.0.0.1:1/none?connect_timeout=2")
@@ -104,7 +130,7 @@ mod vault {
     #[tokio::test]
     async fn postgres_vault_lifecycle() {
         with_postgres("vault_lifecycle", |url| async move {
-            vault_suite::lifecycle(&connect(&url).await).await;
+            vault_suite::lifecycle(&vault_suite::Database::of(&connect(&url).await)).await;
         })
         .await;
     }
@@ -112,7 +138,8 @@ mod vault {
     #[tokio::test]
     async fn postgres_vault_bad_input_is_refused() {
         with_postgres("vault_bad_input", |url| async move {
-            vault_suite::bad_input_is_refused(&connect(&url).await).await;
+            vault_suite::bad_input_is_refused(&vault_suite::Database::of(&connect(&url).await))
+                .await;
         })
         .await;
     }
@@ -120,7 +147,8 @@ mod vault {
     #[tokio::test]
     async fn postgres_vault_records_are_bound_to_their_owner() {
         with_postgres("vault_bound", |url| async move {
-            vault_suite::records_are_bound_to_their_owner(&url).await;
+            vault_suite::records_are_bound_to_their_owner(&vault_suite::Database::at(&url).await)
+                .await;
         })
         .await;
     }
@@ -128,7 +156,10 @@ mod vault {
     #[tokio::test]
     async fn postgres_vault_rekey_in_resumable_batches() {
         with_postgres("vault_rekey", |url| async move {
-            vault_suite::rekey_in_resumable_batches(&connect(&url).await).await;
+            vault_suite::rekey_in_resumable_batches(&vault_suite::Database::of(
+                &connect(&url).await,
+            ))
+            .await;
         })
         .await;
     }
@@ -136,7 +167,10 @@ mod vault {
     #[tokio::test]
     async fn postgres_vault_rekey_reports_records_it_cannot_open() {
         with_postgres("vault_rekey_fail", |url| async move {
-            vault_suite::rekey_reports_records_it_cannot_open(&connect(&url).await).await;
+            vault_suite::rekey_reports_records_it_cannot_open(&vault_suite::Database::of(
+                &connect(&url).await,
+            ))
+            .await;
         })
         .await;
     }
@@ -148,7 +182,7 @@ mod vault {
     async fn postgres_table_never_holds_a_token_in_plaintext() {
         with_postgres("vault_plaintext", |url| async move {
             let storage = connect(&url).await;
-            vault_suite::lifecycle(&storage).await;
+            vault_suite::lifecycle(&vault_suite::Database::of(&storage)).await;
             let rows: Vec<String> = sqlx::query_scalar("SELECT CAST(t AS TEXT) FROM vault_records t")
                 .fetch_all(&pg(&url).await)
                 .await
@@ -194,7 +228,10 @@ mod vault {
 #[tokio::test]
 async fn postgres_vault_due_for_validation() {
     with_postgres("vault_due", |url| async move {
-        common::vault_suite::due_for_validation(&connect(&url).await).await;
+        common::vault_suite::due_for_validation(&common::vault_suite::Database::of(
+            &connect(&url).await,
+        ))
+        .await;
     })
     .await;
 }

@@ -165,34 +165,41 @@ mod vault {
     #[tokio::test]
     async fn file_vault_lifecycle() {
         let (_dir, storage) = file_storage().await;
-        vault_suite::lifecycle(&storage).await;
+        vault_suite::lifecycle(&vault_suite::Database::of(&storage)).await;
     }
 
     #[tokio::test]
     async fn memory_vault_lifecycle() {
-        vault_suite::lifecycle(&memory_storage().await).await;
+        vault_suite::lifecycle(&vault_suite::Database::of(&memory_storage().await)).await;
     }
 
     #[tokio::test]
     async fn vault_bad_input_is_refused() {
-        vault_suite::bad_input_is_refused(&memory_storage().await).await;
+        vault_suite::bad_input_is_refused(&vault_suite::Database::of(&memory_storage().await))
+            .await;
     }
 
     #[tokio::test]
     async fn vault_records_are_bound_to_their_owner() {
         let dir = tempfile::tempdir().unwrap();
-        vault_suite::records_are_bound_to_their_owner(&temp_url(&dir)).await;
+        vault_suite::records_are_bound_to_their_owner(
+            &vault_suite::Database::at(&temp_url(&dir)).await,
+        )
+        .await;
     }
 
     #[tokio::test]
     async fn vault_rekey_in_resumable_batches() {
         let (_dir, storage) = file_storage().await;
-        vault_suite::rekey_in_resumable_batches(&storage).await;
+        vault_suite::rekey_in_resumable_batches(&vault_suite::Database::of(&storage)).await;
     }
 
     #[tokio::test]
     async fn vault_rekey_reports_records_it_cannot_open() {
-        vault_suite::rekey_reports_records_it_cannot_open(&memory_storage().await).await;
+        vault_suite::rekey_reports_records_it_cannot_open(&vault_suite::Database::of(
+            &memory_storage().await,
+        ))
+        .await;
     }
 
     /// The database file and its write-ahead log, byte for byte, hold no token: neither while
@@ -200,7 +207,7 @@ mod vault {
     #[tokio::test]
     async fn the_file_never_holds_a_token_in_plaintext() {
         let (dir, storage) = file_storage().await;
-        vault_suite::lifecycle(&storage).await;
+        vault_suite::lifecycle(&vault_suite::Database::of(&storage)).await;
         let data = dir.path().join("nested").join("data");
         let scan = |when: &str| {
             let mut saw_login = false;
@@ -230,7 +237,10 @@ mod vault {
 
 #[tokio::test]
 async fn vault_due_for_validation() {
-    common::vault_suite::due_for_validation(&memory_storage().await).await;
+    common::vault_suite::due_for_validation(&common::vault_suite::Database::of(
+        &memory_storage().await,
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -307,4 +317,27 @@ mod oauth {
     async fn memory_oauth_refresh_tokens_rotate() {
         oauth_suite::refresh_tokens_rotate(&memory_storage().await).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn file_writer_batches_concurrent_records() {
+    let (_dir, storage) = file_storage().await;
+    suite::writer_batches_concurrent_records(&storage).await;
+}
+
+#[tokio::test]
+async fn memory_writer_batches_concurrent_records() {
+    suite::writer_batches_concurrent_records(&memory_storage().await).await;
+}
+
+#[tokio::test]
+async fn file_writer_reports_a_failed_batch() {
+    let (_dir, storage) = file_storage().await;
+    suite::writer_reports_a_failed_batch(&storage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_writer_drains_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::writer_drains_on_close(&temp_url(&dir)).await;
 }

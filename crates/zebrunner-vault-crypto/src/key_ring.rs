@@ -43,6 +43,9 @@ pub enum KeyRingError {
     DuplicateId { id: String },
 }
 
+/// One entry of a key list: its id and its bytes (a key, or a wrapped key), wiped on drop.
+pub type KeyEntry = (KeyId, Zeroizing<Vec<u8>>);
+
 /// A key's name, stored beside each record it sealed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KeyId(String);
@@ -85,28 +88,14 @@ pub struct KeyRing {
 impl KeyRing {
     /// Parse a key list (see the module docs for the format).
     pub fn parse(text: &str) -> Result<KeyRing, KeyRingError> {
-        let mut keys: Vec<Key> = Vec::new();
-        let entries = text
-            .split([',', '\n'])
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'));
-        for (index, entry) in entries.enumerate() {
-            let position = index + 1;
-            let (id, encoded) = entry
-                .split_once(':')
-                .ok_or(KeyRingError::Malformed { position })?;
-            let id = KeyId::new(id.trim()).ok_or_else(|| KeyRingError::BadId {
-                position,
-                id: printable(id.trim()),
-            })?;
-            if keys.iter().any(|k| k.id == id) {
-                return Err(KeyRingError::DuplicateId { id: id.0 });
-            }
-            let bytes = Zeroizing::new(
-                STANDARD
-                    .decode(encoded.trim())
-                    .map_err(|_| KeyRingError::BadKey { id: id.0.clone() })?,
-            );
+        KeyRing::from_keys(parse_entries(text)?)
+    }
+
+    /// A ring of raw 32-byte keys, oldest first: what a list of wrapped keys (see
+    /// [`parse_entries`]) gives once a KMS has unwrapped each.
+    pub fn from_keys(entries: Vec<KeyEntry>) -> Result<KeyRing, KeyRingError> {
+        let mut keys: Vec<Key> = Vec::with_capacity(entries.len());
+        for (id, bytes) in entries {
             let cipher = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|_| KeyRingError::BadKey { id: id.0.clone() })?;
             keys.push(Key { id, cipher });
@@ -146,6 +135,40 @@ impl fmt::Debug for KeyRing {
             )
             .finish()
     }
+}
+
+/// The entries of a key list (`id:base64` each; see the module docs), oldest first, with their
+/// bytes decoded but not checked for length: the plain keys of [`KeyRing::parse`], or the
+/// wrapped data keys a KMS key source unwraps. Ids are checked and unique.
+pub fn parse_entries(text: &str) -> Result<Vec<KeyEntry>, KeyRingError> {
+    let mut out: Vec<KeyEntry> = Vec::new();
+    let entries = text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'));
+    for (index, entry) in entries.enumerate() {
+        let position = index + 1;
+        let (id, encoded) = entry
+            .split_once(':')
+            .ok_or(KeyRingError::Malformed { position })?;
+        let id = KeyId::new(id.trim()).ok_or_else(|| KeyRingError::BadId {
+            position,
+            id: printable(id.trim()),
+        })?;
+        if out.iter().any(|(seen, _)| *seen == id) {
+            return Err(KeyRingError::DuplicateId { id: id.0 });
+        }
+        let bytes = Zeroizing::new(
+            STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| KeyRingError::BadKey { id: id.0.clone() })?,
+        );
+        out.push((id, bytes));
+    }
+    if out.is_empty() {
+        return Err(KeyRingError::Empty);
+    }
+    Ok(out)
 }
 
 /// A new key entry for `id`, as `id:base64key`, from the OS random source.

@@ -6,7 +6,9 @@
 //! - [`key_ring`]: 256-bit keys with ids, parsed from
 //!   `id:base64key[,id:base64key…]` (the value of `ZMCP_VAULT_KEYS`, or the
 //!   lines of the file `ZMCP_VAULT_KEYS_FILE` names). The **last** key is the
-//!   newest: it seals; every key opens.
+//!   newest: it seals; every key opens. [`parse_entries`] reads the same list without
+//!   the length check, for a key file of KMS-wrapped data keys, which a key source
+//!   unwraps and hands to [`KeyRing::from_keys`].
 //! - [`seal`]: [`KeyRing::seal`] and [`KeyRing::open`], AES-256-GCM with a
 //!   random 96-bit nonce per seal and associated data that binds the
 //!   ciphertext to its record's owner ([`Binding`]: user key, Zebrunner URL,
@@ -29,5 +31,7 @@
 pub mod key_ring;
 pub mod seal;
 
-pub use key_ring::{KEY_LEN, KeyId, KeyRing, KeyRingError, generate_entry};
+pub use key_ring::{
+    KEY_LEN, KeyEntry, KeyId, KeyRing, KeyRingError, generate_entry, parse_entries,
+};
 pub use seal::{Binding, Bound, NONCE_LEN, OpenError, SealError, Sealed, SigningKeyBinding};

@@ -3,7 +3,9 @@
 //! - this file: the record, its filter and enums;
 //! - [`bound`] — [`AuditRecord::bounded`]: the size limits every sink applies before writing;
 //! - [`store`] — appending to and querying the `audit_log` table ([`crate::Storage`] methods);
-//! - [`sink`] — [`AuditLog`] and its sinks (database, stdout, file as JSON lines);
+//! - [`sink`] — [`AuditLog`], the handle calls record through, and its sinks (database, stdout,
+//!   file as JSON lines);
+//! - [`writer`] — the one task that writes them: a bounded queue and batches (group commit);
 //! - [`redact`] — [`redact_arguments`], applied before a record is built;
 //! - [`retention`] — deleting records past the retention period in bounded batches, and the
 //!   periodic job `serve` runs;
@@ -17,6 +19,7 @@ pub mod retention;
 pub mod sink;
 pub mod store;
 pub mod timefmt;
+pub mod writer;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,16 +1,20 @@
-//! [`AuditLog`]: writes each record to every configured [`AuditSink`] and counts failures.
+//! [`AuditLog`]: the handle calls use to record, and the configured [`AuditSink`]s; the
+//! writing itself is [`super::writer`]'s.
 //!
-//! Stdout and file sinks write JSON lines (one record per line, flushed before `record`
-//! returns) for log shippers. Do not use the stdout sink with the stdio transport: stdout is
+//! Stdout and file sinks write JSON lines (one record per line, each batch flushed before its
+//! waiters hear back) for log shippers. Do not use the stdout sink with the stdio transport: stdout is
 //! the MCP channel there.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::{mpsc, oneshot};
 
 use super::AuditRecord;
 use super::export::escape_json;
+use super::writer::{self, Counts, Done, Message};
 use crate::Storage;
 
 /// Where audit records go.
@@ -36,13 +40,26 @@ impl AuditSink {
 }
 
 /// A failed [`AuditLog::record`]: every sink that failed, with its reason.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("audit record not written to {}", .failures.iter().map(|(s, e)| format!("{s}: {e}")).collect::<Vec<_>>().join("; "))]
 pub struct AuditError {
     pub failures: Vec<(String, String)>,
 }
 
-/// The audit log: a set of sinks and a failure counter. Cheap to clone (shared state).
+impl AuditError {
+    /// The record reached no sink: the audit log is closed (or its writer could not start).
+    pub(super) fn closed() -> Self {
+        AuditError {
+            failures: vec![(
+                "audit log".into(),
+                "closed: the server is shutting down".into(),
+            )],
+        }
+    }
+}
+
+/// The audit log: a set of sinks, written by one writer task through a bounded queue
+/// ([`super::writer`]: group commit). Cheap to clone (shared state).
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     inner: Arc<Inner>,
@@ -50,23 +67,19 @@ pub struct AuditLog {
 
 #[derive(Debug)]
 struct Inner {
-    sinks: Vec<AuditSink>,
-    failures: AtomicU64,
-    /// Serializes line writes to stdout and files so lines never interleave.
-    write_lock: tokio::sync::Mutex<()>,
-    /// Held shared while a record is being written; [`AuditLog::close`] takes it exclusively,
-    /// so it waits for every write in progress.
-    writing: tokio::sync::RwLock<()>,
+    sinks: Arc<[AuditSink]>,
+    counts: Arc<Counts>,
+    /// The writer's queue, started by the first record (inside the runtime that serves calls).
+    queue: OnceLock<mpsc::Sender<Message>>,
 }
 
 impl AuditLog {
     pub fn new(sinks: Vec<AuditSink>) -> Self {
         AuditLog {
             inner: Arc::new(Inner {
-                sinks,
-                failures: AtomicU64::new(0),
-                write_lock: tokio::sync::Mutex::new(()),
-                writing: tokio::sync::RwLock::new(()),
+                sinks: sinks.into(),
+                counts: Arc::default(),
+                queue: OnceLock::new(),
             }),
         }
     }
@@ -86,80 +99,138 @@ impl AuditLog {
         !self.inner.sinks.is_empty()
     }
 
-    /// Write `record` to every sink before returning, within the limits of
-    /// [`AuditRecord::bounded`]. Every sink is attempted even if an earlier one failed; each
-    /// failure is logged and counted, and any failure is an error.
+    /// Write `record` to every sink and return once it is stored, within the limits of
+    /// [`AuditRecord::bounded`]: for a record the call must not succeed without (a write).
+    /// It is committed at once, together with whatever else is queued. A failure of any sink
+    /// is an error (each is logged and counted).
     pub async fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
-        let _writing = self.inner.writing.read().await;
-        let record = &*record.bounded();
-        let mut failures = Vec::new();
-        let mut line = None;
-        for sink in &self.inner.sinks {
-            let result = match sink {
-                AuditSink::Database(storage) => storage
-                    .append_audit(record)
-                    .await
-                    .map_err(|e| e.to_string()),
-                AuditSink::Stdout | AuditSink::File(_) => {
-                    let line = line.get_or_insert_with(|| json_line(record));
-                    self.write_line(sink, line).await
-                }
-            };
-            if let Err(error) = result {
-                self.inner.failures.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(
-                    sink = %sink.describe(),
-                    correlation_id = %record.correlation_id,
-                    %error,
-                    "audit write failed"
-                );
-                failures.push((sink.describe(), error));
-            }
+        if !self.is_enabled() {
+            return Ok(());
         }
-        if failures.is_empty() {
+        let (done, stored) = oneshot::channel();
+        self.enqueue(record, Some(done)).await?;
+        stored.await.unwrap_or_else(|_| Err(AuditError::closed()))
+    }
+
+    /// Queue `record` for every sink and return without waiting for it to be stored: for
+    /// records a call need not wait for (reads, decisions). Waits only while the queue is
+    /// full. A record that cannot be queued is an error; one that fails later is logged and
+    /// counted by the writer.
+    pub async fn submit(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        if !self.is_enabled() {
+            return Ok(());
+        }
+        self.enqueue(record, None).await
+    }
+
+    /// Wait until every record queued before this call has been written (or has failed).
+    pub async fn flush(&self) {
+        self.barrier(false).await;
+    }
+
+    /// At shutdown: write everything queued, then close the database sinks' connections (on
+    /// SQLite this also moves the write-ahead log into the file). Every record queued before
+    /// this call is written by then, so none that [`record`](Self::record) acknowledged is
+    /// lost. A record queued after this fails and is counted like any failed write.
+    pub async fn close(&self) {
+        self.barrier(true).await;
+    }
+
+    /// How many sink writes have failed since start (one per record per failed sink).
+    pub fn failures(&self) -> u64 {
+        self.inner.counts.failures.load(Ordering::Relaxed)
+    }
+
+    /// Batches the writer has written since start: each is one transaction per database sink,
+    /// however many records it held.
+    pub fn batches(&self) -> u64 {
+        self.inner.counts.batches.load(Ordering::Relaxed)
+    }
+
+    /// Records the writer has taken from the queue since start (written or failed).
+    pub fn records_written(&self) -> u64 {
+        self.inner.counts.records.load(Ordering::Relaxed)
+    }
+
+    /// Records waiting in the queue now.
+    pub fn queue_depth(&self) -> usize {
+        self.inner
+            .queue
+            .get()
+            .map_or(0, |queue| queue.max_capacity() - queue.capacity())
+    }
+
+    async fn enqueue(&self, record: &AuditRecord, done: Option<Done>) -> Result<(), AuditError> {
+        // Checked here so that one bad record never fails the batch it would share.
+        if let Err(error) = super::timefmt::canonical(&record.at) {
+            self.inner.counts.failures.fetch_add(1, Ordering::Relaxed);
+            return Err(AuditError {
+                failures: vec![("audit log".into(), error.to_string())],
+            });
+        }
+        let message = Message::Record {
+            record: Box::new(record.bounded().into_owned()),
+            done,
+        };
+        let sent = match self.queue() {
+            Some(queue) => queue.send(message).await.is_ok(),
+            None => false,
+        };
+        if sent {
             Ok(())
         } else {
-            Err(AuditError { failures })
+            self.inner.counts.failures.fetch_add(1, Ordering::Relaxed);
+            Err(AuditError::closed())
         }
     }
 
-    /// At shutdown: wait for the records being written to be stored, then close the database
-    /// sinks' connections (on SQLite this also moves the write-ahead log into the file). Every
-    /// record [`record`](Self::record) acknowledged is stored by then: the sinks write before
-    /// they return, and there is no queue. A record written after this fails and is counted
-    /// like any failed write.
-    pub async fn close(&self) {
-        let _all = self.inner.writing.write().await;
-        for sink in &self.inner.sinks {
-            if let AuditSink::Database(storage) = sink {
-                storage.close().await;
-            }
+    async fn barrier(&self, close: bool) {
+        let Some(queue) = self.queue() else {
+            return;
+        };
+        let (ack, acked) = oneshot::channel();
+        if queue.send(Message::Barrier { ack, close }).await.is_ok() {
+            // An error means the writer is gone, so nothing is left to wait for.
+            let _ = acked.await;
         }
     }
 
-    /// How many sink writes have failed since start.
-    pub fn failures(&self) -> u64 {
-        self.inner.failures.load(Ordering::Relaxed)
-    }
-
-    async fn write_line(&self, sink: &AuditSink, line: &str) -> Result<(), String> {
-        let _guard = self.inner.write_lock.lock().await;
-        match sink {
-            AuditSink::Stdout => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(line.as_bytes())
-                    .and_then(|()| out.flush())
-                    .map_err(|e| e.to_string())
-            }
-            AuditSink::File(path) => {
-                let (path, line) = (path.clone(), line.to_string());
-                tokio::task::spawn_blocking(move || append_line(&path, &line))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())
-            }
-            AuditSink::Database(_) => Ok(()),
+    /// The writer's queue, starting the writer on first use. `None` outside a Tokio runtime,
+    /// where there is nothing to run it on.
+    fn queue(&self) -> Option<&mpsc::Sender<Message>> {
+        if let Some(queue) = self.inner.queue.get() {
+            return Some(queue);
         }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        Some(self.inner.queue.get_or_init(|| {
+            let (queue, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
+            runtime.spawn(writer::run(
+                self.inner.sinks.clone(),
+                self.inner.counts.clone(),
+                receiver,
+            ));
+            queue
+        }))
+    }
+}
+
+/// Append one batch of JSON lines to a stdout or file sink, flushed before it returns.
+pub(super) async fn write_lines(sink: &AuditSink, lines: &str) -> Result<(), String> {
+    match sink {
+        AuditSink::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(lines.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| e.to_string())
+        }
+        AuditSink::File(path) => {
+            let (path, lines) = (path.clone(), lines.to_string());
+            tokio::task::spawn_blocking(move || append_lines(&path, &lines))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        }
+        AuditSink::Database(_) => Ok(()),
     }
 }
 
@@ -179,14 +250,14 @@ pub fn json_line(record: &AuditRecord) -> String {
     line
 }
 
-/// Open (creating with mode 0600), append one line, close. Opening per record lets log
+/// Open (creating with mode 0600), append the lines, close. Opening per record lets log
 /// rotation move the file away without a restart.
-fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+fn append_lines(path: &Path, lines: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
-    file.write_all(line.as_bytes())?;
+    file.write_all(lines.as_bytes())?;
     file.flush()
 }

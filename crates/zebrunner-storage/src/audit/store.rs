@@ -6,7 +6,7 @@ use sqlx::{QueryBuilder, Row};
 use super::{AuditFilter, AuditRecord, timefmt};
 use crate::BoxFuture;
 use crate::StorageError;
-use crate::sql::{self, Sql, on_pool, sql};
+use crate::sql::on_pool;
 use crate::storage::Storage;
 
 /// JSON columns are `TEXT` on SQLite and `JSONB` on PostgreSQL: read both as text.
@@ -16,11 +16,11 @@ const SELECT: &str = "SELECT id, at, correlation_id, kind, user_key, email, clie
     CAST(zebrunner_requests AS TEXT) AS zebrunner_requests, outcome, error_class, detail, \
     latency_ms FROM audit_log";
 
-const INSERT: Sql = sql!(
-    "INSERT INTO audit_log (at, correlation_id, kind, user_key, email, client_id, \
-     zebrunner_login, transport, tool, arguments, zebrunner_requests, outcome, error_class, \
-     detail, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-);
+/// Followed by one `(...)` of values per record ([`QueryBuilder::push_values`], which numbers
+/// the placeholders for each database).
+const INSERT: &str = "INSERT INTO audit_log (at, correlation_id, kind, user_key, email, \
+    client_id, zebrunner_login, transport, tool, arguments, zebrunner_requests, outcome, \
+    error_class, detail, latency_ms) ";
 
 /// Append the filter's `WHERE`, `ORDER BY` and `LIMIT` to a `SELECT`.
 macro_rules! push_filter {
@@ -146,29 +146,45 @@ impl Storage {
     /// in the canonical form and must be RFC 3339). Oversized fields are cut first
     /// ([`AuditRecord::bounded`]).
     pub async fn append_audit(&self, record: &AuditRecord) -> Result<(), StorageError> {
-        let record = record.bounded();
-        let at = timefmt::canonical(&record.at)?;
-        let latency_ms = i64::try_from(record.latency_ms).unwrap_or(i64::MAX);
+        self.append_audit_batch(std::slice::from_ref(record)).await
+    }
+
+    /// Store several records in one statement, so in one transaction: all of them or none.
+    /// Each as [`append_audit`](Self::append_audit) would; ids follow the slice's order.
+    pub async fn append_audit_batch(&self, records: &[AuditRecord]) -> Result<(), StorageError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let rows = records
+            .iter()
+            .map(|record| {
+                let record = record.bounded();
+                let at = timefmt::canonical(&record.at)?;
+                let latency_ms = i64::try_from(record.latency_ms).unwrap_or(i64::MAX);
+                Ok((record, at, latency_ms))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
         on_pool!(&self.pool, pool => {
-            sql::query(&INSERT)
-                .bind(&at)
-                .bind(&record.correlation_id)
-                .bind(record.kind.as_str())
-                .bind(&record.user_key)
-                .bind(&record.email)
-                .bind(&record.client_id)
-                .bind(&record.zebrunner_login)
-                .bind(&record.transport)
-                .bind(&record.tool)
-                // TEXT on SQLite, JSONB on PostgreSQL.
-                .bind(Json(&record.arguments))
-                .bind(Json(&record.zebrunner_requests))
-                .bind(record.outcome.as_str())
-                .bind(&record.error_class)
-                .bind(&record.detail)
-                .bind(latency_ms)
-                .execute(pool)
-                .await?;
+            let mut qb = QueryBuilder::new(INSERT);
+            qb.push_values(&rows, |mut row, (record, at, latency_ms)| {
+                row.push_bind(at)
+                    .push_bind(&record.correlation_id)
+                    .push_bind(record.kind.as_str())
+                    .push_bind(&record.user_key)
+                    .push_bind(&record.email)
+                    .push_bind(&record.client_id)
+                    .push_bind(&record.zebrunner_login)
+                    .push_bind(&record.transport)
+                    .push_bind(&record.tool)
+                    // TEXT on SQLite, JSONB on PostgreSQL.
+                    .push_bind(Json(&record.arguments))
+                    .push_bind(Json(&record.zebrunner_requests))
+                    .push_bind(record.outcome.as_str())
+                    .push_bind(&record.error_class)
+                    .push_bind(&record.detail)
+                    .push_bind(*latency_ms);
+            });
+            qb.build().execute(pool).await?;
         });
         Ok(())
     }

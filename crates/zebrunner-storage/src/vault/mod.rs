@@ -1,4 +1,4 @@
-//! The `vault_records` table: each person's Zebrunner login and API token, the token sealed
+//! The per-user credential vault: each person's Zebrunner login and API token, the token sealed
 //! with AES-256-GCM by `zebrunner-vault-crypto`.
 //!
 //! One record per user key (the verified identity's `uid:`/`sub:` key). The token is stored
@@ -7,22 +7,31 @@
 //! in the clear: who, which login, when it was stored, used and checked, and whether Zebrunner
 //! still accepts it.
 //!
-//! Every write is one statement, so a process killed at any instant leaves each record either
-//! as it was or as written, never half of each. A rekey moves one record per statement with a
-//! compare-and-swap on the nonce, so a record stored again meanwhile is never overwritten, and
-//! a rekey stopped anywhere resumes where it left off: both keys open while both are in the
-//! ring.
+//! [`Vault`] is the one interface everything above uses. Below it are two seams:
+//! - [`store::RecordStore`]: where sealed records live: [`database::DatabaseRecords`] (the
+//!   `vault_records` table), or AWS Secrets Manager (crate `zebrunner-vault-aws`);
+//! - [`keys::KeySource`]: where the key ring comes from: [`keys::StaticKeys`]
+//!   (`ZMCP_VAULT_KEYS`), or data keys unwrapped by AWS KMS (crate `zebrunner-vault-aws`).
+//!
+//! A rekey moves one record at a time with a compare-and-swap on the nonce, so a record stored
+//! again meanwhile is never overwritten, and a rekey stopped anywhere resumes where it left
+//! off: both keys open while both are in the ring.
+
+pub mod database;
+pub mod keys;
+pub mod store;
 
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use sqlx::Row;
-use zebrunner_vault_crypto::{Binding, KeyRing, OpenError, SealError, Sealed};
+use zebrunner_vault_crypto::{Binding, KeyRing, OpenError, SealError};
 
 use crate::BoxFuture;
 use crate::StorageError;
-use crate::sql::{self, Sql, on_pool, sql};
 use crate::storage::Storage;
+use database::DatabaseRecords;
+use keys::{KeySource, StaticKeys};
+use store::{RecordStore, Selection, StoredRecord, Upsert};
 
 /// Longest user key, Zebrunner URL, login and token accepted.
 const MAX_USER_KEY: usize = 256;
@@ -109,6 +118,18 @@ pub enum VaultError {
     Seal(#[from] SealError),
     #[error("invalid {what}: {reason}")]
     Invalid { what: &'static str, reason: String },
+    /// The record store (other than the database) failed; `message` says what to do.
+    #[error("the vault's {store} failed: {message}")]
+    Store {
+        store: &'static str,
+        message: String,
+    },
+    /// The key ring could not be had (KMS unreachable, access denied); `message` says what to do.
+    #[error("the vault's keys are not available from {source_name}: {message}")]
+    Keys {
+        source_name: &'static str,
+        message: String,
+    },
 }
 
 /// One step of [`Vault::rekey_batch`].
@@ -124,91 +145,44 @@ pub struct RekeyBatch {
     pub next: Option<String>,
 }
 
-/// `SELECT` of every column, in the order [`decode_row!`] reads them, then `$rest`.
-macro_rules! select {
-    ($rest:literal) => {
-        concat!(
-            "SELECT user_key, zebrunner_url, login, key_id, nonce, ciphertext, revision, status, \
-             invalid_reason, created_at, updated_at, last_used_at, last_validated_at \
-             FROM vault_records ",
-            $rest
-        )
-    };
-}
-
-const UPSERT: Sql = sql!(
-    "INSERT INTO vault_records (user_key, zebrunner_url, login, key_id, nonce, ciphertext, \
-     revision, status, invalid_reason, created_at, updated_at, last_used_at, last_validated_at) \
-     VALUES (?, ?, ?, ?, ?, ?, 1, 'active', NULL, ?, ?, NULL, ?) \
-     ON CONFLICT (user_key) DO UPDATE SET zebrunner_url = excluded.zebrunner_url, \
-     login = excluded.login, key_id = excluded.key_id, nonce = excluded.nonce, \
-     ciphertext = excluded.ciphertext, revision = vault_records.revision + 1, \
-     status = 'active', invalid_reason = NULL, updated_at = excluded.updated_at, \
-     last_validated_at = excluded.last_validated_at"
-);
-
-const FIND: Sql = sql!(select!("WHERE user_key = ?"));
-
-const LIST: Sql = sql!(select!("WHERE user_key > ? ORDER BY user_key LIMIT ?"));
-
-const TO_REKEY: Sql = sql!(select!(
-    "WHERE user_key > ? AND key_id <> ? ORDER BY user_key LIMIT ?"
-));
-
-const DUE: Sql = sql!(select!(
-    "WHERE user_key > ? AND status = 'active' AND (last_validated_at IS NULL \
-     OR last_validated_at < ?) ORDER BY user_key LIMIT ?"
-));
-
-const TOUCH: Sql = sql!("UPDATE vault_records SET last_used_at = ? WHERE user_key = ?");
-
-const DELETE: Sql = sql!("DELETE FROM vault_records WHERE user_key = ?");
-
-const MARK_INVALID: Sql = sql!(
-    "UPDATE vault_records SET status = 'invalid', invalid_reason = ?, last_validated_at = ? \
-     WHERE user_key = ? AND revision = ?"
-);
-
-const MARK_VALIDATED: Sql = sql!(
-    "UPDATE vault_records SET status = 'active', invalid_reason = NULL, last_validated_at = ? \
-     WHERE user_key = ? AND revision = ?"
-);
-
-/// The compare-and-swap of a rekey: only if the record still holds the ciphertext we opened.
-const RESEAL: Sql = sql!(
-    "UPDATE vault_records SET key_id = ?, nonce = ?, ciphertext = ? \
-     WHERE user_key = ? AND nonce = ?"
-);
-
-/// The token store: [`Storage`] plus the key ring that seals and opens its tokens.
+/// The token store: a record store plus the key source whose ring seals and opens its tokens.
 #[derive(Clone)]
 pub struct Vault {
-    storage: Storage,
-    ring: Arc<KeyRing>,
+    records: Arc<dyn RecordStore>,
+    keys: Arc<dyn KeySource>,
 }
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
-            .field("backend", &self.storage.backend())
-            .field("ring", &self.ring)
+            .field("records", &self.records.name())
+            .field("keys", &self.keys.name())
             .finish()
     }
 }
 
-/// A row as read, before its token is opened.
-struct StoredRow {
-    meta: VaultMetadata,
-    sealed: Sealed,
-}
-
 impl Vault {
+    /// Records in the database, keys from a ring in memory.
     pub fn new(storage: Storage, ring: Arc<KeyRing>) -> Vault {
-        Vault { storage, ring }
+        Vault::with(
+            Arc::new(DatabaseRecords::new(storage)),
+            Arc::new(StaticKeys(ring)),
+        )
     }
 
-    pub fn ring(&self) -> &KeyRing {
-        &self.ring
+    /// Records in `records`, keys from `keys`.
+    pub fn with(records: Arc<dyn RecordStore>, keys: Arc<dyn KeySource>) -> Vault {
+        Vault { records, keys }
+    }
+
+    /// Where the records live ("database", "AWS Secrets Manager").
+    pub fn store_name(&self) -> &'static str {
+        self.records.name()
+    }
+
+    /// The key ring now (a key source may unwrap it on demand).
+    pub fn key_ring(&self) -> BoxFuture<'_, Result<Arc<KeyRing>, VaultError>> {
+        self.keys.key_ring()
     }
 
     /// Store (or replace) a user's credential, sealed with the newest key. A replacement makes
@@ -222,27 +196,22 @@ impl Vault {
             check("Zebrunner URL", new.zebrunner_url, MAX_URL)?;
             check("Zebrunner login", new.login, MAX_LOGIN)?;
             check_token(new.token)?;
-            let sealed = self.ring.seal(
+            let ring = self.keys.key_ring().await?;
+            let sealed = ring.seal(
                 new.token,
                 &binding(new.user_key, new.zebrunner_url, new.login),
             )?;
             let now = crate::audit::now_rfc3339();
-            let validated = new.validated.then_some(now.as_str());
-            on_pool!(&self.storage.pool, pool => {
-                sql::query(&UPSERT)
-                    .bind(new.user_key)
-                    .bind(new.zebrunner_url)
-                    .bind(new.login)
-                    .bind(&sealed.key_id)
-                    .bind(&sealed.nonce)
-                    .bind(&sealed.ciphertext)
-                    .bind(&now)
-                    .bind(&now)
-                    .bind(validated)
-                    .execute(pool)
-                    .await
-                    .map_err(StorageError::from)?;
-            });
+            self.records
+                .upsert(Upsert {
+                    user_key: new.user_key,
+                    zebrunner_url: new.zebrunner_url,
+                    login: new.login,
+                    sealed: &sealed,
+                    now: &now,
+                    validated_at: new.validated.then_some(now.as_str()),
+                })
+                .await?;
             self.metadata(new.user_key).await?.ok_or_else(|| {
                 VaultError::Storage(StorageError::Corrupt {
                     what: "vault record",
@@ -259,20 +228,13 @@ impl Vault {
         user_key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Credential>, VaultError>> {
         Box::pin(async move {
-            let Some(row) = self.find(user_key).await? else {
+            let Some(record) = self.records.find(user_key).await? else {
                 return Ok(None);
             };
-            let token = self.open(&row)?;
+            let token = self.open(&record).await?;
             let now = crate::audit::now_rfc3339();
-            on_pool!(&self.storage.pool, pool => {
-                sql::query(&TOUCH)
-                    .bind(&now)
-                    .bind(user_key)
-                    .execute(pool)
-                    .await
-                    .map_err(StorageError::from)?;
-            });
-            let mut meta = row.meta;
+            self.records.touch(user_key, &now).await?;
+            let mut meta = record.meta;
             meta.last_used_at = Some(now);
             Ok(Some(Credential { meta, token }))
         })
@@ -285,12 +247,12 @@ impl Vault {
         user_key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Credential>, VaultError>> {
         Box::pin(async move {
-            let Some(row) = self.find(user_key).await? else {
+            let Some(record) = self.records.find(user_key).await? else {
                 return Ok(None);
             };
-            let token = self.open(&row)?;
+            let token = self.open(&record).await?;
             Ok(Some(Credential {
-                meta: row.meta,
+                meta: record.meta,
                 token,
             }))
         })
@@ -301,7 +263,7 @@ impl Vault {
         &'a self,
         user_key: &'a str,
     ) -> BoxFuture<'a, Result<Option<VaultMetadata>, VaultError>> {
-        Box::pin(async move { Ok(self.find(user_key).await?.map(|row| row.meta)) })
+        Box::pin(async move { Ok(self.records.find(user_key).await?.map(|r| r.meta)) })
     }
 
     /// Up to `limit` records after `after` (by user key), without tokens. Start with `None`;
@@ -312,8 +274,8 @@ impl Vault {
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<VaultMetadata>, VaultError>> {
         Box::pin(async move {
-            let rows = self.rows(&LIST, after, None, limit).await?;
-            Ok(rows.into_iter().map(|row| row.meta).collect())
+            let records = self.records.select(Selection::All, after, limit).await?;
+            Ok(records.into_iter().map(|r| r.meta).collect())
         })
     }
 
@@ -327,24 +289,17 @@ impl Vault {
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<VaultMetadata>, VaultError>> {
         Box::pin(async move {
-            let rows = self.rows(&DUE, after, Some(before), limit).await?;
-            Ok(rows.into_iter().map(|row| row.meta).collect())
+            let records = self
+                .records
+                .select(Selection::DueBefore(before), after, limit)
+                .await?;
+            Ok(records.into_iter().map(|r| r.meta).collect())
         })
     }
 
     /// Remove a user's record; whether there was one.
     pub fn delete<'a>(&'a self, user_key: &'a str) -> BoxFuture<'a, Result<bool, VaultError>> {
-        Box::pin(async move {
-            let deleted = on_pool!(&self.storage.pool, pool => {
-                sql::query(&DELETE)
-                    .bind(user_key)
-                    .execute(pool)
-                    .await
-                    .map_err(StorageError::from)?
-                    .rows_affected()
-            });
-            Ok(deleted > 0)
-        })
+        self.records.delete(user_key)
     }
 
     /// Zebrunner refused revision `revision` of this user's token: mark it invalid with
@@ -356,20 +311,13 @@ impl Vault {
         reason: &'a str,
     ) -> BoxFuture<'a, Result<bool, VaultError>> {
         Box::pin(async move {
-            let reason = crate::check::clean(reason, MAX_REASON);
+            let status = RecordStatus::Invalid {
+                reason: crate::check::clean(reason, MAX_REASON),
+            };
             let now = crate::audit::now_rfc3339();
-            let changed = on_pool!(&self.storage.pool, pool => {
-                sql::query(&MARK_INVALID)
-                    .bind(&reason)
-                    .bind(&now)
-                    .bind(user_key)
-                    .bind(revision)
-                    .execute(pool)
-                    .await
-                    .map_err(StorageError::from)?
-                    .rows_affected()
-            });
-            Ok(changed > 0)
+            self.records
+                .set_status(user_key, revision, &status, &now)
+                .await
         })
     }
 
@@ -381,17 +329,9 @@ impl Vault {
     ) -> BoxFuture<'a, Result<bool, VaultError>> {
         Box::pin(async move {
             let now = crate::audit::now_rfc3339();
-            let changed = on_pool!(&self.storage.pool, pool => {
-                sql::query(&MARK_VALIDATED)
-                    .bind(&now)
-                    .bind(user_key)
-                    .bind(revision)
-                    .execute(pool)
-                    .await
-                    .map_err(StorageError::from)?
-                    .rows_affected()
-            });
-            Ok(changed > 0)
+            self.records
+                .set_status(user_key, revision, &RecordStatus::Active, &now)
+                .await
         })
     }
 
@@ -403,17 +343,21 @@ impl Vault {
         limit: u32,
     ) -> BoxFuture<'a, Result<RekeyBatch, VaultError>> {
         Box::pin(async move {
-            let newest = self.ring.newest().as_str().to_owned();
-            let rows = self.rows(&TO_REKEY, after, Some(&newest), limit).await?;
+            let ring = self.keys.key_ring().await?;
+            let newest = ring.newest().as_str().to_owned();
+            let records = self
+                .records
+                .select(Selection::NotSealedWith(&newest), after, limit)
+                .await?;
             let mut batch = RekeyBatch {
-                next: (rows.len() == limit as usize)
-                    .then(|| rows.last().map(|r| r.meta.user_key.clone()))
+                next: (records.len() == limit as usize)
+                    .then(|| records.last().map(|r| r.meta.user_key.clone()))
                     .flatten(),
                 ..RekeyBatch::default()
             };
-            for row in rows {
-                let meta = &row.meta;
-                let token = match self.open(&row) {
+            for record in records {
+                let meta = &record.meta;
+                let token = match open_with(&ring, &record) {
                     Ok(token) => token,
                     Err(VaultError::Open { user_key, source }) => {
                         batch.failed.push((user_key, source));
@@ -421,23 +365,15 @@ impl Vault {
                     }
                     Err(other) => return Err(other),
                 };
-                let resealed = self.ring.seal(
+                let resealed = ring.seal(
                     &token,
                     &binding(&meta.user_key, &meta.zebrunner_url, &meta.login),
                 )?;
-                let changed = on_pool!(&self.storage.pool, pool => {
-                    sql::query(&RESEAL)
-                        .bind(&resealed.key_id)
-                        .bind(&resealed.nonce)
-                        .bind(&resealed.ciphertext)
-                        .bind(&meta.user_key)
-                        .bind(&row.sealed.nonce)
-                        .execute(pool)
-                        .await
-                        .map_err(StorageError::from)?
-                        .rows_affected()
-                });
-                if changed > 0 {
+                if self
+                    .records
+                    .reseal(&meta.user_key, &record.sealed.nonce, &resealed)
+                    .await?
+                {
                     batch.resealed += 1;
                 } else {
                     batch.skipped += 1;
@@ -447,95 +383,24 @@ impl Vault {
         })
     }
 
-    fn open(&self, row: &StoredRow) -> Result<SecretString, VaultError> {
-        let m = &row.meta;
-        self.ring
-            .open(
-                &row.sealed,
-                &binding(&m.user_key, &m.zebrunner_url, &m.login),
-            )
-            .map_err(|source| VaultError::Open {
-                user_key: m.user_key.clone(),
-                source,
-            })
-    }
-
-    async fn find(&self, user_key: &str) -> Result<Option<StoredRow>, StorageError> {
-        Ok(on_pool!(&self.storage.pool, pool => {
-            match sql::query(&FIND).bind(user_key).fetch_optional(pool).await? {
-                Some(row) => Some(decode_row!(row)),
-                None => None,
-            }
-        }))
-    }
-
-    /// Rows of `LIST` (after, limit), `TO_REKEY` (after, newest, limit) or `DUE` (after,
-    /// before, limit).
-    async fn rows(
-        &self,
-        statement: &Sql,
-        after: Option<&str>,
-        second: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<StoredRow>, StorageError> {
-        let after = after.unwrap_or("");
-        let limit = i64::from(limit.clamp(1, 10_000));
-        Ok(on_pool!(&self.storage.pool, pool => {
-            let mut query = sql::query(statement).bind(after);
-            if let Some(second) = second {
-                query = query.bind(second);
-            }
-            let mut out = Vec::new();
-            for row in query.bind(limit).fetch_all(pool).await? {
-                out.push(decode_row!(row));
-            }
-            out
-        }))
+    async fn open(&self, record: &StoredRecord) -> Result<SecretString, VaultError> {
+        let ring = self.keys.key_ring().await?;
+        open_with(&ring, record)
     }
 }
 
-/// Decode one `vault_records` row (selected by [`select!`]) into a [`StoredRow`]. A macro so
-/// the body is written once and typed against each backend's row.
-macro_rules! decode_row {
-    ($row:expr) => {{
-        let row = &$row;
-        let status: String = row.try_get("status")?;
-        let reason: Option<String> = row.try_get("invalid_reason")?;
-        let status = match status.as_str() {
-            "active" => RecordStatus::Active,
-            "invalid" => RecordStatus::Invalid {
-                reason: reason.unwrap_or_default(),
-            },
-            other => {
-                return Err(StorageError::Corrupt {
-                    what: "vault record",
-                    reason: format!("unknown status {other:?}"),
-                });
-            }
-        };
-        let key_id: String = row.try_get("key_id")?;
-        StoredRow {
-            sealed: Sealed {
-                key_id: key_id.clone(),
-                nonce: row.try_get("nonce")?,
-                ciphertext: row.try_get("ciphertext")?,
-            },
-            meta: VaultMetadata {
-                user_key: row.try_get("user_key")?,
-                zebrunner_url: row.try_get("zebrunner_url")?,
-                login: row.try_get("login")?,
-                key_id,
-                status,
-                revision: row.try_get("revision")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
-                last_used_at: row.try_get("last_used_at")?,
-                last_validated_at: row.try_get("last_validated_at")?,
-            },
-        }
-    }};
+/// Open a record's token with `ring`, bound to the record's own user key, URL and login.
+fn open_with(ring: &KeyRing, record: &StoredRecord) -> Result<SecretString, VaultError> {
+    let m = &record.meta;
+    ring.open(
+        &record.sealed,
+        &binding(&m.user_key, &m.zebrunner_url, &m.login),
+    )
+    .map_err(|source| VaultError::Open {
+        user_key: m.user_key.clone(),
+        source,
+    })
 }
-use decode_row;
 
 fn binding<'a>(user_key: &'a str, zebrunner_url: &'a str, login: &'a str) -> Binding<'a> {
     Binding {

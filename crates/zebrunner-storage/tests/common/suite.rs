@@ -609,3 +609,93 @@ async fn record_version(url: &str, backend: Backend, version: i64) {
         }
     }
 }
+
+/// Group commit: records from many concurrent calls, some waited for (writes) and most not
+/// (reads), all land, in fewer transactions than records.
+pub async fn writer_batches_concurrent_records(storage: &Storage) {
+    const CALLS: usize = 300;
+    let log = AuditLog::new(vec![AuditSink::Database(storage.clone())]);
+    let tasks = (0..CALLS).map(|i| {
+        let log = log.clone();
+        async move {
+            let r = record(
+                "2026-05-01T09:00:00.000Z",
+                &format!("u{i}"),
+                "get_test_case",
+                Outcome::Ok,
+            );
+            if i % 10 == 0 {
+                log.record(&r).await.expect("a waited-for record is stored");
+            } else {
+                log.submit(&r).await.expect("queued");
+            }
+        }
+    });
+    futures_join_all(tasks).await;
+    log.flush().await;
+    let stored = storage.query_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(stored.len(), CALLS, "every record lands");
+    let users: HashSet<_> = stored.iter().filter_map(|r| r.user_key.clone()).collect();
+    assert_eq!(users.len(), CALLS, "each exactly once");
+    assert_eq!(log.records_written(), CALLS as u64);
+    assert!(
+        log.batches() < CALLS as u64,
+        "{} batches for {CALLS} records: not batched",
+        log.batches()
+    );
+    assert_eq!(log.failures(), 0);
+    assert_eq!(log.queue_depth(), 0);
+}
+
+/// A waited-for record learns that its batch failed; records nobody waits for are counted.
+pub async fn writer_reports_a_failed_batch(storage: &Storage) {
+    let log = AuditLog::new(vec![AuditSink::Database(storage.clone())]);
+    let r = record("2026-05-01T09:00:00.000Z", "ann", "t", Outcome::Ok);
+    log.record(&r)
+        .await
+        .expect("stored while the database works");
+    // The database goes away (its pool is closed): the next batch fails as a whole.
+    storage.close().await;
+    for _ in 0..5 {
+        log.submit(&r)
+            .await
+            .expect("queued: the failure comes later");
+    }
+    let error = log
+        .record(&r)
+        .await
+        .expect_err("the waiter sees the failure");
+    assert!(error.to_string().contains("database"), "{error}");
+    log.flush().await;
+    assert_eq!(log.failures(), 6, "every lost record is counted");
+    // An invalid record fails on its own, before it could spoil a batch.
+    let mut bad = r.clone();
+    bad.at = "yesterday".into();
+    assert!(log.submit(&bad).await.is_err());
+    assert_eq!(log.failures(), 7);
+}
+
+/// Shutdown drains the queue: records queued (not waited for) right before `close` are all
+/// stored by the time it returns; one queued after it fails and is counted.
+pub async fn writer_drains_on_close(url: &str) {
+    const RECORDS: usize = 200;
+    let storage = Storage::connect(url).await.expect("open");
+    let log = AuditLog::new(vec![AuditSink::Database(storage)]);
+    for i in 0..RECORDS {
+        let r = record(
+            "2026-05-01T09:00:00.000Z",
+            &format!("u{i}"),
+            "list_projects",
+            Outcome::Ok,
+        );
+        log.submit(&r).await.expect("queued");
+    }
+    log.close().await;
+    let after = record("2026-05-01T09:00:01.000Z", "late", "t", Outcome::Ok);
+    assert!(log.record(&after).await.is_err(), "closed");
+    assert!(log.failures() >= 1);
+    let reopened = Storage::connect(url).await.expect("reopen");
+    let stored = reopened.query_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(stored.len(), RECORDS, "every queued record was stored");
+    reopened.close().await;
+}

@@ -1,11 +1,73 @@
-//! Vault test bodies that run unchanged on SQLite and PostgreSQL.
+//! Vault test bodies that run unchanged on every backend: the database on SQLite and
+//! PostgreSQL here, AWS Secrets Manager and AWS KMS keys in `zebrunner-vault-aws`'s tests
+//! (which include this file), each through a [`Backend`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use zebrunner_storage::Storage;
 use zebrunner_storage::vault::{NewCredential, RecordStatus, Vault, VaultError};
 use zebrunner_vault_crypto::{KeyRing, OpenError};
+
+pub type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where a test's vault keeps its records and gets its keys.
+pub trait Backend: Sync {
+    /// A vault over this backend's records whose ring holds `keys` (id, byte repeated 32
+    /// times), oldest first.
+    fn vault<'a>(&'a self, keys: &'a [(&'a str, u8)]) -> Boxed<'a, Vault>;
+    /// What someone with write access to the store does: copy `from`'s sealed token (key id,
+    /// nonce, ciphertext) onto `to`'s record.
+    fn copy_sealed<'a>(&'a self, from: &'a str, to: &'a str) -> Boxed<'a, ()>;
+}
+
+/// The database backend: records in `storage`, keys in memory. `url` reaches the same
+/// database from a second connection (for tampering); `None` for an in-memory database.
+pub struct Database {
+    pub storage: Storage,
+    pub url: Option<String>,
+}
+
+impl Database {
+    pub fn of(storage: &Storage) -> Database {
+        Database {
+            storage: storage.clone(),
+            url: None,
+        }
+    }
+
+    pub async fn at(url: &str) -> Database {
+        Database {
+            storage: Storage::connect(url).await.unwrap(),
+            url: Some(url.to_owned()),
+        }
+    }
+}
+
+impl Backend for Database {
+    fn vault<'a>(&'a self, keys: &'a [(&'a str, u8)]) -> Boxed<'a, Vault> {
+        Box::pin(async move { Vault::new(self.storage.clone(), ring(keys)) })
+    }
+
+    fn copy_sealed<'a>(&'a self, from: &'a str, to: &'a str) -> Boxed<'a, ()> {
+        Box::pin(async move {
+            let url = self
+                .url
+                .as_deref()
+                .expect("tampering needs Database::at(url)");
+            let statement = format!(
+                "UPDATE vault_records SET \
+                 key_id = (SELECT key_id FROM vault_records WHERE user_key = '{from}'), \
+                 nonce = (SELECT nonce FROM vault_records WHERE user_key = '{from}'), \
+                 ciphertext = (SELECT ciphertext FROM vault_records WHERE user_key = '{from}') \
+                 WHERE user_key = '{to}'"
+            );
+            raw_execute(&self.storage, url, &statement).await;
+        })
+    }
+}
 
 /// A token distinctive enough to search raw bytes for.
 pub const ALICE_TOKEN: &str = "zbr-ALICE-0123456789abcdefTOKEN";
@@ -36,8 +98,8 @@ fn new<'a>(user: &'a str, login: &'a str, token: &'a SecretString) -> NewCredent
 }
 
 /// Put, get, replace, list, mark and delete, as the CLI and the server use them.
-pub async fn lifecycle(storage: &Storage) {
-    let vault = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+pub async fn lifecycle(backend: &impl Backend) {
+    let vault = backend.vault(&[("k1", 1)]).await;
     let alice = SecretString::from(ALICE_TOKEN);
     assert!(vault.get("uid:alice").await.unwrap().is_none());
 
@@ -115,8 +177,8 @@ pub async fn lifecycle(storage: &Storage) {
 
 /// Bad input is refused with a message that never repeats the token, and nothing stored
 /// is touched.
-pub async fn bad_input_is_refused(storage: &Storage) {
-    let vault = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+pub async fn bad_input_is_refused(backend: &impl Backend) {
+    let vault = backend.vault(&[("k1", 1)]).await;
     let good = SecretString::from(ALICE_TOKEN);
     vault.put(&new("uid:alice", "alice", &good)).await.unwrap();
     for (user, login, token) in [
@@ -138,10 +200,8 @@ pub async fn bad_input_is_refused(storage: &Storage) {
 
 /// A record copied onto another user does not open; a ring without the sealing key says
 /// which key is missing.
-/// `url` must name a database a second connection can reach (not `sqlite::memory:`).
-pub async fn records_are_bound_to_their_owner(url: &str) {
-    let storage = &Storage::connect(url).await.unwrap();
-    let vault = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+pub async fn records_are_bound_to_their_owner(backend: &impl Backend) {
+    let vault = backend.vault(&[("k1", 1)]).await;
     vault
         .put(&new("uid:alice", "alice", &SecretString::from(ALICE_TOKEN)))
         .await
@@ -154,8 +214,8 @@ pub async fn records_are_bound_to_their_owner(url: &str) {
         ))
         .await
         .unwrap();
-    // Mallory, with write access to the database, copies Alice's ciphertext onto her row.
-    raw_execute(storage, url, COPY_ALICE_ONTO_MALLORY).await;
+    // Mallory, with write access to the store, copies Alice's sealed token onto her record.
+    backend.copy_sealed("uid:alice", "uid:mallory").await;
     let err = vault.get("uid:mallory").await.unwrap_err();
     assert!(
         matches!(
@@ -167,7 +227,7 @@ pub async fn records_are_bound_to_their_owner(url: &str) {
         ),
         "{err}"
     );
-    let other_ring = Vault::new(storage.clone(), ring(&[("k9", 9)]));
+    let other_ring = backend.vault(&[("k9", 9)]).await;
     let err = other_ring.get("uid:alice").await.unwrap_err().to_string();
     assert!(
         err.contains("\"k1\"") && err.contains("ZMCP_VAULT_KEYS"),
@@ -177,15 +237,15 @@ pub async fn records_are_bound_to_their_owner(url: &str) {
 
 /// Rotate: add a key, rekey in batches of two with a stop in the middle, and every record
 /// opens with the new ring, on the new key.
-pub async fn rekey_in_resumable_batches(storage: &Storage) {
-    let old = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+pub async fn rekey_in_resumable_batches(backend: &impl Backend) {
+    let old = backend.vault(&[("k1", 1)]).await;
     for i in 0..5 {
         let token = SecretString::from(format!("zbr-user{i}-token"));
         old.put(&new(&format!("uid:u{i}"), &format!("u{i}"), &token))
             .await
             .unwrap();
     }
-    let rotated = Vault::new(storage.clone(), ring(&[("k1", 1), ("k2", 2)]));
+    let rotated = backend.vault(&[("k1", 1), ("k2", 2)]).await;
     let first = rotated.rekey_batch(None, 2).await.unwrap();
     assert_eq!(first.resealed, 2);
     assert_eq!(first.next.as_deref(), Some("uid:u1"));
@@ -205,7 +265,7 @@ pub async fn rekey_in_resumable_batches(storage: &Storage) {
     let done = rotated.rekey_batch(None, 2).await.unwrap();
     assert_eq!((done.resealed, done.next), (0, None));
     // Only the new key is needed now.
-    let new_only = Vault::new(storage.clone(), ring(&[("k2", 2)]));
+    let new_only = backend.vault(&[("k2", 2)]).await;
     for i in 0..5 {
         let got = new_only.get(&format!("uid:u{i}")).await.unwrap().unwrap();
         assert_eq!(got.token.expose_secret(), format!("zbr-user{i}-token"));
@@ -214,16 +274,20 @@ pub async fn rekey_in_resumable_batches(storage: &Storage) {
 }
 
 /// A record that opens with no key of the ring is reported and left alone; the others move.
-pub async fn rekey_reports_records_it_cannot_open(storage: &Storage) {
-    Vault::new(storage.clone(), ring(&[("lost", 7)]))
+pub async fn rekey_reports_records_it_cannot_open(backend: &impl Backend) {
+    backend
+        .vault(&[("lost", 7)])
+        .await
         .put(&new("uid:a", "a", &SecretString::from("zbr-a")))
         .await
         .unwrap();
-    Vault::new(storage.clone(), ring(&[("k1", 1)]))
+    backend
+        .vault(&[("k1", 1)])
+        .await
         .put(&new("uid:b", "b", &SecretString::from("zbr-b")))
         .await
         .unwrap();
-    let rotated = Vault::new(storage.clone(), ring(&[("k1", 1), ("k2", 2)]));
+    let rotated = backend.vault(&[("k1", 1), ("k2", 2)]).await;
     let batch = rotated.rekey_batch(None, 100).await.unwrap();
     assert_eq!(batch.resealed, 1);
     assert_eq!(batch.failed.len(), 1);
@@ -257,16 +321,9 @@ async fn raw_execute(storage: &Storage, url: &str, statement: &str) {
     }
 }
 
-/// The statement that copies Alice's sealed token onto Mallory's row (same on both).
-const COPY_ALICE_ONTO_MALLORY: &str = "UPDATE vault_records SET \
-     key_id = (SELECT key_id FROM vault_records WHERE user_key = 'uid:alice'), \
-     nonce = (SELECT nonce FROM vault_records WHERE user_key = 'uid:alice'), \
-     ciphertext = (SELECT ciphertext FROM vault_records WHERE user_key = 'uid:alice') \
-     WHERE user_key = 'uid:mallory'";
-
 /// Records never checked, or checked before the cut-off, are due; invalid ones are not.
-pub async fn due_for_validation(storage: &Storage) {
-    let vault = Vault::new(storage.clone(), ring(&[("k1", 1)]));
+pub async fn due_for_validation(backend: &impl Backend) {
+    let vault = backend.vault(&[("k1", 1)]).await;
     for (user, validated) in [("uid:a", true), ("uid:b", false), ("uid:c", true)] {
         let token = SecretString::from(format!("zbr-{user}"));
         let mut record = new(user, "x", &token);
