@@ -5,9 +5,12 @@
 #   docker build -t zebrunner-mcp:latest .
 #   docker run --rm -i -e ZEBRUNNER_URL -e ZEBRUNNER_LOGIN -e ZEBRUNNER_TOKEN zebrunner-mcp:latest
 #
-# The build is `cargo build --release --locked -p zebrunner-mcp --target <arch>-unknown-linux-musl`
-# with the workspace's release profile (Cargo.toml: no debug info, symbols stripped,
-# codegen-units 4) and nothing else: no RUSTFLAGS, no CARGO_PROFILE_* overrides.
+# The build is `cargo build --release --locked -p zebrunner-mcp --features aws,otlp --target
+# <arch>-unknown-linux-musl` with the workspace's release profile (Cargo.toml: no debug info,
+# symbols stripped, codegen-units 4) and nothing else: no RUSTFLAGS, no CARGO_PROFILE_*
+# overrides. The feature `aws` adds the vault backends in AWS Secrets Manager and AWS KMS
+# (docs/storage.md), the feature `otlp` trace export over OpenTelemetry (docs/operations.md);
+# a plain `cargo build` leaves them out.
 # scripts/check-dockerfile checks that, and lints this file with hadolint; `--build` runs the
 # same cargo command outside Docker. docs/deployment.md has the details.
 #
@@ -39,7 +42,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p zebrunner-mcp --target "$(cat /rust-target)" \
+    cargo build --release --locked -p zebrunner-mcp --features aws,otlp --target "$(cat /rust-target)" \
     && install -D -m 0755 "target/$(cat /rust-target)/release/zebrunner-mcp" /out/zebrunner-mcp
 # The binary is static, runs here, and reports the version the label will carry.
 RUN built="$(/out/zebrunner-mcp --version)" \

@@ -2,7 +2,9 @@
 //! storing tokens concurrently and while rekeying lose no acknowledged record and leave none
 //! that does not decrypt. Each test runs on SQLite (a data directory) and on the real
 //! PostgreSQL server (`ZEBRUNNER_MCP_TEST_POSTGRES_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/test`), there in a schema of its own.
+//! `postgres://postgres@127.0.0.1:5432/test`), there in a schema of its own; with the `aws`
+//! feature also on AWS Secrets Manager as moto implements it (`ZEBRUNNER_MCP_TEST_MOTO_URL`,
+//! default http://127.0.0.1:5055; `scripts/moto start`), under a prefix of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
@@ -24,12 +26,20 @@ const POSTGRES_DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 enum Db {
     Sqlite(tempfile::TempDir),
     Postgres(String),
+    /// Records in Secrets Manager under `prefix`; the data directory holds the rest.
+    #[cfg(feature = "aws")]
+    SecretsManager {
+        dir: tempfile::TempDir,
+        prefix: String,
+    },
 }
 
 #[derive(Clone, Copy)]
 enum Backend {
     Sqlite,
     Postgres,
+    #[cfg(feature = "aws")]
+    SecretsManager,
 }
 
 impl Db {
@@ -37,6 +47,17 @@ impl Db {
         match self {
             Db::Sqlite(dir) => Storage::default_sqlite_url(dir.path()),
             Db::Postgres(url) => url.clone(),
+            #[cfg(feature = "aws")]
+            Db::SecretsManager { dir, .. } => Storage::default_sqlite_url(dir.path()),
+        }
+    }
+
+    /// Records a test stores and rekeys: fewer where each costs several HTTP calls.
+    fn records(&self) -> usize {
+        match self {
+            #[cfg(feature = "aws")]
+            Db::SecretsManager { .. } => 120,
+            _ => 400,
         }
     }
 
@@ -47,6 +68,13 @@ impl Db {
                 .env("ZMCP_DATA_DIR", dir.path())
                 .env_remove("ZMCP_DATABASE_URL"),
             Db::Postgres(url) => command.env("ZMCP_DATABASE_URL", url),
+            #[cfg(feature = "aws")]
+            Db::SecretsManager { dir, prefix } => command
+                .env("ZMCP_DATA_DIR", dir.path())
+                .env_remove("ZMCP_DATABASE_URL")
+                .env("ZMCP_VAULT_BACKEND", "aws-secrets-manager")
+                .env("ZMCP_VAULT_AWS_SECRET_PREFIX", prefix)
+                .env("AWS_ENDPOINT_URL", aws::moto_url()),
         };
     }
 }
@@ -61,6 +89,12 @@ where
 {
     if let Backend::Sqlite = backend {
         return body(Db::Sqlite(tempfile::tempdir().unwrap())).await;
+    }
+    #[cfg(feature = "aws")]
+    if let Backend::SecretsManager = backend {
+        let prefix = format!("zmcp-crash/{test}-{}/", std::process::id());
+        let dir = tempfile::tempdir().unwrap();
+        return body(Db::SecretsManager { dir, prefix }).await;
     }
     let base = std::env::var("ZEBRUNNER_MCP_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| POSTGRES_DEFAULT_URL.into());
@@ -143,11 +177,78 @@ fn vault_command(db: &Db, keys: &str, args: &[&str]) -> Command {
 
 async fn open_vault(db: &Db, keys: &str) -> Vault {
     let storage = Storage::connect(&db.url()).await.unwrap();
-    Vault::new(storage, Arc::new(KeyRing::parse(keys).unwrap()))
+    let ring = Arc::new(KeyRing::parse(keys).unwrap());
+    #[cfg(feature = "aws")]
+    if let Db::SecretsManager { prefix, .. } = db {
+        return aws::vault(prefix, ring).await;
+    }
+    Vault::new(storage, ring)
+}
+
+/// Secrets Manager in moto, as the `vault` command reaches it.
+#[cfg(feature = "aws")]
+mod aws {
+    use std::sync::Arc;
+
+    use zebrunner_storage::vault::Vault;
+    use zebrunner_storage::vault::keys::StaticKeys;
+    use zebrunner_vault_aws::secrets::{SecretsManagerRecords, SecretsSettings};
+    use zebrunner_vault_crypto::KeyRing;
+
+    /// moto's URL; without it answering the test fails and says how to start it.
+    pub fn moto_url() -> String {
+        let url = std::env::var("ZEBRUNNER_MCP_TEST_MOTO_URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:5055".to_owned());
+        let address = url.trim_start_matches("http://").trim_end_matches('/');
+        let up = address.parse::<std::net::SocketAddr>().is_ok_and(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+        });
+        assert!(
+            up,
+            "the aws_ crash tests need moto at {url}: `scripts/moto start`, with \
+             AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 (or set \
+             ZEBRUNNER_MCP_TEST_MOTO_URL)"
+        );
+        url
+    }
+
+    pub async fn vault(prefix: &str, ring: Arc<KeyRing>) -> Vault {
+        let sdk = zebrunner_vault_aws::sdk::load(&zebrunner_vault_aws::AwsSettings {
+            endpoint_url: Some(moto_url()),
+            ..Default::default()
+        })
+        .await;
+        let records = SecretsManagerRecords::new(
+            &sdk,
+            SecretsSettings {
+                prefix: prefix.to_owned(),
+                recovery_window_days: 0,
+            },
+        )
+        .unwrap();
+        Vault::with(Arc::new(records), Arc::new(StaticKeys(ring)))
+    }
 }
 
 fn token_of(i: usize) -> String {
     format!("zbr-crash-token-{i:04}")
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_secrets_manager_killed_registrations_lose_no_acknowledged_record() {
+    with_db(
+        Backend::SecretsManager,
+        "registrations",
+        killed_registrations,
+    )
+    .await;
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_secrets_manager_a_killed_rekey_leaves_every_record_readable_and_resumes() {
+    with_db(Backend::SecretsManager, "rekey", killed_rekey).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -222,7 +323,8 @@ async fn killed_rekey(db: Db) {
     let old = key("k1", 1);
     let both = format!("{old},{}", key("k2", 2));
     let vault = open_vault(&db, &old).await;
-    for i in 0..400 {
+    let count = db.records();
+    for i in 0..count {
         let token = SecretString::from(token_of(i));
         vault
             .put(&NewCredential {
@@ -252,7 +354,7 @@ async fn killed_rekey(db: Db) {
         let _ = child.wait();
         let vault = open_vault(&db, &both).await;
         let records = vault.list(None, 1000).await.unwrap();
-        assert_eq!(records.len(), 400);
+        assert_eq!(records.len(), count);
         let moved = records.iter().filter(|m| m.key_id == "k2").count();
         for (i, meta) in records.iter().enumerate() {
             let opened = vault.get(&meta.user_key).await.unwrap().unwrap();
@@ -263,7 +365,7 @@ async fn killed_rekey(db: Db) {
                 meta.user_key
             );
         }
-        if moved > 0 && moved < 400 {
+        if moved > 0 && moved < count {
             caught_midway = true;
             break;
         }

@@ -9,18 +9,27 @@
 //! - each `oauth.id_jag_issuers` issuer (identity `broker`);
 //! - Zebrunner: `ZEBRUNNER_URL` answers (asked without credentials), and with the service
 //!   account its login and token are accepted (the IAM exchange `serve` does at start);
-//! - with credentials `vault`: the key ring opens a sample of the stored records.
+//! - with credentials `vault`: the AWS parts in use (Secrets Manager: list and read; KMS:
+//!   unwrap the keys, make and unwrap a probe key), each failure naming the IAM permission
+//!   refused; then the key ring opens a sample of the stored records, wherever they live.
 //!
 //! Nothing here writes: no database file, schema, record or token is created or changed.
 
 use std::future::Future;
 use std::time::Duration;
 
+use std::sync::Arc;
 use zebrunner_client::{ClientConfig, ErrorKind, Workspace, WorkspaceConfig, ZebrunnerClient};
-use zebrunner_mcp_server::config::{Config, CredentialsMode, IdentityMode};
+
+use zebrunner_mcp_server::config::{
+    Config, CredentialsMode, IdentityMode, VaultBackend, VaultKeySource,
+};
 use zebrunner_storage::Storage;
 use zebrunner_storage::migrate::{MIGRATIONS, SchemaState};
 use zebrunner_storage::vault::Vault;
+use zebrunner_storage::vault::database::DatabaseRecords;
+use zebrunner_storage::vault::keys::{KeySource, StaticKeys};
+use zebrunner_storage::vault::store::RecordStore;
 use zebrunner_vault_crypto::KeyRing;
 
 use super::setup;
@@ -98,7 +107,14 @@ pub async fn run(known: Known<'_>) -> Vec<Reached> {
     }
     reached.extend(zebrunner(config).await);
     if config.credentials == CredentialsMode::Vault {
-        reached.push(vault(storage, known.ring).await);
+        for (item, probe) in super::vault_backend::probes(config).await {
+            let outcome = match probe {
+                Ok(detail) => Outcome::Ok(detail),
+                Err(why) => Outcome::Failed(why),
+            };
+            reached.push(Reached::new(item, outcome));
+        }
+        reached.push(vault(config, storage, known.ring).await);
     }
     reached
 }
@@ -386,30 +402,49 @@ fn zebrunner_advice(error: &zebrunner_client::Error) -> String {
     }
 }
 
-/// The key ring opens the first [`VAULT_SAMPLE`] records.
-async fn vault(storage: Option<(Storage, SchemaState)>, ring: Option<KeyRing>) -> Reached {
+/// The key ring opens the first [`VAULT_SAMPLE`] records, wherever they live.
+async fn vault(
+    config: &Config,
+    storage: Option<(Storage, SchemaState)>,
+    ring: Option<KeyRing>,
+) -> Reached {
     let item = "vault";
-    let Some(ring) = ring else {
-        return Reached::new(
-            item,
-            Outcome::Skipped("no usable key ring (see the error above)".into()),
-        );
+    let keys: Arc<dyn KeySource> = match (config.vault.key_source, ring) {
+        (VaultKeySource::Local, Some(ring)) => Arc::new(StaticKeys(Arc::new(ring))),
+        (VaultKeySource::Local, None) => {
+            return Reached::new(
+                item,
+                Outcome::Skipped("no usable key ring (see the error above)".into()),
+            );
+        }
+        (VaultKeySource::AwsKms, _) => match super::vault_backend::keys(config).await {
+            Ok(keys) => keys,
+            Err(e) => return Reached::new(item, Outcome::Skipped(format!("{e:#}"))),
+        },
     };
     let has_table = |state: &SchemaState| {
         MIGRATIONS
             .iter()
             .any(|m| m.name == "vault_records" && state.applied.contains(&m.version))
     };
-    let storage = match storage {
-        Some((storage, state)) if has_table(&state) => storage,
-        Some(_) | None => {
+    let records: Arc<dyn RecordStore> = match (config.vault.backend, storage) {
+        (VaultBackend::Database, Some((storage, state))) if has_table(&state) => {
+            Arc::new(DatabaseRecords::new(storage))
+        }
+        (VaultBackend::Database, _) => {
             return Reached::new(
                 item,
                 Outcome::Ok("no records yet (the database has no vault table yet)".into()),
             );
         }
+        (VaultBackend::AwsSecretsManager, _) => {
+            match super::vault_backend::secrets_manager_records(config).await {
+                Ok(records) => records,
+                Err(e) => return Reached::new(item, Outcome::Skipped(format!("{e:#}"))),
+            }
+        }
     };
-    let vault = Vault::new(storage, std::sync::Arc::new(ring));
+    let vault = Vault::with(records, keys);
     within(item, async {
         let records = match vault.list(None, VAULT_SAMPLE).await {
             Ok(records) => records,

@@ -3,7 +3,8 @@
 //!
 //! Tokens are read from standard input or a file, never from arguments (they would show in
 //! process listings), and no command prints one. Keys come from `ZMCP_VAULT_KEYS` or
-//! `ZMCP_VAULT_KEYS_FILE`, as for the server.
+//! `ZMCP_VAULT_KEYS_FILE`, as for the server, and the records from the configured backend
+//! (`vault.backend`: the database, or AWS Secrets Manager in a binary built with `aws`).
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,6 @@ use zebrunner_vault_crypto::KeyId;
 
 use super::setup;
 use crate::output::reportln;
-use crate::settings;
 
 #[derive(Debug, Args)]
 pub struct VaultArgs {
@@ -103,10 +103,10 @@ pub enum MetadataFormat {
 }
 
 pub async fn run(config_file: Option<&Path>, args: VaultArgs) -> anyhow::Result<()> {
-    if let VaultCommand::Keygen { id } = &args.command {
-        return keygen(id.as_deref());
-    }
     let config = setup::load_config(config_file, Default::default())?;
+    if let VaultCommand::Keygen { id } = &args.command {
+        return keygen(&config, id.as_deref()).await;
+    }
     let url = match &args.database_url {
         Some(url) => url.clone(),
         None => {
@@ -123,8 +123,7 @@ pub async fn run(config_file: Option<&Path>, args: VaultArgs) -> anyhow::Result<
             setup::redact_url(&url)
         )
     })?;
-    let ring = Arc::new(settings::required_vault_keys()?);
-    let vault = Vault::new(storage.clone(), ring.clone());
+    let vault = super::vault_backend::open(&config, &storage).await?;
     match args.command {
         VaultCommand::Keygen { .. } => Ok(()),
         VaultCommand::Put(put_args) => put(&vault, &setup::workspace(&config)?, put_args).await,
@@ -139,8 +138,9 @@ pub async fn run(config_file: Option<&Path>, args: VaultArgs) -> anyhow::Result<
         }
         VaultCommand::Verify { user } => verify(&vault, &setup::workspace(&config)?, user).await,
         VaultCommand::Rekey { batch } => {
+            let ring = vault.key_ring().await?;
             let newest = ring.newest().to_string();
-            let records_left = rekey(&vault, batch).await?;
+            let records_left = rekey(&vault, &newest, batch).await?;
             let issuer = config.public_base(None);
             let keys_left = rekey_signing_keys(&issuer, storage, ring).await?;
             rekey_verdict(&newest, &issuer, records_left, &keys_left)
@@ -149,7 +149,10 @@ pub async fn run(config_file: Option<&Path>, args: VaultArgs) -> anyhow::Result<
     }
 }
 
-fn keygen(id: Option<&str>) -> anyhow::Result<()> {
+async fn keygen(
+    config: &zebrunner_mcp_server::config::Config,
+    id: Option<&str>,
+) -> anyhow::Result<()> {
     let id = match id {
         Some(id) => id.to_owned(),
         None => {
@@ -161,13 +164,18 @@ fn keygen(id: Option<&str>) -> anyhow::Result<()> {
     };
     let id = KeyId::new(&id)
         .with_context(|| format!("{id:?} is not a key id: use 1 to 32 letters, digits, - or _"))?;
-    let entry = zebrunner_vault_crypto::generate_entry(&id)?;
+    // With key source aws-kms, KMS makes the key and only its wrapped form is printed.
+    let (entry, kind) = match super::vault_backend::wrapped_keygen(config, &id).await? {
+        Some(wrapped) => (zeroize::Zeroizing::new(wrapped), "wrapped by KMS "),
+        None => (zebrunner_vault_crypto::generate_entry(&id)?, ""),
+    };
     let mut out = crate::output::stdout();
     out.write_all(entry.as_bytes())?;
     out.write_all(b"\n")?;
     eprintln!(
-        "new vault key {id}: append this line to ZMCP_VAULT_KEYS (comma-separated) or its file, \
-         as the last entry, restart the servers, then run `zebrunner-mcp vault rekey`"
+        "new vault key {id} ({kind}`id:base64`): append this line to ZMCP_VAULT_KEYS \
+         (comma-separated) or its file, as the last entry, restart the servers, then run \
+         `zebrunner-mcp vault rekey`"
     );
     Ok(())
 }
@@ -332,8 +340,7 @@ async fn verify(vault: &Vault, workspace: &Workspace, user: Option<String>) -> a
 }
 
 /// Reseal every record with the newest key; how many could not be (each printed, with why).
-async fn rekey(vault: &Vault, batch: u32) -> anyhow::Result<usize> {
-    let newest = vault.ring().newest().to_string();
+async fn rekey(vault: &Vault, newest: &str, batch: u32) -> anyhow::Result<usize> {
     let (mut resealed, mut failed) = (0usize, Vec::new());
     let mut after: Option<String> = None;
     loop {
