@@ -129,6 +129,35 @@ pub struct ClientConfig {
     pub retry_deadline: Duration,
     /// Timeout of a single HTTP attempt.
     pub timeout: Duration,
+    /// When to stop sending requests to a Zebrunner that does not answer.
+    pub breaker: BreakerConfig,
+}
+
+/// The circuit breaker in front of a workspace (see `breaker` in the crate docs): after
+/// `failures` requests in a row get no answer (connection errors, timeouts, 502/503/504
+/// after their retries), requests fail at once for `cool_down`, then one probe decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerConfig {
+    /// Unanswered requests in a row that open the breaker; 0 turns it off.
+    pub failures: u32,
+    /// How long requests fail fast before one probe is let through.
+    pub cool_down: Duration,
+}
+
+impl BreakerConfig {
+    /// Default run of unanswered requests that opens the breaker.
+    pub const DEFAULT_FAILURES: u32 = 5;
+    /// Default time the breaker stays open.
+    pub const DEFAULT_COOL_DOWN: Duration = Duration::from_secs(30);
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failures: Self::DEFAULT_FAILURES,
+            cool_down: Self::DEFAULT_COOL_DOWN,
+        }
+    }
 }
 
 impl ClientConfig {
@@ -137,7 +166,8 @@ impl ClientConfig {
     /// Default timeout of one HTTP attempt.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-    /// A config with no rate limit, a 30 s retry deadline and a 30 s per-attempt timeout.
+    /// A config with no rate limit, a 30 s retry deadline, a 30 s per-attempt timeout and the
+    /// default circuit breaker.
     pub fn new(url: ZebrunnerUrl, login: impl Into<String>, token: SecretString) -> Self {
         Self {
             url,
@@ -146,6 +176,7 @@ impl ClientConfig {
             requests_per_second: None,
             retry_deadline: Self::DEFAULT_RETRY_DEADLINE,
             timeout: Self::DEFAULT_TIMEOUT,
+            breaker: BreakerConfig::default(),
         }
     }
 }
@@ -159,16 +190,19 @@ pub struct WorkspaceConfig {
     pub requests_per_second: Option<NonZeroU32>,
     pub retry_deadline: Duration,
     pub timeout: Duration,
+    /// One breaker for all clients of the workspace together.
+    pub breaker: BreakerConfig,
 }
 
 impl WorkspaceConfig {
-    /// No rate limit, the default retry deadline and per-attempt timeout.
+    /// No rate limit, the default retry deadline, per-attempt timeout and circuit breaker.
     pub fn new(url: ZebrunnerUrl) -> Self {
         Self {
             url,
             requests_per_second: None,
             retry_deadline: ClientConfig::DEFAULT_RETRY_DEADLINE,
             timeout: ClientConfig::DEFAULT_TIMEOUT,
+            breaker: BreakerConfig::default(),
         }
     }
 }
@@ -181,6 +215,7 @@ impl ClientConfig {
             requests_per_second: self.requests_per_second,
             retry_deadline: self.retry_deadline,
             timeout: self.timeout,
+            breaker: self.breaker,
         }
     }
 }
@@ -194,6 +229,7 @@ impl fmt::Debug for ClientConfig {
             .field("requests_per_second", &self.requests_per_second)
             .field("retry_deadline", &self.retry_deadline)
             .field("timeout", &self.timeout)
+            .field("breaker", &self.breaker)
             .finish()
     }
 }

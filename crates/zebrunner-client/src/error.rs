@@ -28,6 +28,8 @@ pub enum ErrorKind {
     Unavailable,
     /// Connection failures and timeouts.
     Network,
+    /// Not sent: the circuit breaker is open because Zebrunner stopped answering.
+    CircuitOpen,
     /// The response body did not match the expected shape.
     Decode,
     /// Invalid client configuration.
@@ -108,10 +110,11 @@ pub enum Error {
         valid: Vec<String>,
     },
 
-    /// 429 that did not clear within the retry deadline.
+    /// 429 that did not clear within the retry deadline, or whose `Retry-After` ends past it
+    /// (returned at once, not waited for).
     #[error(
-        "Zebrunner is rate limiting requests (HTTP 429 on {method} {path} after {attempts} attempt(s)){}; wait a moment and try again",
-        retry_after.map(|d| format!(", it asked to wait {}s", d.as_secs())).unwrap_or_default()
+        "Zebrunner is rate limiting requests (HTTP 429 on {method} {path} after {attempts} attempt(s)); {}",
+        retry_after.map(|d| format!("it asked to wait {} s before trying again", whole_seconds(d))).unwrap_or_else(|| "wait a moment and try again".to_owned())
     )]
     RateLimited {
         method: String,
@@ -141,6 +144,14 @@ pub enum Error {
         path: String,
         attempts: u32,
     },
+
+    /// Not sent: recent requests to this Zebrunner got no answer (connection errors, timeouts,
+    /// 502/503/504), so the circuit breaker holds requests back until `retry_after` has passed.
+    #[error(
+        "Zebrunner is unavailable: its recent requests failed or timed out, so requests to it are paused; retry in {} s",
+        whole_seconds(*retry_after)
+    )]
+    CircuitOpen { retry_after: Duration },
 
     /// Unexpected response body.
     #[error("unexpected response from Zebrunner for {method} {path}: {message}")]
@@ -190,6 +201,11 @@ pub enum Error {
     Other(String),
 }
 
+/// Seconds to wait, rounded up, so "retry in 0 s" never tells anyone to retry at once.
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 /// " in project X" unless the description already names the project.
 fn project_suffix(what: &str, project: Option<&str>) -> String {
     match project {
@@ -215,6 +231,7 @@ impl Error {
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Unavailable { .. } => ErrorKind::Unavailable,
             Self::Network { .. } => ErrorKind::Network,
+            Self::CircuitOpen { .. } => ErrorKind::CircuitOpen,
             Self::Decode { .. } => ErrorKind::Decode,
             Self::NotOffered { .. } => ErrorKind::NotOffered,
             Self::Http { .. } | Self::Other(_) => ErrorKind::Other,
@@ -242,8 +259,21 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(
             self.kind(),
-            ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Network
+            ErrorKind::RateLimited
+                | ErrorKind::Unavailable
+                | ErrorKind::Network
+                | ErrorKind::CircuitOpen
         )
+    }
+
+    /// How long to wait before trying again, when Zebrunner (its `Retry-After`) or the circuit
+    /// breaker said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::CircuitOpen { retry_after } => Some(*retry_after),
+            _ => None,
+        }
     }
 }
 
@@ -290,5 +320,32 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::BadRequest);
         assert_eq!(e.status(), None);
+    }
+
+    #[test]
+    fn waits_are_named_in_whole_seconds_rounded_up() {
+        let e = Error::CircuitOpen {
+            retry_after: Duration::from_millis(12_300),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Zebrunner is unavailable: its recent requests failed or timed out, so requests to it \
+             are paused; retry in 13 s"
+        );
+        assert_eq!(e.kind(), ErrorKind::CircuitOpen);
+        assert!(e.is_transient());
+        assert_eq!(e.status(), None);
+        let e = Error::RateLimited {
+            method: "GET".into(),
+            path: "/x".into(),
+            attempts: 1,
+            retry_after: Some(Duration::from_secs(90)),
+        };
+        assert!(
+            e.to_string()
+                .ends_with("it asked to wait 90 s before trying again"),
+            "{e}"
+        );
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(90)));
     }
 }

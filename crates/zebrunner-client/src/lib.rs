@@ -24,6 +24,9 @@
 //!   or Bearer auth, applies the rate limit, retries idempotent requests with
 //!   backoff and `Retry-After`, counts requests, opens a tracing span per
 //!   attempt and maps statuses to [`Error`].
+//! * `breaker`: the circuit breaker every client of a workspace shares: after a run of
+//!   requests Zebrunner did not answer, requests fail fast ([`ErrorKind::CircuitOpen`])
+//!   until a cool-down has passed and one probe gets an answer.
 //! * `auth`: the Bearer cache; single-flight IAM refresh, expiry margin, one
 //!   re-authentication on a 401.
 //! * `bearer`: [`Workspace::issue_bearer`], a short-lived bearer for one
@@ -56,6 +59,7 @@
 pub mod api;
 mod auth;
 mod bearer;
+mod breaker;
 mod client;
 pub mod config;
 pub mod error;
@@ -69,12 +73,13 @@ mod tls;
 pub mod token_exchange;
 mod transport;
 
+pub use api::forensics::{FileRef, InvalidFileReference, MAX_LOG_PAGE_SIZE};
 pub use api::reporting::REPORTING_PAGE_SIZE;
 pub use api::writes::{WriteMethod, WriteRequest};
 pub use auth::AuthIdentity;
 pub use bearer::IssuedBearer;
 pub use client::{Workspace, ZebrunnerClient};
-pub use config::{ClientConfig, WorkspaceConfig, ZebrunnerUrl};
+pub use config::{BreakerConfig, ClientConfig, WorkspaceConfig, ZebrunnerUrl};
 pub use error::{Error, ErrorKind};
 pub use models::*;
 pub use paging::{MAX_PAGE_SIZE, Page, PageRequest, TokenPage, TokenPageRequest};

@@ -12,6 +12,11 @@
 //!    fresh one (see [`crate::auth`]);
 //! 5. maps failures to [`Error`] with the method and path — never headers.
 //!
+//! Around all that, the workspace's circuit breaker (see [`crate::breaker`]) admits each
+//! logical request and learns whether Zebrunner answered it; while open, a request fails at
+//! once with [`Error::CircuitOpen`]. A `Retry-After` that ends past the retry deadline is
+//! not waited for: the [`Error::RateLimited`] goes back at once, carrying it.
+//!
 //! Each attempt runs in a `zebrunner.request` tracing span and bumps the
 //! request counter. Metrics (the `metrics` facade; nothing is recorded unless the binary
 //! installs a recorder): every attempt in `zmcp_zebrunner_requests_total` and
@@ -35,8 +40,11 @@ use tracing::Instrument as _;
 use url::Url;
 
 use crate::auth::BearerCache;
+use crate::breaker::{CircuitBreaker, Outcome};
 use crate::config::WorkspaceConfig;
 use crate::error::Error;
+
+mod download;
 
 /// Upper bound on attempts, on top of the deadline.
 const MAX_ATTEMPTS: u32 = 8;
@@ -217,7 +225,8 @@ struct Received {
 }
 
 /// What every client of one workspace shares: the connection pool, the addresses, the
-/// client-side rate limit (one budget towards Zebrunner for all users) and the retry budget.
+/// client-side rate limit (one budget towards Zebrunner for all users), the retry budget and
+/// the circuit breaker (one view of whether Zebrunner answers).
 #[derive(Clone)]
 pub(crate) struct Shared {
     http: reqwest::Client,
@@ -225,6 +234,7 @@ pub(crate) struct Shared {
     public_api: Url,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     retry_deadline: Duration,
+    breaker: CircuitBreaker,
 }
 
 impl Shared {
@@ -246,6 +256,7 @@ impl Shared {
                 .requests_per_second
                 .map(|rps| Arc::new(RateLimiter::direct(Quota::per_second(rps)))),
             retry_deadline: cfg.retry_deadline,
+            breaker: CircuitBreaker::new(cfg.breaker),
         })
     }
 }
@@ -322,6 +333,7 @@ pub(crate) struct Transport {
     basic: HeaderValue,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     retry_deadline: Duration,
+    breaker: CircuitBreaker,
     requests: AtomicU64,
     pub(crate) bearer: BearerCache,
 }
@@ -349,6 +361,7 @@ impl Transport {
             public_api,
             limiter,
             retry_deadline,
+            breaker,
         } = shared;
         Ok(Self {
             http,
@@ -359,6 +372,7 @@ impl Transport {
             basic,
             limiter,
             retry_deadline,
+            breaker,
             requests: AtomicU64::new(0),
             bearer: BearerCache::default(),
         })
@@ -384,6 +398,7 @@ impl Transport {
             public_api: self.public_api.clone(),
             limiter: self.limiter.clone(),
             retry_deadline: self.retry_deadline,
+            breaker: self.breaker.clone(),
         }
     }
 
@@ -449,13 +464,29 @@ impl Transport {
             .unwrap_or_else(|_| call.segments.join("/"))
     }
 
-    /// The retry loop for one logical request with fixed credentials.
+    /// One logical request with fixed credentials, if the circuit breaker lets it go.
     pub(crate) async fn send(
         &self,
         call: &Call,
         bearer: Option<&SecretString>,
     ) -> Result<Value, Error> {
         let url = self.url_for(call)?;
+        let permit = self
+            .breaker
+            .admit()
+            .map_err(|retry_after| Error::CircuitOpen { retry_after })?;
+        let result = self.send_with_retries(call, url, bearer).await;
+        permit.record(breaker_outcome(&result));
+        result
+    }
+
+    /// The retry loop for one logical request.
+    async fn send_with_retries(
+        &self,
+        call: &Call,
+        url: Url,
+        bearer: Option<&SecretString>,
+    ) -> Result<Value, Error> {
         let path = url.path().to_owned();
         let method = call.method.to_string();
         let deadline = Instant::now() + self.retry_deadline;
@@ -677,6 +708,19 @@ impl Transport {
         } else {
             text.to_owned()
         }
+    }
+}
+
+/// What a request's result says about Zebrunner: only failures to answer at all (no
+/// response, or a gateway saying Zebrunner is not there) count against it. A 500 is Zebrunner
+/// answering that one request badly; a 4xx or 429 is Zebrunner answering.
+fn breaker_outcome(result: &Result<Value, Error>) -> Outcome {
+    match result {
+        Err(Error::Network { .. }) => Outcome::Unavailable,
+        Err(Error::Unavailable {
+            status: 502..=504, ..
+        }) => Outcome::Unavailable,
+        _ => Outcome::Answered,
     }
 }
 

@@ -1,8 +1,9 @@
 //! The `/__sandbox/` control API and the middleware that serves it.
 //!
 //! [`observe`] wraps every Zebrunner path: it injects configured faults
-//! (latency, error status, `Retry-After`) and appends `{method, path, query,
-//! user, status}` to the request log. The control endpoints themselves need no
+//! (latency, error status, `Retry-After`, a connection dropped without an
+//! answer) and appends `{method, path, query, user, status}` to the request
+//! log. The control endpoints themselves need no
 //! auth and are never logged or faulted. See docs/sandbox.md for the API.
 //!
 //! `POST /__sandbox/sso` plays the identity provider of an SSO sign-in (it
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
@@ -42,8 +44,12 @@ pub struct RequestRecord {
     pub query: Option<String>,
     /// Authenticated login (Basic or Bearer), or null.
     pub user: Option<String>,
+    /// The status answered, or [`RESET_STATUS`] when a fault dropped the connection.
     pub status: u16,
 }
+
+/// The logged status of a request whose connection a `reset` fault dropped: no answer.
+pub const RESET_STATUS: u16 = 0;
 
 /// A fault as posted to `POST /__sandbox/faults`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -56,6 +62,19 @@ pub struct FaultSpec {
     pub count: Option<u32>,
     pub rate: Option<f64>,
     pub retry_after_secs: Option<u64>,
+    /// Drop the connection without an HTTP answer, as a crashed Zebrunner node or a load
+    /// balancer resetting it would; the request does not reach Zebrunner.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
+}
+
+/// What a fault does instead of letting a request through.
+#[derive(Debug)]
+enum Failure {
+    /// Answer with this error.
+    Status(ApiError),
+    /// Close the connection without an answer.
+    Reset,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,7 +120,7 @@ impl ControlState {
     }
 
     /// Picks what happens to a request: (delay, failure to return instead).
-    fn decide(&mut self, method: &str, path: &str) -> (u64, Option<ApiError>) {
+    fn decide(&mut self, method: &str, path: &str) -> (u64, Option<Failure>) {
         let mut latency = 0;
         let mut failure = None;
         for fault in self.faults.iter_mut().filter(|f| f.matches(method, path)) {
@@ -117,13 +136,18 @@ impl ControlState {
                 *n -= 1;
             }
             latency = latency.max(fault.spec.latency_ms.unwrap_or(0));
-            if failure.is_none()
-                && let Some(status) = fault.spec.status.and_then(|s| StatusCode::from_u16(s).ok())
+            if failure.is_some() {
+                continue;
+            }
+            if fault.spec.reset {
+                failure = Some(Failure::Reset);
+            } else if let Some(status) =
+                fault.spec.status.and_then(|s| StatusCode::from_u16(s).ok())
             {
                 let mut err =
                     ApiError::new(status, format!("Injected fault: HTTP {}", status.as_u16()));
                 err.retry_after = fault.spec.retry_after_secs;
-                failure = Some(err);
+                failure = Some(Failure::Status(err));
             }
         }
         self.faults.retain(|f| f.remaining != Some(0));
@@ -151,18 +175,36 @@ pub async fn observe(State(sb): State<Sandbox>, req: Request, next: Next) -> Res
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let resp = match failure {
-        Some(err) => err.into_response(),
-        None => next.run(req).await,
+    let (resp, status) = match failure {
+        Some(Failure::Status(err)) => {
+            let resp = err.into_response();
+            let status = resp.status().as_u16();
+            (resp, status)
+        }
+        Some(Failure::Reset) => (reset_connection(), RESET_STATUS),
+        None => {
+            let resp = next.run(req).await;
+            let status = resp.status().as_u16();
+            (resp, status)
+        }
     };
     sb.control().record(RequestRecord {
         method,
         path,
         query,
         user,
-        status: resp.status().as_u16(),
+        status,
     });
     resp
+}
+
+/// A response whose body fails before its first byte: hyper then closes the connection
+/// without writing the status line, so the client sees the connection drop with no answer.
+fn reset_connection() -> Response {
+    let failed = futures::stream::iter([Err::<Vec<u8>, _>(std::io::Error::from(
+        std::io::ErrorKind::ConnectionReset,
+    ))]);
+    Response::new(Body::from_stream(failed))
 }
 
 /// The raw query with the value of every `refresh-token` parameter (an SSO
@@ -225,9 +267,15 @@ async fn add_fault(
     if spec.rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
         return Err(ApiError::field("rate", "must be between 0 and 1"));
     }
-    if spec.status.is_none() && spec.latency_ms.is_none() {
+    if spec.reset && (spec.status.is_some() || spec.retry_after_secs.is_some()) {
+        return Err(ApiError::field(
+            "reset",
+            "a reset sends no answer, so it takes no 'status' or 'retry_after_secs'",
+        ));
+    }
+    if spec.status.is_none() && spec.latency_ms.is_none() && !spec.reset {
         return Err(ApiError::bad_request(
-            "A fault needs 'status' and/or 'latency_ms'",
+            "A fault needs 'status', 'reset' and/or 'latency_ms'",
         ));
     }
     let mut ctl = sb.control();

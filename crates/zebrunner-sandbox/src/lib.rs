@@ -25,9 +25,12 @@
 //! * [`paging`]: query-parameter parsing, token paging and page paging.
 //! * [`rql`]: the filter language parser, printer and evaluator.
 //! * [`errors`]: the `{message, error, timestamp}` error type every route uses.
+//! * [`test_logs`]: a launch test's log lines, screenshots and session log,
+//!   generated on demand; [`screenshots`] draws the PNGs.
 //! * [`control`]: `/__sandbox/` endpoints and the fault/log middleware.
 //! * `routes::public::{suites, cases, runs, settings}`,
-//!   `routes::internal::{iam, projects, launches, milestones, tcm}` and
+//!   `routes::internal::{iam, projects, launches, milestones, tcm, test_logs,
+//!   files}` and
 //!   `routes::web` (the `/sso` landing page): handlers, one module per
 //!   resource family.
 //!
@@ -41,8 +44,10 @@ pub mod model;
 pub mod paging;
 mod routes;
 pub mod rql;
+pub mod screenshots;
 pub mod seed;
 pub mod store;
+pub mod test_logs;
 pub mod token_exchange;
 pub mod views;
 

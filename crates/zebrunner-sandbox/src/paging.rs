@@ -94,13 +94,19 @@ impl TokenPage {
     }
 
     pub fn with_default(p: &Params, default: usize) -> ApiResult<Self> {
+        Self::with_bounds(p, default, MAX_PAGE_SIZE)
+    }
+
+    /// Like [`Self::with_default`] for an endpoint whose pages may hold up
+    /// to `max` items (test logs: 1,000).
+    pub fn with_bounds(p: &Params, default: usize, max: usize) -> ApiResult<Self> {
         let size = match p.int("maxPageSize")? {
             None => default,
-            Some(n) if (1..=MAX_PAGE_SIZE as i64).contains(&n) => n as usize,
+            Some(n) if (1..=max as i64).contains(&n) => n as usize,
             Some(n) => {
                 return Err(ApiError::field(
                     "maxPageSize",
-                    format!("must be between 1 and {MAX_PAGE_SIZE}, but was {n}"),
+                    format!("must be between 1 and {max}, but was {n}"),
                 ));
             }
         };

@@ -7,6 +7,8 @@
 //! * [`settings`]: result statuses and configuration groups (Public API);
 //! * [`reporting`]: launches (list, details, attempts), milestones, launch
 //!   tests (page paging);
+//! * [`forensics`]: one launch test, its logs and screenshots, its test
+//!   sessions, and capped downloads of the files they link to;
 //! * [`runs`]: TCM test runs and the cases in them (Public API);
 //! * [`writes`]: suite, case and run writes (Public API), described first as
 //!   a [`writes::WriteRequest`] so the exact request can be previewed.
@@ -14,6 +16,7 @@
 //! This module also holds the envelope decoders shared by all of them.
 
 pub mod cases;
+pub mod forensics;
 pub mod projects;
 pub mod reporting;
 pub mod runs;

@@ -152,7 +152,22 @@ impl ZebrunnerClient {
         launch_id: i64,
         page: PageRequest,
     ) -> Result<Page<LaunchTest>, Error> {
+        self.launch_tests_with_status_page(project_id, launch_id, &[], page)
+            .await
+    }
+
+    /// One page of the tests of a launch with one of `statuses` (`FAILED`,
+    /// ...; all tests when empty), filtered by Zebrunner (`status=A,B`), so
+    /// the totals count the matching tests only.
+    pub async fn launch_tests_with_status_page(
+        &self,
+        project_id: i64,
+        launch_id: i64,
+        statuses: &[String],
+        page: PageRequest,
+    ) -> Result<Page<LaunchTest>, Error> {
         let page = page.normalized();
+        let status = (!statuses.is_empty()).then(|| statuses.join(","));
         let call = Call::internal(reporting([
             "launches".to_owned(),
             launch_id.to_string(),
@@ -161,6 +176,7 @@ impl ZebrunnerClient {
         .query("projectId", project_id)
         .query("page", page.page)
         .query("pageSize", page.page_size)
+        .query_opt("status", status.as_deref())
         .what(format!(
             "tests of launch {launch_id} in project id {project_id}"
         ))

@@ -7,6 +7,7 @@
 
 pub mod cases;
 pub mod common;
+pub mod forensics;
 pub mod projects;
 pub mod reporting;
 pub mod runs;
@@ -18,6 +19,7 @@ pub use cases::{
     TestCaseChange, TestCaseExecution,
 };
 pub use common::{Environment, NamedItem, UserRef};
+pub use forensics::{ArtifactReference, Download, LogEntry, SessionTest, TestSession};
 pub use projects::Project;
 pub use reporting::{
     IssueReference, Label, Launch, LaunchArtifact, LaunchAttempt, LaunchCiBuild, LaunchQuery,
@@ -26,5 +28,7 @@ pub use reporting::{
 pub use runs::{
     ExecutionSummary, RunCaseRef, RunCaseResult, RunConfiguration, RunIssue, TestRun, TestRunCase,
 };
-pub use settings::{ConfigurationGroup, FieldTab, FieldsLayout, LayoutField, ResultStatus};
+pub use settings::{
+    ConfigurationGroup, CustomField, FieldTab, FieldsLayout, LayoutField, ResultStatus,
+};
 pub use suites::TestSuite;

@@ -38,6 +38,24 @@ pub struct ConfigurationGroup {
     pub options: Vec<NamedItem>,
 }
 
+/// A custom test-case field (P22): the `systemName` a case's `customField`
+/// map and `customField.<systemName>` filters use, its type and, for
+/// dropdowns, its options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomField {
+    #[serde(deserialize_with = "lenient::i64")]
+    pub id: i64,
+    pub name: String,
+    pub system_name: String,
+    /// `STRING`, `TEXT`, `DROPDOWN`, `CHECKBOX`, ...
+    pub data_type: Option<String>,
+    #[serde(deserialize_with = "lenient::bool")]
+    pub enabled: bool,
+    /// Dropdown options (empty for other types).
+    pub options: Vec<NamedItem>,
+}
+
 /// Tabs and fields of the test-case form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

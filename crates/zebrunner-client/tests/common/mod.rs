@@ -131,6 +131,14 @@ impl Env {
         assert!(resp.status().is_success(), "fault rejected: {spec}");
     }
 
+    pub async fn clear_faults(&self) {
+        self.http
+            .delete(self.control("faults"))
+            .send()
+            .await
+            .expect("clear faults");
+    }
+
     pub async fn auth_settings(&self, body: Value) {
         let resp = self
             .http

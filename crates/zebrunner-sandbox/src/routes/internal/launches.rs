@@ -1,18 +1,18 @@
 //! Reporting launches: R5 list (page paging, `milestone`, `query`), R6 one
 //! launch, R7 attempts, R8 tests (top-level `totalElements`, `status` filter),
-//! R9 one test, R10 test history, R11 test sessions, R15 job parameters, and
-//! R12 logs-and-screenshots (test-execution-logs API).
+//! R9 one test, R10 test history, R11 test sessions and R15 job parameters
+//! (R12 logs-and-screenshots is in [`super::test_logs`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use crate::Sandbox;
-use crate::auth::{BearerUser, Caller};
+use crate::auth::BearerUser;
 use crate::errors::{ApiError, ApiResult};
 use crate::model::{Launch, LaunchTest};
 use crate::paging::{DEFAULT_PAGE_SIZE, NumberedPage, Params};
-use crate::routes::{check_access, data, path_id, project_for};
+use crate::routes::{data, path_id, project_for};
 use crate::seed::{fnv, iso};
 use crate::store::Store;
 use crate::views::{counts, launch_json, launch_list_item, person_ref, test_json};
@@ -55,7 +55,11 @@ fn find_launch<'a>(st: &'a Store, pid: i64, raw: &str) -> ApiResult<&'a Launch> 
         .ok_or_else(|| ApiError::not_found(format!("Launch with id {id} not found")))
 }
 
-fn find_test<'a>(st: &'a Store, launch: &Launch, raw: &str) -> ApiResult<&'a LaunchTest> {
+pub(crate) fn find_test<'a>(
+    st: &'a Store,
+    launch: &Launch,
+    raw: &str,
+) -> ApiResult<&'a LaunchTest> {
     let id = path_id(raw, "test")?;
     st.launch_tests(launch.id)
         .iter()
@@ -210,7 +214,7 @@ pub async fn history(
 }
 
 /// Sessions group a launch's tests ten at a time (one browser per group).
-fn sessions_of(st: &Store, launch: &Launch) -> Vec<Value> {
+pub(crate) fn sessions_of(st: &Store, launch: &Launch) -> Vec<Value> {
     let tests = st.launch_tests(launch.id);
     tests
         .chunks(10)
@@ -291,67 +295,4 @@ pub async fn job_parameters(
         {"name": "test_run_rules", "parameterClass": "STRING", "value": ""},
         {"name": "rerun_failures", "parameterClass": "BOOLEAN", "value": false},
     ]})))
-}
-
-/// R12 has no `projectId`: the launch id alone locates the project.
-fn launch_any<'a>(st: &'a Store, caller: &Caller, raw: &str) -> ApiResult<&'a Launch> {
-    let id = path_id(raw, "launch")?;
-    let launch = st
-        .launches
-        .iter()
-        .find(|l| l.id == id)
-        .ok_or_else(|| ApiError::not_found(format!("Launch with id {id} not found")))?;
-    let key = st
-        .project(launch.project_id)
-        .map(|p| p.key.clone())
-        .unwrap_or_default();
-    check_access(caller, &key)?;
-    Ok(launch)
-}
-
-pub async fn logs(
-    State(sb): State<Sandbox>,
-    BearerUser(caller): BearerUser,
-    Path((id, test_id)): Path<(String, String)>,
-    p: Params,
-) -> ApiResult<Json<Value>> {
-    let st = sb.store();
-    let launch = launch_any(&st, &caller, &id)?;
-    let test = find_test(&st, launch, &test_id)?;
-    // This API allows far bigger pages than the Public API (clients ask for 1000).
-    let size = match p.int("maxPageSize")? {
-        None => 100,
-        Some(n) if (1..=1000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ApiError::field(
-                "maxPageSize",
-                format!("must be between 1 and 1000, but was {n}"),
-            ));
-        }
-    };
-    let at = |ms: i64| iso(ms / 1000);
-    let mut items = vec![
-        json!({"kind": "log", "level": "INFO", "instant": at(test.start_ms), "value": format!("Starting test {}.{}", test.test_class, test.name)}),
-        json!({"kind": "log", "level": "INFO", "instant": at(test.start_ms + 800), "value": format!("Opening {} session", launch.browser)}),
-        json!({"kind": "log", "level": "INFO", "instant": at(test.start_ms + 1500), "value": "Navigating to https://shop.sandbox.test/"}),
-        json!({"kind": "log", "level": "DEBUG", "instant": at(test.start_ms + 2100), "value": "Page loaded in 734 ms"}),
-    ];
-    let end = test.finish_ms.unwrap_or(test.start_ms + 3000);
-    match (&test.message, test.status.as_str()) {
-        (Some(msg), "FAILED") => {
-            items.push(
-                json!({"kind": "log", "level": "ERROR", "instant": at(end - 200), "value": msg}),
-            );
-            items.push(json!({"kind": "screenshot", "level": null, "instant": at(end - 100), "value": format!("/files/{}-failure.png", test.id)}));
-        }
-        (Some(msg), _) => {
-            items.push(json!({"kind": "log", "level": "WARN", "instant": at(end), "value": msg}))
-        }
-        (None, _) => {
-            items.push(json!({"kind": "screenshot", "level": null, "instant": at(end - 100), "value": format!("/files/{}-final.png", test.id)}));
-            items.push(json!({"kind": "log", "level": "INFO", "instant": at(end), "value": "Test finished successfully"}));
-        }
-    }
-    items.truncate(size);
-    Ok(Json(json!({"items": items, "_meta": {}})))
 }

@@ -1,10 +1,12 @@
 //! Internal APIs (Bearer from IAM, projects by `projectId`).
 
+pub mod files;
 pub mod iam;
 pub mod launches;
 pub mod milestones;
 pub mod projects;
 pub mod tcm;
+pub mod test_logs;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -53,8 +55,10 @@ pub fn router() -> Router<Sandbox> {
         )
         .route(
             "/api/test-execution-logs/v1/test-runs/{id}/tests/{test_id}/logs-and-screenshots",
-            get(launches::logs),
+            get(test_logs::logs),
         )
+        .route("/files/{name}", get(files::file))
+        .route("/artifacts/{*path}", get(files::artifact))
         .route("/api/reporting/v1/milestones", get(milestones::list))
         .route(
             "/api/tcm/v1/test-case-settings/system-fields/automation-states",

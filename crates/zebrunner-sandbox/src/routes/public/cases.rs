@@ -235,14 +235,28 @@ fn apply_fields(
             .as_object()
             .ok_or_else(|| ApiError::field("customField", "must be an object"))?;
         for (name, value) in map {
-            if !settings
+            let Some(field) = settings
                 .custom_fields
                 .iter()
-                .any(|f| &f.system_name == name)
-            {
+                .find(|f| &f.system_name == name)
+            else {
                 return Err(ApiError::field(
                     &format!("customField.{name}"),
                     "unknown custom field system name",
+                ));
+            };
+            // A dropdown takes one of its options, a checkbox a boolean.
+            let fits = match field.data_type.as_str() {
+                "DROPDOWN" => value
+                    .as_str()
+                    .is_some_and(|v| field.options.iter().any(|o| o == v)),
+                "CHECKBOX" => value.is_boolean(),
+                _ => true,
+            };
+            if !value.is_null() && !fits {
+                return Err(ApiError::field(
+                    &format!("customField.{name}"),
+                    format!("invalid value {value} for a {} field", field.data_type),
                 ));
             }
             // Keys merge; null clears a value.
