@@ -6,9 +6,16 @@
 //! per-call request log, a correlation id shared by the audit record, the
 //! logs and any error the caller sees, and how much of a Zebrunner failure
 //! this caller may be shown. Tools never reach into the server for these.
+//!
+//! The correlation id is the request's ([`RequestId`]): the HTTP transport gives each request
+//! one (its `X-Request-Id` when that is a safe token, else a new one) and a tracing span that
+//! carries it, and the call reuses both, so every log line of the request, the Zebrunner
+//! client's included, the audit record and any error message name the same id. On stdio each
+//! call gets an id of its own.
 
 use std::sync::{Arc, Mutex};
 
+use rmcp::{RoleServer, service::RequestContext};
 use zebrunner_client::{RequestLog, ZebrunnerClient};
 
 use crate::{
@@ -17,6 +24,38 @@ use crate::{
     policy::Grant,
     tools::{args, cursor::CursorKey, error::ToolError},
 };
+
+/// The id of one transport request and the span its log lines are written under; put in the
+/// request's extensions by the HTTP transport.
+#[derive(Debug, Clone)]
+pub struct RequestId {
+    pub id: String,
+    pub span: tracing::Span,
+}
+
+impl RequestId {
+    /// The most an inbound `X-Request-Id` may hold to be taken as the id.
+    pub const MAX_LEN: usize = 64;
+
+    /// An inbound id, when it is a safe token: 1 to [`Self::MAX_LEN`] characters of letters,
+    /// digits, `-`, `_`, `.` and `:` (it goes into logs, audit records and error messages).
+    pub fn accept(inbound: &str) -> Option<&str> {
+        let safe = !inbound.is_empty()
+            && inbound.len() <= Self::MAX_LEN
+            && inbound
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        safe.then_some(inbound)
+    }
+
+    /// The request's id, when the transport gave it one.
+    pub fn of(context: &RequestContext<RoleServer>) -> Option<&RequestId> {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestId>())
+    }
+}
 
 /// What one call runs with. Cheap to clone (rmcp hands tools a clone).
 #[derive(Clone)]
@@ -54,6 +93,12 @@ impl CallContext {
         }
     }
 
+    /// The same context under the request's correlation id (see [`RequestId`]).
+    pub fn with_correlation_id(mut self, correlation_id: String) -> Self {
+        self.correlation_id = correlation_id;
+        self
+    }
+
     pub fn grant(&self) -> &Grant {
         &self.caller.grant
     }
@@ -75,5 +120,28 @@ impl CallContext {
     /// The class of the error this call ended with, if any.
     pub fn failure(&self) -> Option<&'static str> {
         *self.failure.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bounded_safe_request_ids_are_taken() {
+        for good in ["abc", "0f3e-11.x_y:z", &"a".repeat(RequestId::MAX_LEN)] {
+            assert_eq!(RequestId::accept(good), Some(good));
+        }
+        for bad in [
+            "",
+            &"a".repeat(RequestId::MAX_LEN + 1),
+            "a b",
+            "a\nfake log line",
+            "<script>",
+            "id\"quote",
+            "ünï",
+        ] {
+            assert_eq!(RequestId::accept(bad), None, "{bad:?}");
+        }
     }
 }

@@ -8,6 +8,7 @@
 use std::{borrow::Cow, panic::AssertUnwindSafe, time::Instant};
 
 use futures::FutureExt;
+use tracing::Instrument as _;
 
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
@@ -27,13 +28,17 @@ use crate::{
     caller::Caller,
     config::SUPPORTED_PROTOCOL_VERSIONS,
     confirm::Confirmations,
-    context::CallContext,
+    context::{CallContext, RequestId},
     credentials::Credentials,
+    dynamic_toolsets::{self, SessionToolsets},
+    message_limits::MessageLimits,
     observe::{Durability, Observer},
     policy::is_write,
     resources,
+    result_pages::ResultPages,
     tools::{self, cursor::CursorKey, error::ToolError},
     toolsets::{ToolsetNarrowing, Toolsets},
+    transport::json_depth,
 };
 
 const INSTRUCTIONS: &str = "Tools for Zebrunner test management. Start with list_projects to learn \
@@ -44,7 +49,8 @@ configuration groups, custom fields): get_project_settings. Case history (execut
 runs and launches, change log with step diffs): get_test_case_history. TCM test runs: \
 list_test_runs then get_test_run (results per case). Automation: list_launches, get_launch, \
 list_launch_tests (failures, linked case keys, known issues). Milestones: list_milestones. \
-Analysis: analyze_launch_failures (triage a launch), find_duplicate_test_cases, \
+Analysis: analyze_launch_failures (triage a launch), analyze_test_failure (one failed test: \
+log, screenshots, last pass, defect text) with get_test_artifact, find_duplicate_test_cases, \
 review_test_case, coverage_report and pass_rate_report (chart=png adds an image). Writes \
 (create_/update_test_suite, create_/update_test_case, create_/update_test_run, \
 add_test_cases_to_run, record_test_results) first return a preview and a confirmation_token; \
@@ -64,11 +70,23 @@ pub struct ZebrunnerMcp {
     confirmations: Confirmations,
     /// Toolsets offered; a request may narrow them.
     toolsets: Toolsets,
+    /// With dynamic toolsets: what this session has enabled of them.
+    session_toolsets: Option<SessionToolsets>,
     /// Signs pagination cursors.
     cursors: CursorKey,
     /// The server's database, when it has one (readiness asks it).
     storage: Option<zebrunner_storage::Storage>,
+    /// How much a message may carry in and out (`[limits]`).
+    limits: MessageLimits,
+    /// Answers over the size limit, held for their next parts.
+    pages: ResultPages,
+    /// How long one tool call may run before it is stopped (`tool_deadline_secs`).
+    tool_deadline: std::time::Duration,
 }
+
+/// Default for [`ZebrunnerMcp::with_tool_deadline`]: above the Zebrunner client's 30 s retry
+/// deadline, so one slow request still reports its own failure first.
+pub const DEFAULT_TOOL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl ZebrunnerMcp {
     /// A server for local use: no audit sink, no identity, every tool.
@@ -80,9 +98,31 @@ impl ZebrunnerMcp {
             local_caller: Caller::local("stdio", false),
             confirmations: Confirmations::default(),
             toolsets: Toolsets::all(),
+            session_toolsets: None,
             cursors: CursorKey::random(),
             storage: None,
+            limits: MessageLimits::default(),
+            pages: ResultPages::default(),
+            tool_deadline: DEFAULT_TOOL_DEADLINE,
         }
+    }
+
+    /// How long one tool call may run: past it the call ends with an error saying Zebrunner
+    /// did not answer in time (audited as `deadline_exceeded`), and its requests are dropped.
+    pub fn with_tool_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.tool_deadline = deadline;
+        self
+    }
+
+    /// The limits on arguments, answers and (read by the transports) JSON nesting.
+    pub fn with_message_limits(mut self, limits: MessageLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits given to [`with_message_limits`](Self::with_message_limits).
+    pub fn message_limits(&self) -> MessageLimits {
+        self.limits
     }
 
     /// The database holding confirmation tokens (shared by replicas).
@@ -113,6 +153,31 @@ impl ZebrunnerMcp {
     pub fn with_toolsets(mut self, toolsets: Toolsets) -> Self {
         self.toolsets = toolsets;
         self
+    }
+
+    /// Start each session with `start` (of the offered toolsets) and offer `list_toolsets`
+    /// and `enable_toolset` to add the others ([`crate::dynamic_toolsets`]).
+    pub fn with_dynamic_toolsets(mut self, start: Toolsets) -> Self {
+        self.session_toolsets = Some(SessionToolsets::new(start));
+        self
+    }
+
+    /// This server for a new MCP session: the same settings, and with dynamic toolsets a
+    /// session state of its own. The HTTP transport calls it for every session.
+    pub fn for_session(&self) -> Self {
+        let mut server = self.clone();
+        server.session_toolsets = self.session_toolsets.as_ref().map(SessionToolsets::fresh);
+        server
+    }
+
+    /// The session's toolsets, with dynamic toolsets on.
+    pub(crate) fn session_toolsets(&self) -> Option<&SessionToolsets> {
+        self.session_toolsets.as_ref()
+    }
+
+    /// The toolsets this server offers (before any request narrows them).
+    pub(crate) fn offered_toolsets(&self) -> Toolsets {
+        self.toolsets
     }
 
     /// The key that signs cursors; replicas sharing a database share it.
@@ -159,16 +224,19 @@ impl ZebrunnerMcp {
     /// Who is asking and which toolsets they are offered: the caller the
     /// HTTP guard attached (else the local one), and the configured toolsets
     /// narrowed by what the transport parsed from the request.
-    fn scope(&self, context: &RequestContext<RoleServer>) -> (Caller, Toolsets) {
+    pub(crate) fn scope(&self, context: &RequestContext<RoleServer>) -> (Caller, Toolsets) {
         let parts = context.extensions.get::<http::request::Parts>();
         let caller = parts
             .and_then(|parts| parts.extensions.get::<Caller>())
             .cloned()
             .unwrap_or_else(|| self.local_caller.clone());
         let narrowing = parts.and_then(|parts| parts.extensions.get::<ToolsetNarrowing>());
-        let toolsets = match narrowing {
-            Some(narrowing) => self.toolsets.narrowed(*narrowing),
-            None => self.toolsets,
+        // A request naming its toolsets chose them; otherwise a dynamic session has what it
+        // enabled so far.
+        let toolsets = match (narrowing, &self.session_toolsets) {
+            (Some(narrowing), _) => self.toolsets.narrowed(*narrowing),
+            (None, Some(session)) => self.toolsets.intersection(session.enabled()),
+            (None, None) => self.toolsets,
         };
         (caller, toolsets)
     }
@@ -184,8 +252,17 @@ impl ZebrunnerMcp {
         self.tool_router
             .list_all()
             .into_iter()
-            .filter(|t| offers(caller, toolsets, t))
+            .filter(|t| self.offers(caller, toolsets, t))
             .collect()
+    }
+
+    /// Whether `tool` is offered to `caller` under `toolsets`: their grant allows it and an
+    /// enabled toolset holds it. The toolset tools are offered exactly when sessions are dynamic.
+    fn offers(&self, caller: &Caller, toolsets: Toolsets, tool: &rmcp::model::Tool) -> bool {
+        if dynamic_toolsets::TOOLS.contains(&tool.name.as_ref()) {
+            return self.session_toolsets.is_some();
+        }
+        caller.grant.may_use(tool) && toolsets.enables(&tool.name)
     }
 
     fn visible_tool(
@@ -196,7 +273,7 @@ impl ZebrunnerMcp {
     ) -> Option<rmcp::model::Tool> {
         self.tool_router
             .get(name)
-            .filter(|t| offers(caller, toolsets, t))
+            .filter(|t| self.offers(caller, toolsets, t))
             .cloned()
     }
 
@@ -258,6 +335,45 @@ impl ZebrunnerMcp {
         }
     }
 
+    /// Before the tool runs: arguments over the limits are refused, and a part-cursor is
+    /// answered from the held parts of an earlier answer ([`ResultPages`]).
+    fn answer_without_tool(
+        &self,
+        cx: &CallContext,
+        tool: &rmcp::model::Tool,
+        arguments: Option<&rmcp::model::JsonObject>,
+    ) -> Option<CallToolResponse> {
+        let answer = match self.limits.check_arguments(arguments) {
+            Err(error) => Err(error),
+            Ok(()) => {
+                self.pages
+                    .continuation(cx, &tool.name, arguments, self.limits.max_result_bytes)?
+            }
+        };
+        Some(
+            answer
+                .unwrap_or_else(|error| ToolError::into_result(cx.render_error(&error)))
+                .into(),
+        )
+    }
+
+    /// After the tool ran: an answer over the size limit comes in parts, or as advice.
+    fn within_result_limit(
+        &self,
+        cx: &CallContext,
+        tool: &rmcp::model::Tool,
+        outcome: Result<CallToolResponse, McpError>,
+    ) -> Result<CallToolResponse, McpError> {
+        let Ok(CallToolResponse::Complete(result)) = outcome else {
+            return outcome;
+        };
+        let result = self
+            .pages
+            .limit(cx, tool, result, self.limits.max_result_bytes)
+            .unwrap_or_else(|error| ToolError::into_result(cx.render_error(&error)));
+        Ok(result.into())
+    }
+
     /// The context of one call: the credential source's client for this
     /// caller and a fresh correlation id.
     pub(crate) async fn context_for(&self, caller: &Caller) -> Result<CallContext, ToolError> {
@@ -272,19 +388,22 @@ impl ZebrunnerMcp {
 
 impl ServerHandler for ZebrunnerMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_resources()
-                .enable_completions()
-                .enable_prompts()
-                .build(),
-        )
-        .with_server_info(
-            Implementation::new("zebrunner-mcp", env!("CARGO_PKG_VERSION"))
-                .with_title("Zebrunner MCP"),
-        )
-        .with_instructions(INSTRUCTIONS)
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_completions()
+            .enable_prompts()
+            .build();
+        // A dynamic session's tool list grows when it enables a toolset.
+        if let Some(tools) = capabilities.tools.as_mut() {
+            tools.list_changed = self.session_toolsets.is_some().then_some(true);
+        }
+        ServerConfig::new(capabilities)
+            .with_server_info(
+                Implementation::new("zebrunner-mcp", env!("CARGO_PKG_VERSION"))
+                    .with_title("Zebrunner MCP"),
+            )
+            .with_instructions(INSTRUCTIONS)
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
@@ -386,19 +505,47 @@ impl ServerHandler for ZebrunnerMcp {
         crate::prompts::get(&request.name, request.arguments.as_ref(), &tools).map(Into::into)
     }
 
+    /// The one custom request this server answers: stdio's refusal of a message nested too
+    /// deeply ([`json_depth::LineGate`]), which turns it into this request under its id.
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, McpError> {
+        if request.method == json_depth::REFUSED_METHOD {
+            return Err(McpError::invalid_request(
+                json_depth::too_deep_message(self.limits.max_json_depth),
+                None,
+            ));
+        }
+        Err(McpError::new(
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+            request.method,
+            None,
+        ))
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let started = Instant::now();
+        // The request's correlation id and span (HTTP), or new ones (stdio).
+        let request_id = RequestId::of(&context).cloned();
+        let correlation_id = request_id
+            .as_ref()
+            .map(|r| r.id.clone())
+            .unwrap_or_else(audit::correlation_id);
+        let span = call_span(request_id.as_ref(), &correlation_id, &request.name);
         let (caller, toolsets) = self.scope(&context);
         let arguments = request.arguments.clone();
         let Some(tool) = self.visible_tool(&caller, toolsets, &request.name) else {
             // A hidden tool is refused exactly like one that does not exist.
+            span.record("outcome", "tool_not_available");
             let record = audit::tool_call(
                 &caller,
-                &audit::correlation_id(),
+                &correlation_id,
                 audit::CalledTool::Unknown(&request.name),
                 arguments.as_ref(),
                 Vec::new(),
@@ -414,12 +561,13 @@ impl ServerHandler for ZebrunnerMcp {
         } else {
             Durability::BestEffort
         };
-        let cx = match self.context_for(&caller).await {
-            Ok(cx) => cx,
+        let cx = match self.context_for(&caller).instrument(span.clone()).await {
+            Ok(cx) => cx.with_correlation_id(correlation_id),
             Err(error) => {
+                span.record("outcome", "error");
                 let record = audit::tool_call(
                     &caller,
-                    &audit::correlation_id(),
+                    &correlation_id,
                     audit::CalledTool::Known(&tool),
                     arguments.as_ref(),
                     Vec::new(),
@@ -435,25 +583,49 @@ impl ServerHandler for ZebrunnerMcp {
             }
         };
         context.extensions.insert(cx.clone());
-        let call = self
-            .tool_router
-            .call(ToolCallContext::new(self, request, context));
-        // A panic inside a tool (a bug) must end as an answer and a record,
-        // never as a response that never completes.
-        let outcome = match cx
-            .requests
-            .scope(AssertUnwindSafe(call).catch_unwind())
-            .await
+        let outcome = if let Some(answer) =
+            self.answer_without_tool(&cx, &tool, request.arguments.as_ref())
         {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::error!(correlation_id = %cx.correlation_id, tool = %tool.name, "tool panicked");
-                let error = ToolError::Internal(format!(
-                    "the server failed while running {}; nothing more is known to the caller",
-                    tool.name
-                ));
-                Ok(ToolError::into_result(cx.render_error(&error)).into())
-            }
+            Ok(answer)
+        } else {
+            let call = self
+                .tool_router
+                .call(ToolCallContext::new(self, request, context));
+            // A panic inside a tool (a bug) must end as an answer and a record,
+            // never as a response that never completes.
+            // The deadline bounds the tool however many requests it makes; dropping the
+            // future at the deadline drops its requests to Zebrunner too.
+            let guarded = tokio::time::timeout(
+                self.tool_deadline,
+                cx.requests.scope(AssertUnwindSafe(call).catch_unwind()),
+            );
+            let outcome = match guarded.instrument(span.clone()).await {
+                // Arguments rmcp could not read are explained in a sentence.
+                Ok(Ok(outcome)) => {
+                    crate::tools::arguments::explained(&cx, &tool, arguments.as_ref(), outcome)
+                }
+                Err(_elapsed) => {
+                    tracing::warn!(
+                        parent: &span,
+                        deadline_secs = self.tool_deadline.as_secs_f64(),
+                        "tool call stopped at its deadline"
+                    );
+                    let error = ToolError::DeadlineExceeded {
+                        after: self.tool_deadline,
+                        write: is_write(&tool),
+                    };
+                    Ok(ToolError::into_result(cx.render_error(&error)).into())
+                }
+                Ok(Err(_panic)) => {
+                    tracing::error!(parent: &span, "tool panicked");
+                    let error = ToolError::Internal(format!(
+                        "the server failed while running {}; nothing more is known to the caller",
+                        tool.name
+                    ));
+                    Ok(ToolError::into_result(cx.render_error(&error)).into())
+                }
+            };
+            span.in_scope(|| self.within_result_limit(&cx, &tool, outcome))
         };
         let (audit_outcome, error_class) = match &outcome {
             Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
@@ -468,6 +640,7 @@ impl ServerHandler for ZebrunnerMcp {
             Ok(_) => (Outcome::Ok, None),
             Err(_) => (Outcome::Error, Some("invalid_request")),
         };
+        span.record("outcome", error_class.unwrap_or("ok"));
         self.settle(&cx, error_class).await;
         let mut record = audit::tool_call(
             &cx.caller,
@@ -495,10 +668,26 @@ impl ServerHandler for ZebrunnerMcp {
     }
 }
 
-/// Whether `tool` is offered to `caller` under `toolsets`: their grant
-/// allows it and an enabled toolset holds it.
-fn offers(caller: &Caller, toolsets: Toolsets, tool: &rmcp::model::Tool) -> bool {
-    caller.grant.may_use(tool) && toolsets.enables(&tool.name)
+/// The span of one tool call: under the request's span when the transport made one (rmcp runs
+/// the call on another task, so the parent is named), else a root of its own (stdio). The
+/// tool name comes from the caller, so it is shortened.
+fn call_span(request: Option<&RequestId>, correlation_id: &str, tool: &str) -> tracing::Span {
+    let tool = tools::output::truncate(tool, 64);
+    match request {
+        Some(request) => tracing::info_span!(
+            parent: &request.span,
+            "tool.call",
+            correlation_id = %correlation_id,
+            tool = %tool,
+            outcome = tracing::field::Empty,
+        ),
+        None => tracing::info_span!(
+            "tool.call",
+            correlation_id = %correlation_id,
+            tool = %tool,
+            outcome = tracing::field::Empty,
+        ),
+    }
 }
 
 /// Whether the session's protocol carries cache hints (2026-07-28 and later).

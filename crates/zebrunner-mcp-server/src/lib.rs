@@ -29,13 +29,18 @@
 //!    keys and Zebrunner answer.
 //!
 //! Other modules:
+//! - [`message_limits`] and [`result_pages`]: `[limits]` on one message: argument sizes
+//!   (checked in the handler before a tool runs) and answers over the result size, sent in
+//!   parts with a cursor, never cut; the JSON nesting check is
+//!   [`transport::json_depth`], on both transports.
 //! - [`config`]: typed server options (transport, HTTP limits, allowed hosts
 //!   and origins, protocol versions, identity, policy, audit).
 //! - [`connect`]: the connect page (`/connect`), where a person signs in with the issuer
 //!   and stores their own Zebrunner token in the vault.
 //! - [`confirm`]: write confirmation tokens (preview, then confirm with a
 //!   single-use token kept hashed in storage).
-//! - [`toolsets`]: named tool groups, configured and narrowed per request.
+//! - [`toolsets`]: named tool groups, configured and narrowed per request;
+//!   [`dynamic_toolsets`]: sessions that start with a few and enable more.
 //! - [`prompts`]: MCP prompts, short orchestrations naming this server's
 //!   tools for common QA jobs.
 //! - [`resources`]: MCP resources (`zebrunner://projects` and per-project
@@ -52,11 +57,14 @@ pub mod confirm;
 pub mod connect;
 pub mod context;
 pub mod credentials;
+pub mod dynamic_toolsets;
 pub mod handler;
+pub mod message_limits;
 pub mod observe;
 pub mod policy;
 pub mod prompts;
 pub mod resources;
+pub mod result_pages;
 pub mod tools;
 pub mod toolsets;
 pub mod transport;

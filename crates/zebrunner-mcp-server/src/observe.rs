@@ -3,8 +3,10 @@
 //!
 //! Failure policy, in one place: a record that cannot be stored is logged and
 //! counted ([`AuditLog::failures`]); when the record is of a write
-//! ([`Durability::Required`]) the call itself fails, so a write never looks
-//! done without its audit record. Refusals of anonymous requests (no valid
+//! ([`Durability::Required`]) the call waits for it to be stored and fails
+//! without it, so a write never looks done without its audit record. Every
+//! other record is queued for the audit log's one writer, which stores records
+//! in batches (`zebrunner_storage::audit::writer`), and the call goes on. Refusals of anonymous requests (no valid
 //! token) are not stored one by one: anyone who can reach the port could
 //! otherwise fill the disk. They are counted and a sample is logged (the
 //! first one, then at most one summary line per [`SAMPLE_EVERY`]).
@@ -70,14 +72,21 @@ impl Observer {
         Self::new(AuditLog::disabled())
     }
 
-    /// Store one record under the failure policy above.
+    /// Store one record under the failure policy above. A write's record is stored before
+    /// this returns; any other is queued for the audit log's writer, and this returns at once
+    /// (unless the queue is full), so a read never holds its answer for its record.
     pub async fn record(
         &self,
         record: &AuditRecord,
         durability: Durability,
     ) -> Result<(), RecordLost> {
         metrics::record(record);
-        match self.audit.record(record).await {
+        let stored = match durability {
+            Durability::Required => self.audit.record(record).await,
+            // Failures after queueing are logged and counted by the writer.
+            Durability::BestEffort => self.audit.submit(record).await,
+        };
+        match stored {
             Ok(()) => Ok(()),
             Err(error) => {
                 tracing::error!(
@@ -92,6 +101,12 @@ impl Observer {
                 }
             }
         }
+    }
+
+    /// Wait until every record queued so far is stored (or has failed): for a reader that
+    /// must see them, such as a test, right after the calls.
+    pub async fn flush_audit(&self) {
+        self.audit.flush().await;
     }
 
     /// Count a refusal of a request that proved no identity (no token, a
@@ -126,6 +141,16 @@ impl Observer {
     /// Audit sink writes that failed since start (the audit log's own count).
     pub fn audit_failures(&self) -> u64 {
         self.audit.failures()
+    }
+
+    /// Audit records waiting for the writer now.
+    pub fn audit_queue_depth(&self) -> usize {
+        self.audit.queue_depth()
+    }
+
+    /// Batches the audit writer has written since start (one transaction each per database).
+    pub fn audit_batches(&self) -> u64 {
+        self.audit.batches()
     }
 }
 

@@ -3,7 +3,9 @@
 
 use std::net::IpAddr;
 
-use super::{AuditSinkKind, Config, CredentialsMode, IdentityMode, Transport};
+use super::{
+    AuditSinkKind, Config, CredentialsMode, IdentityMode, Transport, VaultBackend, VaultKeySource,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -67,7 +69,12 @@ impl Config {
         };
         let http = self.transport == Transport::Http;
         let loopback = self.listen.ip().is_loopback();
-        for (setting, message) in self.limits.problems() {
+        for (setting, message) in self
+            .limits
+            .problems()
+            .into_iter()
+            .chain(self.telemetry.problems())
+        {
             error(setting, message);
         }
 
@@ -299,6 +306,54 @@ impl Config {
         }
     }
 
+    /// The AWS settings of the vault, when the vault uses AWS (the binary's `aws` feature is
+    /// checked where the vault is opened).
+    fn check_vault_aws(&self, error: &mut impl FnMut(&'static str, String)) {
+        let vault = &self.vault;
+        if vault.backend == VaultBackend::AwsSecretsManager {
+            let prefix = &vault.aws_secret_prefix;
+            if prefix.is_empty()
+                || prefix.len() > 256
+                || !prefix
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+            {
+                error(
+                    "vault.aws_secret_prefix",
+                    "use 1 to 256 letters, digits and / _ + = . @ - (Secrets Manager's name \
+                     characters), e.g. \"zebrunner-mcp/\""
+                        .into(),
+                );
+            }
+            let days = vault.aws_recovery_window_days;
+            if days != 0 && !(7..=30).contains(&days) {
+                error(
+                    "vault.aws_recovery_window_days",
+                    format!(
+                        "{days}: Secrets Manager keeps deleted secrets 7 to 30 days; 0 deletes at once"
+                    ),
+                );
+            }
+        }
+        if vault.key_source == VaultKeySource::AwsKms {
+            if vault
+                .aws_kms_key_id
+                .as_deref()
+                .is_none_or(|k| k.trim().is_empty())
+            {
+                error(
+                    "vault.aws_kms_key_id",
+                    "key source \"aws-kms\" needs the KMS key that wraps the data keys (key id, \
+                     ARN or alias/...)"
+                        .into(),
+                );
+            }
+            if vault.aws_kms_cache_secs == 0 {
+                error("vault.aws_kms_cache_secs", "must be at least 1".into());
+            }
+        }
+    }
+
     /// Per-user credentials need a per-user key (identity) and, for headers, HTTP. The vault's
     /// keys come from the environment, which `zebrunner-mcp config check` and `serve` read.
     fn check_credentials(&self, error: &mut impl FnMut(&'static str, String), http: bool) {
@@ -351,6 +406,7 @@ impl Config {
                 if self.vault.revalidate_concurrency == 0 {
                     error("vault.revalidate_concurrency", "must be at least 1".into());
                 }
+                self.check_vault_aws(error);
             }
             CredentialsMode::Headers if !http => error(
                 "credentials",
@@ -475,10 +531,38 @@ impl Config {
             ),
             Ok(_) => {}
         }
+        if let Err(unknown) = crate::toolsets::Toolsets::parse(&self.start_toolsets) {
+            error(
+                "start_toolsets",
+                format!(
+                    "unknown toolset(s) {}; the toolsets are {}",
+                    unknown.join(", "),
+                    names.join(", ")
+                ),
+            );
+        }
         if self.confirmation_ttl_secs == 0 {
             error(
                 "confirmation_ttl_secs",
                 "must be at least 1 second (default 600)".into(),
+            );
+        }
+        let retry_deadline = zebrunner_client::ClientConfig::DEFAULT_RETRY_DEADLINE.as_secs();
+        if self.tool_deadline_secs <= retry_deadline {
+            error(
+                "tool_deadline_secs",
+                format!(
+                    "must be more than the Zebrunner client's {retry_deadline} s retry deadline, \
+                     or calls would be cut off while a request is still being retried (default 60)"
+                ),
+            );
+        }
+        if self.zebrunner.breaker_failures > 0 && self.zebrunner.breaker_cooldown_secs == 0 {
+            error(
+                "zebrunner.breaker_cooldown_secs",
+                "must be at least 1 second while the breaker is on (default 30; \
+                 zebrunner.breaker_failures = 0 turns it off)"
+                    .into(),
             );
         }
     }

@@ -15,6 +15,7 @@
 mod check;
 pub mod http;
 mod lists;
+pub mod telemetry;
 
 use std::{collections::BTreeMap, net::SocketAddr, num::NonZeroU32, path::PathBuf};
 
@@ -32,7 +33,7 @@ pub use http::{
 use lists::{comma_list, optional_comma_list};
 
 /// Sections whose environment variables are `ZMCP_<SECTION>_<KEY>`.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "zebrunner",
     "vault",
     "oidc",
@@ -40,6 +41,7 @@ const SECTIONS: [&str; 7] = [
     "policy",
     "audit",
     "limits",
+    "telemetry",
 ];
 /// `ZMCP_*` variables that are not settings (the vault's keys and the sign-in client's secret
 /// are secrets: environment or secret file only).
@@ -138,8 +140,20 @@ pub struct Config {
     /// `X-Zebrunner-Toolsets` header, never widen them.
     #[serde(deserialize_with = "comma_list")]
     pub toolsets: Vec<String>,
+    /// Start each MCP session with only `start_toolsets` and offer the tools `list_toolsets`
+    /// and `enable_toolset` to add the others for that session (the client is told with
+    /// `notifications/tools/list_changed`). Off by default: every offered tool from the start.
+    pub dynamic_toolsets: bool,
+    /// With `dynamic_toolsets`: the toolsets a session starts with, of those offered
+    /// (default `cases`, `launches`: under 15 KB of tool definitions for the model).
+    #[serde(deserialize_with = "comma_list")]
+    pub start_toolsets: Vec<String>,
     /// Seconds a write preview's confirmation token stays valid (default 600).
     pub confirmation_ttl_secs: u64,
+    /// Seconds one tool call may take; past it the call ends with an error saying Zebrunner
+    /// did not answer in time. More than the Zebrunner client's 30 s retry deadline, so a
+    /// single slow request reports its own failure first.
+    pub tool_deadline_secs: u64,
     /// Start without proving the Zebrunner credentials.
     pub skip_credential_check: bool,
     pub zebrunner: ZebrunnerConfig,
@@ -148,8 +162,11 @@ pub struct Config {
     pub oauth: zebrunner_oauth::OAuthConfig,
     pub policy: PolicyConfig,
     pub audit: AuditConfig,
-    /// Rate limits per person and per client, and the cap on requests in flight (HTTP).
+    /// Rate limits per person and per client, the cap on requests in flight (HTTP), and the
+    /// limits on what one message carries in and out.
     pub limits: crate::transport::http::limits::LimitsConfig,
+    /// Trace export over OpenTelemetry (OTLP), off by default.
+    pub telemetry: telemetry::TelemetryConfig,
 }
 
 impl Default for Config {
@@ -172,7 +189,12 @@ impl Default for Config {
             toolsets: crate::toolsets::Toolset::ALL
                 .map(|t| t.name().to_string())
                 .to_vec(),
+            dynamic_toolsets: false,
+            start_toolsets: crate::dynamic_toolsets::DEFAULT_START
+                .map(String::from)
+                .to_vec(),
             confirmation_ttl_secs: 600,
+            tool_deadline_secs: crate::handler::DEFAULT_TOOL_DEADLINE.as_secs(),
             skip_credential_check: false,
             zebrunner: ZebrunnerConfig::default(),
             vault: VaultConfig::default(),
@@ -181,22 +203,52 @@ impl Default for Config {
             policy: PolicyConfig::default(),
             audit: AuditConfig::default(),
             limits: Default::default(),
+            telemetry: Default::default(),
         }
     }
 }
 
 /// Zebrunner connection settings other than secrets.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ZebrunnerConfig {
     /// Client-side limit on requests per second to Zebrunner (for all users
     /// together with per-user credentials).
     pub requests_per_second: Option<NonZeroU32>,
+    /// Requests in a row that Zebrunner does not answer (connection errors, timeouts,
+    /// 502/503/504 after their retries) before the circuit breaker opens and calls fail at
+    /// once, saying when to retry; 0 turns the breaker off.
+    pub breaker_failures: u32,
+    /// Seconds the open circuit breaker fails calls at once before one request probes
+    /// whether Zebrunner answers again.
+    pub breaker_cooldown_secs: u64,
     /// With per-user credentials (`vault`, `headers`): the Zebrunner login a
     /// person may use when it is not their verified e-mail address, by
     /// e-mail address or user key (`uid:...`). A person listed here may use
     /// only the login listed; anyone else only their own e-mail address.
     pub logins: BTreeMap<String, String>,
+}
+
+impl Default for ZebrunnerConfig {
+    fn default() -> Self {
+        let breaker = zebrunner_client::BreakerConfig::default();
+        Self {
+            requests_per_second: None,
+            breaker_failures: breaker.failures,
+            breaker_cooldown_secs: breaker.cool_down.as_secs(),
+            logins: BTreeMap::new(),
+        }
+    }
+}
+
+impl ZebrunnerConfig {
+    /// The client's circuit breaker settings.
+    pub fn breaker(&self) -> zebrunner_client::BreakerConfig {
+        zebrunner_client::BreakerConfig {
+            failures: self.breaker_failures,
+            cool_down: std::time::Duration::from_secs(self.breaker_cooldown_secs),
+        }
+    }
 }
 
 /// The per-user vault (`credentials = "vault"`). Its keys never come from
@@ -222,6 +274,48 @@ pub struct VaultConfig {
     /// (`POST /api/iam/v1/auth/token-exchange`, proposed, not offered by Zebrunner today);
     /// when Zebrunner does not offer it or refuses, the person connects on the page.
     pub zebrunner_token_exchange: bool,
+    /// Where the records live: `database` (the server's database) or `aws-secrets-manager`
+    /// (one secret per person under `aws_secret_prefix`; needs a binary built with the `aws`
+    /// feature, as the container image is). AWS credentials and region come from the standard
+    /// provider chain (`AWS_REGION`, `AWS_PROFILE`, web identity, instance metadata).
+    pub backend: VaultBackend,
+    /// Where the key ring comes from: `local` (`ZMCP_VAULT_KEYS` holds the keys) or `aws-kms`
+    /// (`ZMCP_VAULT_KEYS` holds data keys wrapped by `aws_kms_key_id`, unwrapped by KMS when
+    /// needed; needs the `aws` feature).
+    pub key_source: VaultKeySource,
+    /// With backend `aws-secrets-manager`: the start of every record's secret name (letters,
+    /// digits and `/_+=.@-`); the name is this plus the SHA-256 of the user key.
+    pub aws_secret_prefix: String,
+    /// With backend `aws-secrets-manager`: days a deleted record's secret can be restored
+    /// (7 to 30); 0 deletes it at once.
+    pub aws_recovery_window_days: u32,
+    /// With key source `aws-kms`: the KMS key (id, ARN or `alias/...`) that wraps the data keys.
+    pub aws_kms_key_id: Option<String>,
+    /// With key source `aws-kms`: seconds the unwrapped key ring stays in memory before KMS is
+    /// asked again.
+    pub aws_kms_cache_secs: u64,
+}
+
+/// Where vault records live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VaultBackend {
+    /// The server's database (table `vault_records`).
+    #[default]
+    Database,
+    /// AWS Secrets Manager, one secret per person.
+    AwsSecretsManager,
+}
+
+/// Where the vault's key ring comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VaultKeySource {
+    /// The keys themselves, in `ZMCP_VAULT_KEYS` or its file.
+    #[default]
+    Local,
+    /// Data keys wrapped by an AWS KMS key (envelope encryption).
+    AwsKms,
 }
 
 impl Default for VaultConfig {
@@ -233,6 +327,12 @@ impl Default for VaultConfig {
             revalidate_hours: 24,
             revalidate_concurrency: 4,
             zebrunner_token_exchange: false,
+            backend: VaultBackend::Database,
+            key_source: VaultKeySource::Local,
+            aws_secret_prefix: "zebrunner-mcp/".into(),
+            aws_recovery_window_days: 7,
+            aws_kms_key_id: None,
+            aws_kms_cache_secs: 300,
         }
     }
 }
@@ -396,9 +496,23 @@ impl Config {
         crate::toolsets::Toolsets::parse(&self.toolsets).unwrap_or_default()
     }
 
+    /// With dynamic toolsets, the toolsets a session starts with (of those offered).
+    pub fn start_toolsets(&self) -> Option<crate::toolsets::Toolsets> {
+        self.dynamic_toolsets.then(|| {
+            crate::toolsets::Toolsets::parse(&self.start_toolsets)
+                .unwrap_or_default()
+                .intersection(self.toolsets())
+        })
+    }
+
     /// How long a write preview's confirmation token stays valid.
     pub fn confirmation_ttl(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.confirmation_ttl_secs.max(1))
+    }
+
+    /// How long one tool call may take.
+    pub fn tool_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.tool_deadline_secs.max(1))
     }
 
     /// The layered sources: defaults, the TOML file, `ZMCP_*` variables.
@@ -569,6 +683,30 @@ mod tests {
     }
 
     #[test]
+    fn the_tool_deadline_outlasts_the_retry_deadline_and_the_breaker_cools_down() {
+        Jail::expect_with(|jail| {
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.tool_deadline().as_secs(), 60);
+            assert_eq!(config.zebrunner.breaker(), Default::default());
+            let settings = |config: &Config| -> Vec<&'static str> {
+                config.problems().iter().map(|p| p.setting).collect()
+            };
+            assert!(!settings(&config).contains(&"tool_deadline_secs"));
+            jail.set_env("ZMCP_TOOL_DEADLINE_SECS", "30");
+            jail.set_env("ZMCP_ZEBRUNNER_BREAKER_COOLDOWN_SECS", "0");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            let problems = settings(&config);
+            assert!(problems.contains(&"tool_deadline_secs"), "{problems:?}");
+            assert!(problems.contains(&"zebrunner.breaker_cooldown_secs"));
+            // A cool-down does not matter while the breaker is off.
+            jail.set_env("ZMCP_ZEBRUNNER_BREAKER_FAILURES", "0");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert!(!settings(&config).contains(&"zebrunner.breaker_cooldown_secs"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_wrong_list_entry_names_the_valid_values() {
         Jail::expect_with(|jail| {
             jail.set_env("ZMCP_AUDIT_SINKS", "database,fiel");
@@ -659,14 +797,27 @@ mod tests {
         }),
         ("ZMCP_READ_ONLY", "true", |c| c.read_only),
         ("ZMCP_TOOLSETS", "cases", |c| c.toolsets == ["cases"]),
+        ("ZMCP_DYNAMIC_TOOLSETS", "true", |c| c.dynamic_toolsets),
+        ("ZMCP_START_TOOLSETS", "runs", |c| {
+            c.start_toolsets == ["runs"]
+        }),
         ("ZMCP_CONFIRMATION_TTL_SECS", "30", |c| {
             c.confirmation_ttl_secs == 30
+        }),
+        ("ZMCP_TOOL_DEADLINE_SECS", "90", |c| {
+            c.tool_deadline_secs == 90
         }),
         ("ZMCP_SKIP_CREDENTIAL_CHECK", "true", |c| {
             c.skip_credential_check
         }),
         ("ZMCP_ZEBRUNNER_REQUESTS_PER_SECOND", "7", |c| {
             c.zebrunner.requests_per_second.map(NonZeroU32::get) == Some(7)
+        }),
+        ("ZMCP_ZEBRUNNER_BREAKER_FAILURES", "9", |c| {
+            c.zebrunner.breaker().failures == 9
+        }),
+        ("ZMCP_ZEBRUNNER_BREAKER_COOLDOWN_SECS", "45", |c| {
+            c.zebrunner.breaker().cool_down.as_secs() == 45
         }),
         (
             "ZMCP_VAULT_CONNECT_URL",
@@ -688,6 +839,24 @@ mod tests {
         ("ZMCP_VAULT_ZEBRUNNER_TOKEN_EXCHANGE", "true", |c| {
             c.vault.zebrunner_token_exchange
         }),
+        ("ZMCP_VAULT_BACKEND", "aws-secrets-manager", |c| {
+            c.vault.backend == VaultBackend::AwsSecretsManager
+        }),
+        ("ZMCP_VAULT_KEY_SOURCE", "aws-kms", |c| {
+            c.vault.key_source == VaultKeySource::AwsKms
+        }),
+        ("ZMCP_VAULT_AWS_SECRET_PREFIX", "prod/zebrunner-mcp/", |c| {
+            c.vault.aws_secret_prefix == "prod/zebrunner-mcp/"
+        }),
+        ("ZMCP_VAULT_AWS_RECOVERY_WINDOW_DAYS", "30", |c| {
+            c.vault.aws_recovery_window_days == 30
+        }),
+        ("ZMCP_VAULT_AWS_KMS_KEY_ID", "alias/zebrunner-mcp", |c| {
+            c.vault.aws_kms_key_id.as_deref() == Some("alias/zebrunner-mcp")
+        }),
+        ("ZMCP_VAULT_AWS_KMS_CACHE_SECS", "60", |c| {
+            c.vault.aws_kms_cache_secs == 60
+        }),
         ("ZMCP_LIMITS_REQUESTS_PER_MINUTE_PER_USER", "120", |c| {
             c.limits.requests_per_minute_per_user == 120
         }),
@@ -702,6 +871,26 @@ mod tests {
         }),
         ("ZMCP_LIMITS_MAX_CONCURRENT_REQUESTS", "64", |c| {
             c.limits.max_concurrent_requests == 64
+        }),
+        ("ZMCP_LIMITS_MAX_JSON_DEPTH", "16", |c| {
+            c.limits.max_json_depth == 16
+        }),
+        ("ZMCP_LIMITS_MAX_ARGUMENT_BYTES", "4096", |c| {
+            c.limits.max_argument_bytes == 4096
+        }),
+        ("ZMCP_LIMITS_MAX_ARGUMENT_ITEMS", "50", |c| {
+            c.limits.max_argument_items == 50
+        }),
+        ("ZMCP_LIMITS_MAX_RESULT_BYTES", "20000", |c| {
+            c.limits.max_result_bytes == 20000
+        }),
+        (
+            "ZMCP_TELEMETRY_OTLP_ENDPOINT",
+            "http://otel-collector:4318",
+            |c| c.telemetry.otlp_endpoint.as_deref() == Some("http://otel-collector:4318"),
+        ),
+        ("ZMCP_TELEMETRY_SERVICE_NAME", "zmcp-eu", |c| {
+            c.telemetry.service_name == "zmcp-eu"
         }),
         (
             "ZMCP_OIDC_ISSUER",

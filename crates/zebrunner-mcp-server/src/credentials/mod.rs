@@ -216,5 +216,6 @@ fn reveals_account(kind: ErrorKind) -> bool {
             | ErrorKind::InvalidFilter
             | ErrorKind::BadRequest
             | ErrorKind::RateLimited
+            | ErrorKind::CircuitOpen
     )
 }

@@ -20,6 +20,8 @@
 //! | `zmcp_authorization_decisions_total` | counter | `outcome`, `class` | [`super::Observer`] |
 //! | `zmcp_anonymous_refusals_total` | counter | `class` | [`super::Observer`] |
 //! | `zmcp_audit_write_failures_total` | counter | — | the audit log's own count, at scrape |
+//! | `zmcp_audit_queue_depth` | gauge | — | the audit writer's queue, at scrape |
+//! | `zmcp_audit_batches_total` | counter | — | the audit writer's own count, at scrape |
 //! | `zmcp_vault_lookups_total` | counter | `result` | `credentials::vault` |
 //! | `zmcp_zebrunner_requests_total` | counter | `endpoint`, `method`, `status` | `zebrunner_client` |
 //! | `zmcp_zebrunner_request_duration_seconds` | histogram | `endpoint` | `zebrunner_client` |
@@ -46,6 +48,8 @@ pub const RESOURCE_READS: &str = "zmcp_resource_reads_total";
 pub const AUTHORIZATION: &str = "zmcp_authorization_decisions_total";
 pub const ANONYMOUS_REFUSALS: &str = "zmcp_anonymous_refusals_total";
 pub const AUDIT_FAILURES: &str = "zmcp_audit_write_failures_total";
+pub const AUDIT_QUEUE_DEPTH: &str = "zmcp_audit_queue_depth";
+pub const AUDIT_BATCHES: &str = "zmcp_audit_batches_total";
 pub const VAULT_LOOKUPS: &str = "zmcp_vault_lookups_total";
 
 /// Upper bounds of every `*_seconds` histogram: 1 ms (a cached answer) to 30 s (Zebrunner's
@@ -117,6 +121,14 @@ fn describe() {
         AUDIT_FAILURES,
         "Audit sink writes that failed since start (a write's call fails with its record)."
     );
+    describe_gauge!(
+        AUDIT_QUEUE_DEPTH,
+        "Audit records queued for the writer (bounded; a full queue holds callers until there is room)."
+    );
+    describe_counter!(
+        AUDIT_BATCHES,
+        "Batches the audit writer has stored (one transaction per database sink each, however many records)."
+    );
     describe_counter!(
         VAULT_LOOKUPS,
         "Per-user credential lookups: hit (cached client), opened (read and decrypted), no_credentials, error."
@@ -136,6 +148,18 @@ fn describe() {
     describe_histogram!(
         "zmcp_zebrunner_rate_limit_wait_seconds",
         "Waits before a request to Zebrunner: source client (requests_per_second) or zebrunner (Retry-After)."
+    );
+    describe_gauge!(
+        "zmcp_zebrunner_circuit_open",
+        "1 while the circuit breaker towards Zebrunner is open or half-open (calls fail fast), 0 when closed."
+    );
+    describe_counter!(
+        "zmcp_zebrunner_circuit_transitions_total",
+        "Circuit breaker state changes, by the state entered (open, half_open, closed)."
+    );
+    describe_counter!(
+        "zmcp_zebrunner_circuit_rejections_total",
+        "Requests to Zebrunner failed at once by the open circuit breaker (never sent)."
     );
     describe_counter!(
         "zmcp_jwks_lookups_total",
@@ -166,6 +190,8 @@ impl Exporter {
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         metrics::counter!(AUDIT_FAILURES).absolute(self.observer.audit_failures());
+        metrics::gauge!(AUDIT_QUEUE_DEPTH).set(self.observer.audit_queue_depth() as f64);
+        metrics::counter!(AUDIT_BATCHES).absolute(self.observer.audit_batches());
         self.handle.run_upkeep();
         self.handle.render()
     }

@@ -2,4 +2,5 @@
 //! HTTP for remote ones. Tool logic never depends on which.
 
 pub mod http;
+pub mod json_depth;
 pub mod stdio;

@@ -5,16 +5,26 @@
 //! Ctrl-C): then stdin is treated as closed, so no new request is read, and rmcp gives the
 //! calls in flight a few seconds to answer (at most the shutdown grace period). Either way
 //! the function returns normally and the caller closes the audit log.
+//!
+//! A call crosses one thread boundary: the stdin thread hands the request to the runtime
+//! (`serve` runs stdio on a single-threaded runtime). Answers are written to stdout on the
+//! runtime's thread itself ([`Stdout`]), not on Tokio's blocking pool, which would add two
+//! hand-offs per answer.
 
-use std::{future::Future, io::Read, time::Duration};
+use std::{
+    future::Future,
+    io::{Read, Write},
+    task::Poll,
+    time::Duration,
+};
 
 use anyhow::Context;
 use futures::future::BoxFuture;
 use rmcp::ServiceExt;
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::handler::ZebrunnerMcp;
+use crate::{handler::ZebrunnerMcp, transport::json_depth};
 
 /// Serve one MCP session on stdin/stdout until the client closes it.
 /// Logs must go to stderr: stdout carries the protocol.
@@ -37,7 +47,7 @@ pub fn serve_until(
     Box::pin(async move {
         let stop = CancellationToken::new();
         let stdin = ClosedOn {
-            inner: stdin_thread()?,
+            inner: stdin_thread(server.message_limits().max_json_depth)?,
             stop: Box::pin(stop.clone().cancelled_owned()),
         };
         let watcher = {
@@ -60,7 +70,7 @@ async fn session(
     stop: &CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let running = match server.serve((stdin, tokio::io::stdout())).await {
+    let running = match server.serve((stdin, Stdout)).await {
         Ok(running) => running,
         // Stopped before the client finished initializing: nothing to wait for.
         Err(_) if stop.is_cancelled() => return Ok(()),
@@ -90,14 +100,19 @@ async fn session(
 /// Stdin, read on a thread of its own. Tokio's `stdin()` reads on the runtime's blocking
 /// pool, and a read there cannot be cancelled: after a SIGTERM with stdin still open (as
 /// `docker stop` leaves it) the runtime would wait for that read forever on exit. A plain
-/// thread is not waited for.
-fn stdin_thread() -> anyhow::Result<tokio::io::DuplexStream> {
+/// thread is not waited for. Lines nested deeper than `max_json_depth` are refused on the way
+/// ([`json_depth::LineGate`]).
+fn stdin_thread(max_json_depth: u32) -> anyhow::Result<tokio::io::DuplexStream> {
     let (reader, mut writer) = tokio::io::duplex(64 * 1024);
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
             let mut stdin = std::io::stdin().lock();
             let mut buffer = vec![0u8; 64 * 1024];
+            let mut gate = json_depth::LineGate::new(
+                max_json_depth,
+                rmcp::transport::async_rw::DEFAULT_MAX_LINE_LENGTH,
+            );
             loop {
                 let read = match stdin.read(&mut buffer) {
                     Ok(0) => break,
@@ -109,7 +124,8 @@ fn stdin_thread() -> anyhow::Result<tokio::io::DuplexStream> {
                     }
                 };
                 // The reading half is gone once the session ended: stop reading.
-                if futures::executor::block_on(writer.write_all(&buffer[..read])).is_err() {
+                let mut pass = |bytes: &[u8]| futures::executor::block_on(writer.write_all(bytes));
+                if gate.feed(&buffer[..read], &mut pass).is_err() {
                     break;
                 }
             }
@@ -136,5 +152,35 @@ impl AsyncRead for ClosedOn {
             return std::task::Poll::Ready(Ok(()));
         }
         std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+/// Stdout written directly from the runtime's thread. A pipe takes an answer at once unless the
+/// client has stopped reading its answers, and then this one-client session cannot go on
+/// anyway; Tokio's `stdout()` would instead hand every answer to its blocking pool and wait
+/// for the pool to finish it.
+struct Stdout;
+
+impl AsyncWrite for Stdout {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(std::io::stdout().lock().write(buf))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Poll::Ready(std::io::stdout().lock().flush())
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
     }
 }

@@ -319,8 +319,10 @@ impl Harness {
             .collect()
     }
 
-    /// Every audit record, oldest first, as JSON.
+    /// Every audit record, oldest first, as JSON (reads' records are queued for the audit
+    /// writer: wait for them first).
     pub async fn audit_rows(&self) -> Vec<Value> {
+        self.observer.flush_audit().await;
         let mut rows: Vec<Value> = self
             .storage
             .query_audit(&AuditFilter::default())

@@ -42,7 +42,18 @@ async fn check(config_file: Option<&Path>, online: bool) -> anyhow::Result<()> {
         &[settings::ZEBRUNNER_URL]
     };
     let mut ring = None;
-    if config.credentials == CredentialsMode::Vault || config.identity == IdentityMode::Broker {
+    let vault_keys_needed =
+        config.credentials == CredentialsMode::Vault || config.identity == IdentityMode::Broker;
+    // Keys wrapped by KMS are listed, not unwrapped (--online does that).
+    let wrapped = vault_keys_needed
+        .then(|| super::vault_backend::wrapped_summary(&config))
+        .flatten();
+    if let Some(summary) = wrapped {
+        match summary {
+            Ok(line) => reportln!("{line}")?,
+            Err(e) => lines.push((Severity::Error, format!("error: {e:#}"))),
+        }
+    } else if vault_keys_needed {
         match settings::vault_keys() {
             Ok(Some(keys)) => {
                 reportln!(

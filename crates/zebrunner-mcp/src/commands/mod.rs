@@ -13,6 +13,7 @@ pub mod serve;
 pub mod setup;
 pub mod tools;
 pub mod vault;
+pub mod vault_backend;
 
 use anyhow::Context;
 use zebrunner_client::{ClientConfig, ZebrunnerClient, ZebrunnerUrl};

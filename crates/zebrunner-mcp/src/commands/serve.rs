@@ -23,7 +23,11 @@ use zebrunner_storage::audit::{AuditLog, AuditSink, retention};
 use super::{setup, shutdown_signal};
 use crate::cli::ServeArgs;
 
-pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
+/// Load the configuration, then serve on the runtime the transport suits: on stdio one client
+/// sends one request at a time, so everything runs on the calling thread (no hand-offs between
+/// worker threads for each call); over HTTP, the multi-threaded runtime shares the cores among
+/// many clients.
+pub fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let config = setup::load_config(config_file, args.overrides())?;
     setup::refuse_errors(&config)?;
     if let Some(path) = &config.review_rules_file {
@@ -31,6 +35,17 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
             .map_err(|e| anyhow::anyhow!("review_rules_file: {e}"))?;
         zebrunner_mcp_server::tools::review_test_case::install_rules(rules);
     }
+    let runtime = match config.transport {
+        Transport::Stdio => tokio::runtime::Builder::new_current_thread(),
+        Transport::Http => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build()
+    .context("could not start the async runtime")?;
+    runtime.block_on(run_with(config))
+}
+
+async fn run_with(config: Config) -> anyhow::Result<()> {
     let audit = setup::audit_log(&config).await?;
     // Before the rest of start-up, so that it (the issuer's keys) is counted too.
     let metrics = match config.metrics_listen {
@@ -45,8 +60,8 @@ pub async fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<
     if let Some(stop) = metrics {
         let _ = stop.send(());
     }
-    // Every acknowledged record is already stored (sinks write before they answer); this
-    // waits for writes still under way and closes the database cleanly.
+    // Stores every record still queued for the audit writer (reads' records; a write's was
+    // stored before its call answered), then closes the database cleanly.
     if tokio::time::timeout(AUDIT_CLOSE, audit.close())
         .await
         .is_err()
@@ -79,7 +94,7 @@ async fn metrics(
     Ok(stop)
 }
 
-/// At shutdown, how long writes of audit records under way get to finish.
+/// At shutdown, how long the audit records still queued get to be stored.
 const AUDIT_CLOSE: Duration = Duration::from_secs(5);
 /// How often `serve` prunes the audit log (one replica at a time).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -108,9 +123,15 @@ async fn serve(config: &Config, audit: AuditLog) -> anyhow::Result<()> {
     let server = ZebrunnerMcp::new(credentials.clone())
         .with_audit(audit.clone())
         .with_confirmation_ttl(config.confirmation_ttl())
+        .with_tool_deadline(config.tool_deadline())
         .with_cursor_key(cursor_key(&tokens).await?)
         .with_storage(tokens.clone())
-        .with_toolsets(config.toolsets());
+        .with_toolsets(config.toolsets())
+        .with_message_limits((&config.limits).into());
+    let server = match config.start_toolsets() {
+        Some(start) => server.with_dynamic_toolsets(start),
+        None => server,
+    };
     match config.transport {
         Transport::Stdio => {
             let server = server.with_local_caller(Caller::local("stdio", config.read_only));

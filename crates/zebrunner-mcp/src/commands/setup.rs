@@ -26,7 +26,6 @@ use zebrunner_mcp_server::{
 use zebrunner_oauth::{AuthorizationServer, Parts as OAuthParts, SigningKeys, ZebrunnerTokens};
 use zebrunner_pages::CookieKey;
 use zebrunner_storage::oauth::OAuthStore;
-use zebrunner_storage::vault::Vault;
 
 use crate::settings::{self, ZebrunnerSettings};
 use zebrunner_storage::{
@@ -160,13 +159,12 @@ pub async fn credentials(config: &Config, storage: &Storage) -> anyhow::Result<C
                 settings.token,
             );
             client_config.requests_per_second = config.zebrunner.requests_per_second;
+            client_config.breaker = config.zebrunner.breaker();
             let client = super::connect(client_config, !config.skip_credential_check).await?;
             Ok(Credentials::ServiceAccount(client))
         }
         CredentialsMode::Vault => {
-            let ring = Arc::new(settings::required_vault_keys()?);
-            tracing::info!(keys = ring.ids().count(), newest = %ring.newest(), "vault keys loaded");
-            let vault = Vault::new(storage.clone(), ring);
+            let vault = super::vault_backend::open(config, storage).await?;
             let workspace = workspace(config)?;
             if config.vault.revalidate_hours > 0 {
                 Arc::new(Revalidation {
@@ -199,6 +197,7 @@ pub async fn credentials(config: &Config, storage: &Storage) -> anyhow::Result<C
 pub fn workspace(config: &Config) -> anyhow::Result<Workspace> {
     let mut settings = WorkspaceConfig::new(super::parse_url(&settings::zebrunner_url()?)?);
     settings.requests_per_second = config.zebrunner.requests_per_second;
+    settings.breaker = config.zebrunner.breaker();
     Workspace::new(&settings).context("invalid Zebrunner client settings")
 }
 
@@ -294,10 +293,9 @@ async fn authorization_server(
 ) -> anyhow::Result<Arc<AuthorizationServer>> {
     let base = config.public_base(None);
     let (client_id, secret) = sign_in_client(config)?;
-    let ring = Arc::new(
-        settings::required_vault_keys()
-            .context("identity \"broker\" seals its signing keys with the vault's keys")?,
-    );
+    let ring = super::vault_backend::key_ring(config)
+        .await
+        .context("identity \"broker\" seals its signing keys with the vault's keys")?;
     let store = OAuthStore::new(storage.clone());
     let keys = Arc::new(SigningKeys::new(
         store.clone(),

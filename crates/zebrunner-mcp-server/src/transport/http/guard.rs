@@ -29,13 +29,14 @@ use zebrunner_identity::{
     MalformedAuthorization, OidcValidator, bearer_token,
     challenge::{BearerChallenge, ChallengeError},
 };
-use zebrunner_storage::audit::Outcome;
+use zebrunner_storage::audit::{AuditRecord, Outcome};
 
 use super::limits::{Limited, RateLimits};
 use super::sessions::{Binding, SessionBindings};
 use crate::{
     audit,
     caller::Caller,
+    context::RequestId,
     credentials::RequestCredentials,
     observe::{Durability, Observer},
     policy::{Grant, Policy},
@@ -179,13 +180,28 @@ impl Refusal {
 
 pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    // Decisions are recorded under the request's correlation id.
+    let correlation_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.id.clone());
     match guard.admit(request).await {
-        Ok(request) => guard.run(request, next).await,
+        Ok(request) => guard.run(request, next, correlation_id).await,
         Err(refused) => {
             let (refusal, caller) = *refused;
-            guard.refuse(&refusal, caller.as_ref(), started).await
+            guard
+                .refuse(&refusal, caller.as_ref(), started, correlation_id)
+                .await
         }
     }
+}
+
+/// `record`, under the request's correlation id when it has one.
+fn correlated(mut record: AuditRecord, correlation_id: Option<String>) -> AuditRecord {
+    if let Some(id) = correlation_id {
+        record.correlation_id = id;
+    }
+    record
 }
 
 /// A refusal, and the caller when they proved who they are (boxed: the
@@ -311,15 +327,19 @@ impl Guard {
         refusal: &Refusal,
         caller: Option<&Caller>,
         started: Instant,
+        correlation_id: Option<String>,
     ) -> Response {
         match caller {
             Some(caller) => {
-                let record = audit::decision(
-                    Some(caller),
-                    Outcome::Denied,
-                    refusal.class(),
-                    refusal.description(),
-                    started.elapsed(),
+                let record = correlated(
+                    audit::decision(
+                        Some(caller),
+                        Outcome::Denied,
+                        refusal.class(),
+                        refusal.description(),
+                        started.elapsed(),
+                    ),
+                    correlation_id,
                 );
                 let _ = self.observer.record(&record, Durability::BestEffort).await;
             }
@@ -355,7 +375,7 @@ impl Guard {
     /// Run an admitted request and bind a session it opens to its user.
     /// Opening and closing a session are authorization decisions of their
     /// own and leave audit records (tool calls leave theirs in the handler).
-    async fn run(&self, request: Request, next: Next) -> Response {
+    async fn run(&self, request: Request, next: Next, correlation_id: Option<String>) -> Response {
         let started = Instant::now();
         let caller = request.extensions().get::<Caller>().cloned();
         let session = session_id(&request);
@@ -382,8 +402,10 @@ impl Guard {
             _ => None,
         };
         if let Some((event, detail)) = event {
-            let record =
-                audit::decision(Some(&caller), Outcome::Ok, event, detail, started.elapsed());
+            let record = correlated(
+                audit::decision(Some(&caller), Outcome::Ok, event, detail, started.elapsed()),
+                correlation_id,
+            );
             let _ = self.observer.record(&record, Durability::BestEffort).await;
         }
         response

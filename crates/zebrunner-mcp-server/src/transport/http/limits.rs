@@ -53,6 +53,19 @@ pub struct LimitsConfig {
     /// Requests to `/mcp` handled at once; more are refused with 503 at once (load
     /// shedding). 0 turns the cap off.
     pub max_concurrent_requests: u32,
+    /// Deepest nesting of an incoming JSON-RPC message, on stdio and HTTP; a deeper one is
+    /// refused with a JSON-RPC error before it is parsed. 0 turns the check off (serde's own
+    /// limit of 128 still holds).
+    pub max_json_depth: u32,
+    /// Longest text one tool argument (or a text inside it) may carry, in bytes; a longer
+    /// one is refused with an error naming the argument.
+    pub max_argument_bytes: usize,
+    /// Most items one list argument (or a list inside it) may hold.
+    pub max_argument_items: usize,
+    /// Most bytes of text one tool answer sends at once. A longer answer comes in parts, the
+    /// next one fetched with `cursor` (tools that page), or is refused with advice on
+    /// narrowing the request (tools that do not). Never cut silently.
+    pub max_result_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -63,6 +76,10 @@ impl Default for LimitsConfig {
             requests_per_minute_per_client: 6000,
             burst_per_client: 300,
             max_concurrent_requests: 256,
+            max_json_depth: 32,
+            max_argument_bytes: 64 * 1024,
+            max_argument_items: 1000,
+            max_result_bytes: 100_000,
         }
     }
 }
@@ -81,6 +98,24 @@ impl LimitsConfig {
             out.push((
                 "limits.burst_per_client",
                 "must be at least 1 while requests_per_minute_per_client is on".into(),
+            ));
+        }
+        if self.max_json_depth > 0 && self.max_json_depth < 8 {
+            out.push((
+                "limits.max_json_depth",
+                "must be 0 (off) or at least 8: MCP's own messages nest that deep".into(),
+            ));
+        }
+        if self.max_result_bytes < 4096 {
+            out.push((
+                "limits.max_result_bytes",
+                "must be at least 4096: a part of an answer must have room for its text".into(),
+            ));
+        }
+        if self.max_argument_bytes == 0 || self.max_argument_items == 0 {
+            out.push((
+                "limits.max_argument_bytes",
+                "max_argument_bytes and max_argument_items must be at least 1".into(),
             ));
         }
         out

@@ -9,14 +9,18 @@
 //! nothing else does. [`limits`] sheds load beyond the cap of requests in flight (in front
 //! of the guard) and keeps per-person and per-client token buckets (in the guard).
 //! [`drain`] is the graceful shutdown. [`metrics`] counts every request by route and status
-//! (the outermost layer) and serves `/metrics` on its own listener.
+//! (the outermost layer) and serves `/metrics` on its own listener. [`request_id`] gives every
+//! request its correlation id and span; [`body`] bounds an admitted request's body and its
+//! JSON nesting before rmcp parses it.
 
+mod body;
 mod drain;
 mod guard;
 pub mod limits;
 mod metadata;
 pub mod metrics;
 pub mod ready;
+mod request_id;
 mod sessions;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -83,6 +87,7 @@ pub fn app(
     let resource = url::Url::parse(&format!("{}/mcp", base.trim_end_matches('/')))
         .context("public_url does not make a valid resource URL")?;
     let (_, path_inserted) = well_known_urls(&resource);
+    let server = server.with_message_limits((&options.limits).into());
     let write_tools = server.write_tools().into_iter().collect();
     let metadata = security.validator.as_ref().map(|validator| {
         let mut document = ProtectedResourceMetadata::new(
@@ -123,12 +128,17 @@ pub fn app(
         .with_max_request_body_bytes(options.max_body_bytes)
         .with_cancellation_token(shutdown);
     let mcp = StreamableHttpService::new(
-        move || Ok(server.clone()),
+        move || Ok(server.for_session()),
         Arc::new(BoundSessions::new(bindings)),
         config,
     );
+    let body_limits = Arc::new(body::BodyLimits {
+        max_body_bytes: options.max_body_bytes,
+        max_json_depth: options.limits.max_json_depth,
+    });
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(body_limits, body::check))
         .layer(middleware::from_fn_with_state(guard, guard::guard))
         .layer(middleware::from_fn_with_state(draining, drain::end_streams));
     // Outermost: shed load before any token is checked.
@@ -165,8 +175,11 @@ pub fn app(
             );
         }
     }
-    // Outermost, over every route: requests counted by route template and status.
-    Ok(router.layer(middleware::from_fn(metrics::track)))
+    // Outermost, over every route: requests counted by route template and status; inside it,
+    // each request's correlation id and span.
+    Ok(router
+        .layer(middleware::from_fn(request_id::correlate))
+        .layer(middleware::from_fn(metrics::track)))
 }
 
 /// The page at `/`: what this server is and how to connect. It is the
