@@ -12,7 +12,11 @@
 //! reach any replica sharing the database and of two concurrent confirms
 //! exactly one writes; when only the plan differs (the data changed since
 //! the preview, or the write now covers more), the token is refused and
-//! left unused. Without a configured database the server uses a private
+//! left unused. When Zebrunner refuses the write itself with an answer that
+//! means nothing was changed (a 4xx such as 400 or 404), the token is handed
+//! back ([`Confirmations::release`]), so a cause fixed outside the arguments
+//! (a permission, a closed run) can be confirmed without a new preview.
+//! Without a configured database the server uses a private
 //! in-memory SQLite.
 
 use std::{sync::Arc, time::Duration};
@@ -222,6 +226,27 @@ impl Confirmations {
     }
 }
 
+impl Confirmations {
+    /// Hand `token` back after a write Zebrunner refused before changing
+    /// anything, so the caller can fix the cause and confirm again with it.
+    /// A storage failure here leaves the token used (the safe side).
+    pub async fn release(&self, token: &str, user_key: &str) -> bool {
+        let Ok(storage) = self.storage().await else {
+            return false;
+        };
+        match storage
+            .release_confirmation(&token_hash(token), user_key, now_unix())
+            .await
+        {
+            Ok(released) => released,
+            Err(error) => {
+                tracing::warn!(%error, "could not release a confirmation token");
+                false
+            }
+        }
+    }
+}
+
 /// Why a token was refused, with the next step; `None` when it was accepted.
 pub fn refusal(outcome: Consumed, tool: &str) -> Option<String> {
     let again = format!(
@@ -358,6 +383,25 @@ mod tests {
                 .await,
         );
         assert!(m.contains("not one this server issued"), "{m}");
+    }
+
+    #[tokio::test]
+    async fn a_released_token_can_confirm_again_but_only_its_owner_can_release_it() {
+        let c = Confirmations::default();
+        let args = json!({"a": 1});
+        let issued = c.issue("ann", "t", &args, "p").await.unwrap();
+        c.consume(&issued.token, "ann", "t", &args, "p")
+            .await
+            .unwrap();
+        assert!(!c.release(&issued.token, "bob").await);
+        assert!(c.release(&issued.token, "ann").await);
+        c.consume(&issued.token, "ann", "t", &args, "p")
+            .await
+            .unwrap();
+        assert!(matches!(
+            c.consume(&issued.token, "ann", "t", &args, "p").await,
+            Err(ToolError::Confirmation(_))
+        ));
     }
 
     #[tokio::test]

@@ -10,7 +10,19 @@
 use std::fmt;
 
 /// A named group of tools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Toolset {
     Cases,
     Suites,
@@ -73,10 +85,13 @@ pub const TOOLSETS: &[(&str, &[Toolset])] = &[
     ("list_launch_tests", &[Launches]),
     // Analysis.
     ("analyze_launch_failures", &[Analysis]),
+    ("analyze_test_failure", &[Analysis]),
+    ("get_test_artifact", &[Analysis]),
     ("find_duplicate_test_cases", &[Analysis]),
     ("review_test_case", &[Analysis]),
     ("coverage_report", &[Analysis]),
     ("pass_rate_report", &[Analysis]),
+    ("find_flaky_tests", &[Analysis]),
     // Writes.
     ("create_test_suite", &[Suites, Writes]),
     ("update_test_suite", &[Suites, Writes]),
@@ -114,6 +129,21 @@ impl Toolsets {
 
     pub fn contains(self, t: Toolset) -> bool {
         self.0 & t.bit() != 0
+    }
+
+    /// This set and `t`.
+    pub fn with(self, t: Toolset) -> Self {
+        Toolsets(self.0 | t.bit())
+    }
+
+    /// The toolsets in both sets.
+    pub fn intersection(self, other: Toolsets) -> Self {
+        Toolsets(self.0 & other.0)
+    }
+
+    /// The toolsets in this set, in [`Toolset::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Toolset> {
+        Toolset::ALL.into_iter().filter(move |t| self.contains(*t))
     }
 
     pub fn is_all(self) -> bool {
@@ -161,11 +191,7 @@ impl Toolsets {
 
 impl fmt::Display for Toolsets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = Toolset::ALL
-            .into_iter()
-            .filter(|t| self.contains(*t))
-            .map(Toolset::name)
-            .collect();
+        let names: Vec<&str> = self.iter().map(Toolset::name).collect();
         f.write_str(&names.join(","))
     }
 }
@@ -260,6 +286,8 @@ mod tests {
             .into_iter()
             .map(|t| t.name.to_string())
             .filter(|n| toolsets_of(n).is_none())
+            // The toolset tools belong to no toolset: dynamic sessions always have them.
+            .filter(|n| !crate::dynamic_toolsets::TOOLS.contains(&n.as_str()))
             .collect();
         assert!(
             unmapped.is_empty(),

@@ -42,6 +42,8 @@ TOOLS = sorted(
         "list_milestones",
         "get_test_case_history",
         "analyze_launch_failures",
+        "analyze_test_failure",
+        "get_test_artifact",
         "coverage_report",
         "pass_rate_report",
         "find_duplicate_test_cases",

@@ -95,7 +95,7 @@ impl ZebrunnerMcp {
         cx: &CallContext,
         a: &AddTestCasesToRunArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         if a.test_case_keys.is_empty() && a.suites.is_empty() && !a.all_project_test_cases {
             return Err(ToolError::invalid(
                 "say which cases to add: `test_case_keys`, `suites` or `all_project_test_cases: true`",

@@ -469,7 +469,7 @@ impl ZebrunnerMcp {
         progress: &mut Progress,
     ) -> Result<LaunchFailuresOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let limit = reporting::limit(a.limit, 10, 50)?;
         let per_group = a.tests_per_group.unwrap_or(5);
         if per_group > 100 {

@@ -43,6 +43,70 @@ pub fn case_key(raw: &str) -> Result<(String, String), ToolError> {
     Ok((project.clone(), format!("{project}-{number}")))
 }
 
+/// Statuses of automation launches (R5), as Zebrunner spells them.
+pub const LAUNCH_STATUSES: [&str; 6] = [
+    "PASSED",
+    "FAILED",
+    "IN_PROGRESS",
+    "ABORTED",
+    "SKIPPED",
+    "QUEUED",
+];
+
+/// Statuses of the tests of a launch (R8).
+pub const LAUNCH_TEST_STATUSES: [&str; 5] =
+    ["PASSED", "FAILED", "SKIPPED", "ABORTED", "IN_PROGRESS"];
+
+/// Check every value of a closed-set filter (`statuses`, ...) and return
+/// each as its canonical spelling from `valid`. A value matches ignoring case,
+/// spaces, `-` and `_` (`in progress` is `IN_PROGRESS`); a value may also be
+/// an alias the caller gives with its canonical name. An unknown value is
+/// refused with the valid ones listed, never silently matching nothing: a
+/// typo must not read as "no failures".
+pub fn one_of<'a>(
+    name: &str,
+    given: &[String],
+    valid: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+) -> Result<Vec<String>, ToolError> {
+    let fold = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut out = Vec::new();
+    for raw in given.iter().flat_map(|s| s.split(',')) {
+        let wanted = raw.trim();
+        if wanted.is_empty() {
+            continue;
+        }
+        let found = valid
+            .clone()
+            .into_iter()
+            .find(|(alias, _)| fold(alias) == fold(wanted))
+            .map(|(_, canonical)| canonical.to_string());
+        match found {
+            Some(canonical) => out.push(canonical),
+            None => {
+                let mut names: Vec<&str> = valid.clone().into_iter().map(|(_, c)| c).collect();
+                names.dedup();
+                return Err(ToolError::invalid(format!(
+                    "`{name}` has {wanted:?}, which is not one of {}",
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// `valid` as `(alias, canonical)` pairs where every name is its own alias.
+pub fn names<'a>(valid: &'a [&'a str]) -> impl Iterator<Item = (&'a str, &'a str)> + Clone {
+    valid.iter().map(|v| (*v, *v))
+}
+
 /// A setting given either by its name (`Automated`) or its numeric id.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
@@ -122,6 +186,40 @@ mod tests {
         assert!(case_key("DEMO-").is_err());
         assert!(case_key("DEMO-1a").is_err());
         assert!(case_key("-12").is_err());
+    }
+
+    #[test]
+    fn closed_sets_refuse_unknown_values_and_name_the_valid_ones() {
+        let got = one_of(
+            "statuses",
+            &["failed, in progress".into(), "Failed".into()],
+            names(&LAUNCH_STATUSES),
+        )
+        .unwrap();
+        assert_eq!(got, vec!["FAILED", "IN_PROGRESS"]);
+        let err = one_of("statuses", &["FAIL".into()], names(&LAUNCH_STATUSES))
+            .unwrap_err()
+            .message();
+        assert!(err.contains("\"FAIL\""), "{err}");
+        assert!(
+            err.contains("PASSED, FAILED, IN_PROGRESS, ABORTED, SKIPPED, QUEUED"),
+            "{err}"
+        );
+        // Aliases map onto their canonical name.
+        let aliased = [
+            ("Passed", "Passed"),
+            ("PASS", "Passed"),
+            ("Failed", "Failed"),
+        ];
+        assert_eq!(
+            one_of("statuses", &["pass".into()], aliased.iter().copied()).unwrap(),
+            vec!["Passed"]
+        );
+        assert!(
+            one_of("statuses", &[], names(&LAUNCH_STATUSES))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

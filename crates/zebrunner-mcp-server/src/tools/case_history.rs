@@ -2,10 +2,12 @@
 //! and `get_test_case_history`: one execution row, and change-log entries
 //! flattened into field changes with step-level diffs.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
-use zebrunner_client::{TestCaseChange, TestCaseExecution};
+use zebrunner_client::{TestCase, TestCaseChange, TestCaseExecution, UserRef};
 
 use super::output::truncate;
 
@@ -29,6 +31,8 @@ pub struct ChangeEntry {
     pub id: i64,
     pub at: Option<String>,
     pub user_id: Option<i64>,
+    /// Who made the change, when the case or its executions name them.
+    pub user: Option<String>,
     /// CREATE or UPDATE.
     pub kind: Option<String>,
     pub changes: Vec<FieldChange>,
@@ -76,9 +80,63 @@ pub fn execution_item(e: TestCaseExecution) -> ExecutionItem {
     }
 }
 
+/// The people a case's history mentions, by user id. The change log carries
+/// only ids; the case (`createdBy`, `lastModifiedBy`) and its executions
+/// (`trackedBy`) carry the users themselves, so their names come from there.
+#[derive(Debug, Default)]
+pub struct People(BTreeMap<i64, String>);
+
+impl People {
+    /// The people named by `case` and `executions`.
+    pub fn of(case: &TestCase, executions: &[TestCaseExecution]) -> Self {
+        let mut people = People::default();
+        for user in [&case.created_by, &case.last_modified_by]
+            .into_iter()
+            .flatten()
+        {
+            people.add(user);
+        }
+        for e in executions {
+            if let Some(user) = e
+                .tracked_by
+                .as_ref()
+                .and_then(|v| serde_json::from_value::<UserRef>(v.clone()).ok())
+            {
+                people.add(&user);
+            }
+        }
+        people
+    }
+
+    fn add(&mut self, user: &UserRef) {
+        let name = user
+            .username
+            .as_ref()
+            .or(user.email.as_ref())
+            .filter(|n| !n.trim().is_empty());
+        if let (Some(id), Some(name)) = (user.id, name) {
+            self.0.entry(id).or_insert_with(|| name.clone());
+        }
+    }
+
+    /// The name of user `id`, if known.
+    pub fn name(&self, id: Option<i64>) -> Option<String> {
+        id.and_then(|id| self.0.get(&id).cloned())
+    }
+}
+
+/// Who made a change, for text: the name, else the id.
+pub fn author(entry: &ChangeEntry) -> String {
+    match (&entry.user, entry.user_id) {
+        (Some(name), _) => name.clone(),
+        (None, Some(id)) => format!("user id {id}"),
+        (None, None) => "an unknown user".into(),
+    }
+}
+
 /// Flatten one change-log entry; list fields (steps, conditions given as
 /// lists) become one change per differing step field.
-pub fn change_entry(entry: TestCaseChange) -> ChangeEntry {
+pub fn change_entry(entry: TestCaseChange, people: &People) -> ChangeEntry {
     let mut changes = Vec::new();
     for item in entry.items {
         match (&item.old_values, &item.new_values) {
@@ -97,6 +155,7 @@ pub fn change_entry(entry: TestCaseChange) -> ChangeEntry {
     ChangeEntry {
         id: entry.id,
         at: entry.instant,
+        user: people.name(entry.user_id),
         user_id: entry.user_id,
         kind: entry.type_,
         changes,

@@ -54,12 +54,49 @@ pub fn image_block(png: &[u8]) -> ContentBlock {
     )
 }
 
+/// Bar colours by percentage, shared by the bars and the legend.
+const GOOD: RGBColor = RGBColor(46, 160, 67);
+const FAIR: RGBColor = RGBColor(230, 160, 30);
+const POOR: RGBColor = RGBColor(210, 60, 50);
+/// Lines of a label under its bar, at most.
+const LABEL_LINES: usize = 2;
+/// Where the key starts when labels go there instead of under the bars.
+const KEY_X: i32 = 560;
+
+fn colour(pct: f64) -> RGBColor {
+    if pct >= 90.0 {
+        GOOD
+    } else if pct >= 75.0 {
+        FAIR
+    } else {
+        POOR
+    }
+}
+
+/// `label` in lines of at most `width` characters, broken between words, or
+/// `None` when it needs more than `LABEL_LINES` lines or a word is too long.
+fn wrap(label: &str, width: usize) -> Option<Vec<String>> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in label.split_whitespace() {
+        if word.chars().count() > width {
+            return None;
+        }
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    (lines.len() <= LABEL_LINES).then_some(lines)
+}
+
 fn draw(rgb: &mut [u8], title: &str, bars: &[Bar]) -> Result<(), String> {
     let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let ink = RGBColor(40, 40, 40);
     let grid = RGBColor(220, 220, 220);
-    let (left, right, top, bottom) = (50i32, WIDTH as i32 - 20, 40i32, HEIGHT as i32 - 40);
     text(
         &root,
         10,
@@ -68,6 +105,31 @@ fn draw(rgb: &mut [u8], title: &str, bars: &[Bar]) -> Result<(), String> {
         ink,
         &cut(title, (WIDTH as usize - 20) / 12),
     )?;
+    legend(&root, 10, 32, ink)?;
+    let shown = &bars[..bars.len().min(MAX_BARS)];
+    // Labels go under their bars when each fits in two lines of its slot;
+    // otherwise the bars are numbered and a key beside the plot names them,
+    // so no label is cut to an unreadable stub.
+    let fits = |right: i32| {
+        let slot = f64::from(right - 50) / shown.len().max(1) as f64;
+        let width = ((slot / 6.0).floor() as usize).max(1);
+        shown
+            .iter()
+            .map(|b| wrap(&b.label, width))
+            .collect::<Option<Vec<_>>>()
+    };
+    let full_right = WIDTH as i32 - 20;
+    let under = fits(full_right);
+    let (left, right, top, bottom) = (
+        50i32,
+        if under.is_some() {
+            full_right
+        } else {
+            KEY_X - 16
+        },
+        56i32,
+        HEIGHT as i32 - 34,
+    );
     let plot_h = (bottom - top) as f64;
     for pct in [0, 25, 50, 75, 100] {
         let y = bottom - (plot_h * f64::from(pct) / 100.0).round() as i32;
@@ -90,7 +152,6 @@ fn draw(rgb: &mut [u8], title: &str, bars: &[Bar]) -> Result<(), String> {
         ink,
     ))
     .map_err(|e| e.to_string())?;
-    let shown = &bars[..bars.len().min(MAX_BARS)];
     if shown.is_empty() {
         text(&root, left + 20, top + 20, 2, ink, "NO DATA")?;
         return root.present().map_err(|e| e.to_string());
@@ -102,31 +163,62 @@ fn draw(rgb: &mut [u8], title: &str, bars: &[Bar]) -> Result<(), String> {
         let x0 = left + (slot * i as f64 + (slot - bar_w) / 2.0).round() as i32;
         let x1 = x0 + bar_w.round() as i32;
         let y0 = bottom - (plot_h * pct / 100.0).round() as i32;
-        let colour = if pct >= 90.0 {
-            RGBColor(46, 160, 67)
-        } else if pct >= 75.0 {
-            RGBColor(230, 160, 30)
-        } else {
-            RGBColor(210, 60, 50)
-        };
-        root.draw(&Rectangle::new([(x0, y0), (x1, bottom)], colour.filled()))
-            .map_err(|e| e.to_string())?;
+        root.draw(&Rectangle::new(
+            [(x0, y0), (x1, bottom)],
+            colour(pct).filled(),
+        ))
+        .map_err(|e| e.to_string())?;
         let value = format!("{pct:.0}%");
         let cx = (x0 + x1) / 2;
         if (6 * value.len()) as f64 <= slot {
             text(&root, cx - 3 * value.len() as i32, y0 - 10, 1, ink, &value)?;
         }
-        let max_chars = ((slot / 6.0).floor() as usize).max(1);
-        let label = cut(&bar.label, max_chars);
-        let lx = cx - 3 * label.chars().count() as i32;
-        let row = if shown.len() > 12 && i % 2 == 1 {
-            14
-        } else {
-            6
+        let lines = match &under {
+            Some(labels) => labels.get(i).cloned().unwrap_or_default(),
+            None => vec![(i + 1).to_string()],
         };
-        text(&root, lx, bottom + row, 1, ink, &label)?;
+        for (n, line) in lines.iter().enumerate() {
+            let lx = cx - 3 * line.chars().count() as i32;
+            text(&root, lx, bottom + 6 + 10 * n as i32, 1, ink, line)?;
+        }
+    }
+    if under.is_none() {
+        let width = (WIDTH as i32 - KEY_X - 10) as usize / 6;
+        for (i, bar) in shown.iter().enumerate() {
+            let number = format!("{:>2} ", i + 1);
+            let line = format!("{number}{}", tail(&bar.label, width - number.len()));
+            text(&root, KEY_X, top + 11 * i as i32, 1, ink, &line)?;
+        }
     }
     root.present().map_err(|e| e.to_string())
+}
+
+/// The colour key: what green, amber and red bars mean.
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    x: i32,
+    y: i32,
+    ink: RGBColor,
+) -> Result<(), String> {
+    let mut at = x;
+    for (colour, meaning) in [(GOOD, "90% OR MORE"), (FAIR, "75-89%"), (POOR, "UNDER 75%")] {
+        area.draw(&Rectangle::new([(at, y), (at + 9, y + 8)], colour.filled()))
+            .map_err(|e| e.to_string())?;
+        text(area, at + 14, y + 1, 1, ink, meaning)?;
+        at += 14 + 6 * meaning.len() as i32 + 18;
+    }
+    Ok(())
+}
+
+/// Keep the last `max` characters, marking a cut with `.` in front: the end
+/// of a suite path is the part that tells suites apart.
+fn tail(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().skip(count - max.saturating_sub(1)).collect();
+    format!(".{kept}")
 }
 
 /// Keep at most `max` characters, marking a cut with `.`.
@@ -284,6 +376,63 @@ pub(crate) mod tests {
             "charts stay small: {} bytes",
             png.len()
         );
+    }
+
+    /// Whether any pixel in the rectangle is dark (text or lines).
+    pub(crate) fn ink_in(pixels: &[u8], x0: u32, y0: u32, x1: u32, y1: u32) -> bool {
+        (y0..y1).any(|y| {
+            (x0..x1).any(|x| {
+                let i = ((y * WIDTH + x) * 3) as usize;
+                pixels[i..i + 3].iter().all(|&c| c < 100)
+            })
+        })
+    }
+
+    #[test]
+    fn labels_wrap_between_words_or_go_to_a_numbered_key() {
+        assert_eq!(
+            wrap("Password Reset", 10).unwrap(),
+            vec!["Password", "Reset"]
+        );
+        assert!(wrap("Registration", 5).is_none());
+        assert!(wrap("a b c d e", 1).is_none());
+        assert_eq!(tail("Checkout > Payments > Cards", 12), ".nts > Cards");
+        // Many bars: the key beside the plot names them; few: labels under bars.
+        let many: Vec<Bar> = (0..24)
+            .map(|i| Bar {
+                label: format!("Checkout > Payments {i}"),
+                percent: 50.0,
+            })
+            .collect();
+        let (_, _, pixels) = decode(&percent_bars("Many", &many).unwrap());
+        assert!(
+            ink_in(&pixels, KEY_X as u32, 56, WIDTH - 10, 70),
+            "a key is drawn"
+        );
+        let few = vec![Bar {
+            label: "Login".into(),
+            percent: 95.0,
+        }];
+        let (_, _, pixels) = decode(&percent_bars("Few", &few).unwrap());
+        assert!(
+            !ink_in(&pixels, KEY_X as u32, 56, WIDTH - 10, 70),
+            "no key needed"
+        );
+    }
+
+    #[test]
+    fn the_legend_shows_each_colour() {
+        let (_, _, pixels) = decode(&percent_bars("Legend", &[]).unwrap());
+        for colour in [GOOD, FAIR, POOR] {
+            let rgb = [colour.0, colour.1, colour.2];
+            let found = (32..40).any(|y| {
+                (0..WIDTH).any(|x| {
+                    let i = ((y * WIDTH + x) * 3) as usize;
+                    pixels[i..i + 3] == rgb
+                })
+            });
+            assert!(found, "legend swatch {rgb:?}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use super::{
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish_with_content, truncate},
     progress::Progress,
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -311,7 +312,7 @@ impl ZebrunnerMcp {
         progress: &mut Progress,
     ) -> Result<CoverageOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let depth = a.depth.unwrap_or(1);
         if !(1..=10).contains(&depth) {
             return Err(ToolError::invalid(format!(
@@ -384,12 +385,9 @@ fn coverage_chart(o: &CoverageOutput) -> Result<Vec<u8>, ToolError> {
         .rows
         .iter()
         .map(|r| Bar {
-            label: r
-                .suite
-                .rsplit(super::hierarchy::PATH_SEPARATOR)
-                .next()
-                .unwrap_or(&r.suite)
-                .to_string(),
+            // The whole path: the chart wraps it or keeps its end, which
+            // tells suites of the same name under different parents apart.
+            label: r.suite.clone(),
             percent: r.coverage_pct,
         })
         .collect();

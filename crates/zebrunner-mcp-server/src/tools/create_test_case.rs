@@ -12,15 +12,16 @@ use rmcp::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use zebrunner_client::{WriteMethod, WriteRequest};
+use zebrunner_client::{WriteMethod, WriteRequest, ZebrunnerClient};
 
 use super::{
     args::NameOrId,
+    case_settings::{self, Setting},
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
     scope,
-    write::{Control, Plan, WriteOutput, arguments_of, reference},
+    write::{Control, Plan, WriteOutput, arguments_of},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -40,7 +41,7 @@ pub struct StepArg {
 pub struct CaseFields {
     /// Up to 5000 characters.
     pub description: Option<String>,
-    /// Name (e.g. "High") or id.
+    /// Name (see get_project_settings) or id.
     pub priority: Option<NameOrId>,
     /// Name (e.g. "Automated") or id.
     pub automation_state: Option<NameOrId>,
@@ -56,8 +57,15 @@ pub struct CaseFields {
 }
 
 impl CaseFields {
-    /// The Zebrunner body fields these arguments set.
-    pub(crate) fn body(&self, body: &mut Map<String, Value>) -> Result<(), ToolError> {
+    /// The Zebrunner body fields these arguments set, with priority,
+    /// automation state and custom fields checked against the project's
+    /// settings (so the preview refuses what the confirm would send in vain).
+    pub(crate) async fn body(
+        &self,
+        client: &ZebrunnerClient,
+        project: &str,
+        body: &mut Map<String, Value>,
+    ) -> Result<(), ToolError> {
         let long = |name: &str, text: &Option<String>, max: usize| match text {
             Some(t) if t.chars().count() > max => Err(ToolError::invalid(format!(
                 "`{name}` is longer than {max} characters"
@@ -67,17 +75,24 @@ impl CaseFields {
         long("description", &self.description, 5000)?;
         long("pre_conditions", &self.pre_conditions, 2000)?;
         long("post_conditions", &self.post_conditions, 2000)?;
+        if let Some(p) = &self.priority {
+            let value = case_settings::reference(client, project, Setting::Priority, p).await?;
+            body.insert("priority".into(), value);
+        }
+        if let Some(s) = &self.automation_state {
+            let value =
+                case_settings::reference(client, project, Setting::AutomationState, s).await?;
+            body.insert("automationState".into(), value);
+        }
+        if let Some(fields) = &self.custom_fields {
+            let value = case_settings::custom_fields(client, project, fields).await?;
+            body.insert("customField".into(), value);
+        }
         let mut set = |k: &str, v: Value| {
             body.insert(k.to_string(), v);
         };
         if let Some(d) = &self.description {
             set("description", json!(d));
-        }
-        if let Some(p) = &self.priority {
-            set("priority", reference(p));
-        }
-        if let Some(s) = &self.automation_state {
-            set("automationState", reference(s));
         }
         if let Some(d) = self.deprecated {
             set("deprecated", json!(d));
@@ -99,9 +114,6 @@ impl CaseFields {
                 ),
             );
         }
-        if let Some(fields) = &self.custom_fields {
-            set("customField", json!(fields));
-        }
         Ok(())
     }
 }
@@ -118,7 +130,7 @@ pub struct CreateTestCaseArgs {
     pub draft: Option<bool>,
     #[schemars(length(max = 5000))]
     pub description: Option<String>,
-    /// Name (e.g. "High") or id.
+    /// Name (see get_project_settings) or id.
     pub priority: Option<NameOrId>,
     /// Name (e.g. "Automated") or id.
     pub automation_state: Option<NameOrId>,
@@ -166,7 +178,7 @@ impl ZebrunnerMcp {
         cx: &CallContext,
         a: &CreateTestCaseArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let title = title(&a.title)?;
         // The suite must exist: a typo would otherwise fail only at confirm.
         scope::suite(&cx.client, &project, a.suite_id).await?;
@@ -184,7 +196,8 @@ impl ZebrunnerMcp {
             steps: a.steps.clone(),
             custom_fields: a.custom_fields.clone(),
         }
-        .body(&mut body)?;
+        .body(&cx.client, &project, &mut body)
+        .await?;
         let plan = Plan {
             request: WriteRequest::new(
                 WriteMethod::Post,

@@ -18,7 +18,7 @@ use super::{
     create_test_suite::title,
     error::ToolError,
     output::{Format, finish},
-    reporting,
+    reporting, scope,
     write::{Control, Plan, WriteOutput, arguments_of, reference},
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
@@ -124,7 +124,7 @@ impl ZebrunnerMcp {
         cx: &CallContext,
         a: &CreateTestRunArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let title = title(&a.title)?;
         if let Some(milestone) = &a.milestone {
             // The milestone must be the project's (names and ids alike).

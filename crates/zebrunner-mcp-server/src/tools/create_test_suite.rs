@@ -76,7 +76,7 @@ impl ZebrunnerMcp {
         cx: &CallContext,
         a: &CreateTestSuiteArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let title = title(&a.title)?;
         let mut body = json!({ "title": title });
         if let Some(d) = &a.description {

@@ -271,7 +271,7 @@ impl ZebrunnerMcp {
         progress: &mut Progress,
     ) -> Result<DuplicatesOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let threshold = a.threshold.unwrap_or(0.8);
         if !(0.5..=1.0).contains(&threshold) {
             return Err(ToolError::invalid(format!(
@@ -335,7 +335,7 @@ impl ZebrunnerMcp {
                 .await;
             if listed.len() > max_cases as usize {
                 return Err(ToolError::invalid(format!(
-                    "more than {max_cases} cases to compare (each costs one Zebrunner request, since the case list has no steps); pass a narrower `suite_id` (list_test_suites shows case counts) or raise `max_cases` (at most {MAX_CASES})"
+                    "more than {max_cases} cases to compare (each costs one Zebrunner request, since the case list has no steps); pass a narrower `suite_id` (coverage_report with `depth` shows the case count of each suite) or raise `max_cases` (at most {MAX_CASES})"
                 )));
             }
             match next {

@@ -271,7 +271,7 @@ impl ZebrunnerMcp {
         a: &GetLaunchArgs,
     ) -> Result<LaunchOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let project_id = client.project_id(&project).await?;
         let launch = scope::launch(client, project_id, a.launch_id).await?;
         let attempts = if a.include_attempts.unwrap_or(true) {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     error::ToolError,
     output::{Format, ToolOutput, cell, finish},
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -100,6 +101,11 @@ pub struct FieldItem {
     pub kind: Option<String>,
     pub data_type: Option<String>,
     pub enabled: bool,
+    /// Custom fields: the key in `custom_fields` and `customField.<key>`.
+    pub system_name: Option<String>,
+    /// Dropdown options.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
     /// Tab of the test case form holding the field.
     pub tab: Option<String>,
     pub description: Option<String>,
@@ -168,16 +174,21 @@ impl ToolOutput for ProjectSettingsOutput {
             }
         }
         if let Some(fields) = &self.fields {
-            md.push_str("\n| Field | Kind | Type | Tab | Enabled |\n|---|---|---|---|---|\n");
+            md.push_str("\n| Field | System name | Kind | Type | Options | Tab | Enabled |\n|---|---|---|---|---|---|---|\n");
             for f in fields {
                 md.push_str(&format!(
-                    "| {} | {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {} | {} | {} | {} |\n",
                     cell(&f.name),
+                    cell(f.system_name.as_deref().unwrap_or("")),
                     f.kind.as_deref().unwrap_or(""),
                     f.data_type.as_deref().unwrap_or(""),
+                    cell(&f.options.join(", ")),
                     cell(f.tab.as_deref().unwrap_or("")),
                     if f.enabled { "yes" } else { "no" }
                 ));
+            }
+            if fields.iter().any(|f| f.system_name.is_some()) {
+                md.push_str("\nCustom fields go by system name: `custom_fields` on writes, `customField.<system name>` in search_test_cases' `field_path`.\n");
             }
         }
         md
@@ -188,7 +199,7 @@ impl ToolOutput for ProjectSettingsOutput {
 impl ZebrunnerMcp {
     #[tool(
         name = "get_project_settings",
-        description = "Get a project's automation states, priorities, result statuses, configuration groups with options, and test case fields: the names other tools take.",
+        description = "Get a project's automation states, priorities, result statuses, configuration groups with options, and test case fields (custom: system name, type, options): the names other tools take.",
         output_schema = rmcp::handler::server::tool::schema_for_output::<ProjectSettingsOutput>(),
         annotations(title = "Get project settings", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
@@ -210,7 +221,7 @@ impl ZebrunnerMcp {
         a: &GetProjectSettingsArgs,
     ) -> Result<ProjectSettingsOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let wanted: &[Section] = if a.sections.is_empty() {
             &ALL_SECTIONS
         } else {
@@ -279,6 +290,14 @@ impl ZebrunnerMcp {
                 }
                 Section::Fields => {
                     let layout = client.fields_layout(&project).await?;
+                    // The layout names custom fields; the custom-field
+                    // settings add their system names and dropdown options.
+                    let custom = client.custom_fields(&project).await?;
+                    let custom_of = |f: &zebrunner_client::LayoutField| {
+                        (f.type_.eq_ignore_ascii_case("CUSTOM"))
+                            .then(|| custom.iter().find(|c| c.id == f.id || c.name == f.name))
+                            .flatten()
+                    };
                     let tab_name = |id: Option<i64>| {
                         id.and_then(|id| layout.tabs.iter().find(|t| t.id == id))
                             .map(|t| t.name.clone())
@@ -286,14 +305,24 @@ impl ZebrunnerMcp {
                     let mut fields: Vec<FieldItem> = layout
                         .fields
                         .iter()
-                        .map(|f| FieldItem {
-                            id: f.id,
-                            name: f.name.clone(),
-                            kind: Some(f.type_.clone()).filter(|k| !k.is_empty()),
-                            data_type: f.data_type.clone(),
-                            enabled: f.enabled,
-                            tab: tab_name(f.tab_id),
-                            description: f.description.clone(),
+                        .map(|f| {
+                            let custom = custom_of(f);
+                            FieldItem {
+                                id: f.id,
+                                name: f.name.clone(),
+                                kind: Some(f.type_.clone()).filter(|k| !k.is_empty()),
+                                data_type: f.data_type.clone(),
+                                enabled: f.enabled,
+                                system_name: custom
+                                    .map(|c| c.system_name.clone())
+                                    .or_else(|| f.system_name.clone())
+                                    .filter(|n| !n.is_empty()),
+                                options: custom
+                                    .map(|c| c.options.iter().map(|o| o.name.clone()).collect())
+                                    .unwrap_or_default(),
+                                tab: tab_name(f.tab_id),
+                                description: f.description.clone(),
+                            }
                         })
                         .collect();
                     fields.sort_by(|x, y| x.tab.cmp(&y.tab).then(x.id.cmp(&y.id)));

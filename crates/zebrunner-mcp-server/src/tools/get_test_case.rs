@@ -14,7 +14,9 @@ use zebrunner_client::{TestCase, TestCaseExecution};
 
 use super::{
     args,
-    case_history::{ChangeEntry, ExecutionItem, change_entry, compact, execution_item},
+    case_history::{
+        ChangeEntry, ExecutionItem, People, author, change_entry, compact, execution_item,
+    },
     error::ToolError,
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish, truncate},
@@ -74,8 +76,8 @@ pub struct CaseDetail {
     pub pre_conditions: Option<String>,
     pub post_conditions: Option<String>,
     pub steps: Vec<StepItem>,
-    /// Requirement links such as JIRA issues.
-    pub requirements: Vec<Value>,
+    /// Requirement links as text, e.g. `JIRA SHOP-1`.
+    pub requirements: Vec<String>,
     /// Custom field values keyed by the field's system name.
     pub custom_fields: Map<String, Value>,
     pub created_at: Option<String>,
@@ -191,8 +193,10 @@ impl ToolOutput for TestCaseOutput {
             md.push('\n');
         }
         if !c.requirements.is_empty() {
-            let reqs: Vec<String> = c.requirements.iter().map(compact).collect();
-            md.push_str(&format!("\n**Requirements:** {}\n", reqs.join(", ")));
+            md.push_str(&format!(
+                "\n**Requirements:** {}\n",
+                c.requirements.join(", ")
+            ));
         }
         md.push_str(&format!(
             "\nCreated {} by {}; modified {} by {}.\n",
@@ -225,13 +229,10 @@ impl ToolOutput for TestCaseOutput {
             md.push_str(&format!("\n### Changes (latest {})\n", h.shown));
             for entry in &h.entries {
                 md.push_str(&format!(
-                    "- {} {} by user {}\n",
+                    "- {} {} by {}\n",
                     entry.at.as_deref().unwrap_or("?"),
                     entry.kind.as_deref().unwrap_or("change"),
-                    entry
-                        .user_id
-                        .map(|u| u.to_string())
-                        .unwrap_or_else(|| "?".into())
+                    author(entry)
                 ));
                 for ch in &entry.changes {
                     md.push_str(&format!(
@@ -293,6 +294,7 @@ impl ZebrunnerMcp {
                 cx.grant()
                     .check_project(&project)
                     .map_err(ToolError::Denied)?;
+                scope::live_project(client, &project).await?;
                 let case = scope::case_by_key(client, &project, &key).await?;
                 (project, case)
             }
@@ -300,6 +302,7 @@ impl ZebrunnerMcp {
                 let project = given_project.ok_or_else(|| {
                     ToolError::invalid("`id` needs `project_key`; or pass `key` such as DEMO-12")
                 })?;
+                scope::live_project(client, &project).await?;
                 let case = scope::case_by_id(client, &project, id).await?;
                 (project, case)
             }
@@ -312,15 +315,22 @@ impl ZebrunnerMcp {
 
         let suites = client.all_test_suites(&project).await?;
         let hierarchy = Hierarchy::new(&suites);
-        let detail = case_detail(&project, case, &hierarchy);
-
-        let executions = if a.include_execution_history {
+        // The change log names people by id; the executions name them.
+        let all_executions = if a.include_execution_history || a.include_change_history {
             let project_id = client.project(&project).await?.id;
-            let all = client.test_case_executions(project_id, detail.id).await?;
-            let limit = a.execution_limit.unwrap_or(10).clamp(1, 100) as usize;
-            Some(execution_history(all, limit))
+            Some(client.test_case_executions(project_id, case.id).await?)
         } else {
             None
+        };
+        let people = People::of(&case, all_executions.as_deref().unwrap_or_default());
+        let detail = case_detail(&project, case, &hierarchy);
+
+        let executions = match all_executions {
+            Some(all) if a.include_execution_history => {
+                let limit = a.execution_limit.unwrap_or(10).clamp(1, 100) as usize;
+                Some(execution_history(all, limit))
+            }
+            _ => None,
         };
         let changes = if a.include_change_history {
             let project_id = client.project(&project).await?.id;
@@ -328,7 +338,10 @@ impl ZebrunnerMcp {
             let entries = client
                 .test_case_changes(project_id, detail.id, limit)
                 .await?;
-            let mut entries: Vec<ChangeEntry> = entries.into_iter().map(change_entry).collect();
+            let mut entries: Vec<ChangeEntry> = entries
+                .into_iter()
+                .map(|c| change_entry(c, &people))
+                .collect();
             entries.sort_by(|x, y| y.at.cmp(&x.at));
             entries.truncate(limit as usize);
             Some(ChangeHistory {
@@ -344,6 +357,13 @@ impl ZebrunnerMcp {
             changes,
         })
     }
+}
+
+/// A requirement link as text: `JIRA SHOP-1`, or whichever part is known.
+pub(crate) fn requirement_text(source: Option<&str>, reference: Option<&str>) -> String {
+    format!("{} {}", source.unwrap_or(""), reference.unwrap_or(""))
+        .trim()
+        .to_string()
 }
 
 fn user_name(user: &Option<zebrunner_client::UserRef>) -> Option<String> {
@@ -387,7 +407,8 @@ fn case_detail(project: &str, case: TestCase, hierarchy: &Hierarchy<'_>) -> Case
         requirements: case
             .requirements
             .iter()
-            .filter_map(|r| serde_json::to_value(r).ok())
+            .map(|r| requirement_text(r.source.as_deref(), r.reference.as_deref()))
+            .filter(|t| !t.is_empty())
             .collect(),
         custom_fields: case.custom_field,
         created_at: case.created_at,

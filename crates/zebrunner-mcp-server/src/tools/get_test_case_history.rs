@@ -17,7 +17,9 @@ use zebrunner_client::TestCaseExecution;
 
 use super::{
     args::{self, Bound},
-    case_history::{ChangeEntry, ExecutionItem, change_entry, compact, execution_item},
+    case_history::{
+        ChangeEntry, ExecutionItem, People, author, change_entry, compact, execution_item,
+    },
     cursor::{self, OffsetCursor},
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
@@ -54,7 +56,7 @@ pub enum ChangeFilter {
 pub struct GetTestCaseHistoryArgs {
     /// E.g. DEMO-12.
     pub key: String,
-    /// E.g. "Failed".
+    /// Result status names, e.g. "Failed" (see get_project_settings).
     #[serde(default)]
     pub statuses: Vec<String>,
     pub execution_type: Option<ExecutionType>,
@@ -159,13 +161,10 @@ impl ToolOutput for TestCaseHistoryOutput {
             ));
             for entry in &c.entries {
                 md.push_str(&format!(
-                    "- {} {} by user {}\n",
+                    "- {} {} by {}\n",
                     entry.at.as_deref().unwrap_or("?"),
                     entry.kind.as_deref().unwrap_or("change"),
-                    entry
-                        .user_id
-                        .map(|u| u.to_string())
-                        .unwrap_or_else(|| "?".into())
+                    author(entry)
                 ));
                 for ch in &entry.changes {
                     let show = |v: &Option<serde_json::Value>| {
@@ -281,15 +280,15 @@ impl ZebrunnerMcp {
         cx.grant()
             .check_project(&project)
             .map_err(ToolError::Denied)?;
+        scope::live_project(client, &project).await?;
         let limit = reporting::limit(a.limit, 20, 100)?;
         let change_limit = reporting::limit(a.change_limit, 20, 100)
             .map_err(|_| ToolError::invalid("`change_limit` must be between 1 and 100"))?;
         let filter = ExecutionFilter {
-            statuses: a
-                .statuses
+            statuses: reporting::result_statuses(client, &project, "statuses", &a.statuses)
+                .await?
                 .iter()
                 .map(|s| s.trim().to_lowercase())
-                .filter(|s| !s.is_empty())
                 .collect(),
             kind: a.execution_type,
             after: a
@@ -315,6 +314,7 @@ impl ZebrunnerMcp {
         let project_id = client.project_id(&project).await?;
 
         let mut all = client.test_case_executions(project_id, case.id).await?;
+        let people = People::of(&case, &all);
         let total = all.len();
         all.sort_by(|x, y| y.tracked_at.cmp(&x.tracked_at).then(y.id.cmp(&x.id)));
         let matching: Vec<TestCaseExecution> =
@@ -353,7 +353,7 @@ impl ZebrunnerMcp {
             let mut entries: Vec<ChangeEntry> = raw
                 .into_iter()
                 .filter(|c| c.type_.as_deref() != Some("LAYOUT_UPDATE"))
-                .map(change_entry)
+                .map(|c| change_entry(c, &people))
                 .filter_map(|e| filter_entry(e, a.changes))
                 .collect();
             entries.sort_by(|x, y| y.at.cmp(&x.at).then(y.id.cmp(&x.id)));
@@ -396,6 +396,7 @@ mod tests {
             id: 1,
             at: None,
             user_id: None,
+            user: None,
             kind: Some("UPDATE".into()),
             changes: fields
                 .iter()

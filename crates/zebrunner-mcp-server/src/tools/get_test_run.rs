@@ -211,14 +211,23 @@ impl ZebrunnerMcp {
         a: &GetTestRunArgs,
     ) -> Result<TestRunOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let limit = reporting::limit(a.limit, 50, 200)?;
-        let wanted: Vec<String> = a
+        // "Untested" is what a case without a result shows, not a status.
+        let (untested, named): (Vec<String>, Vec<String>) = a
             .statuses
             .iter()
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty())
-            .collect();
+            .cloned()
+            .partition(|s| s.trim().eq_ignore_ascii_case(UNTESTED));
+        let mut wanted: Vec<String> =
+            reporting::result_statuses(client, &project, "statuses", &named)
+                .await?
+                .iter()
+                .map(|s| s.to_lowercase())
+                .collect();
+        if !untested.is_empty() {
+            wanted.push(UNTESTED.to_lowercase());
+        }
         let fingerprint = cursor::fingerprint(&(&project, a.run_id, &wanted));
         let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
         let run = scope::run(client, &project, a.run_id).await?;
@@ -247,14 +256,12 @@ impl ZebrunnerMcp {
                 .requirements
                 .iter()
                 .map(|r| {
-                    format!(
-                        "{} {}",
-                        r.source.as_deref().unwrap_or(""),
-                        r.reference.as_deref().unwrap_or("")
+                    super::get_test_case::requirement_text(
+                        r.source.as_deref(),
+                        r.reference.as_deref(),
                     )
-                    .trim()
-                    .to_string()
                 })
+                .filter(|t| !t.is_empty())
                 .collect(),
             created_by: user_name(&run.created_by),
             created_at: run.created_at,

@@ -128,7 +128,7 @@ impl ZebrunnerMcp {
         a: &GetTestSuiteArgs,
     ) -> Result<TestSuiteOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let suites = client.all_test_suites(&project).await?;
         let hierarchy = Hierarchy::new(&suites);
         // The single-suite endpoint answers 404 with Zebrunner's own message.

@@ -1,6 +1,7 @@
 //! `list_launch_tests`: the tests of a launch with status, failure message
 //! (truncated), linked TCM case keys, known issues and stability; filtered
-//! by status here while reading Zebrunner's pages of 100, cursor-paged.
+//! by status in Zebrunner (`status=`) and by known issue here while reading
+//! Zebrunner's pages of 100, cursor-paged.
 
 use rmcp::{
     ErrorData as McpError, RoleServer,
@@ -11,16 +12,16 @@ use rmcp::{
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use zebrunner_client::LaunchTest;
+use zebrunner_client::{Launch, LaunchTest};
 
 use super::{
-    cursor,
+    args, cursor,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
     progress::Progress,
     reporting::{self, epoch_ms},
     scan::{ScanCursor, scan},
-    scope,
+    scope, wording,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -57,6 +58,8 @@ pub struct LaunchTestsOutput {
     pub launch_total: u64,
     /// Tests matching the filters, once this answer reached the last one.
     pub total_matched: Option<u64>,
+    /// Position of the first test shown among the matches (from 1).
+    pub from: u64,
     pub returned: usize,
     pub has_more: bool,
     /// Pass as `cursor` to get the next tests.
@@ -93,8 +96,10 @@ impl ToolOutput for LaunchTestsOutput {
             None => "more matching than shown".into(),
         };
         let mut md = format!(
-            "**Launch {} ({}): {} tests, {matched}**\n",
-            self.launch_id, self.project_key, self.launch_total
+            "**Launch {} ({}): {}, {matched}**\n",
+            self.launch_id,
+            self.project_key,
+            wording::count(self.launch_total, "test", "tests")
         );
         if !self.tests.is_empty() {
             md.push_str("\n| Id | Test | Status | Cases | Issues | Stability | Message |\n|---|---|---|---|---|---|---|\n");
@@ -117,12 +122,25 @@ impl ToolOutput for LaunchTestsOutput {
         }
         if let Some(next) = &self.next_cursor {
             md.push_str(&format!(
-                "\nShowing {} tests; more remain. Call again with `cursor` = `{next}`.\n",
-                self.returned
+                "\nShowing {}; more remain. Call again with `cursor` = `{next}`.\n",
+                wording::range(
+                    self.from,
+                    self.returned as u64,
+                    self.total_matched,
+                    "test",
+                    "tests"
+                )
             ));
         }
         md
     }
+}
+
+/// Tests in a launch: the sum of its per-status counts.
+fn launch_tests_total(l: &Launch) -> u64 {
+    let sum =
+        l.passed + l.failed + l.failed_as_known + l.skipped + l.blocked + l.aborted + l.in_progress;
+    u64::try_from(sum).unwrap_or(0)
 }
 
 fn test_item(t: LaunchTest, message_chars: usize) -> LaunchTestItem {
@@ -190,13 +208,17 @@ impl ZebrunnerMcp {
         progress: &mut Progress,
     ) -> Result<LaunchTestsOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let limit = reporting::limit(a.limit, 25, 100)?;
         let message_chars = a.message_chars.unwrap_or(DEFAULT_MESSAGE_CHARS);
         if message_chars > 5000 {
             return Err(ToolError::invalid("`message_chars` must be at most 5000"));
         }
-        let statuses = reporting::statuses(&a.statuses);
+        let statuses = args::one_of(
+            "statuses",
+            &a.statuses,
+            args::names(&args::LAUNCH_TEST_STATUSES),
+        )?;
         let fingerprint = cursor::fingerprint(&(
             &project,
             a.launch_id,
@@ -208,18 +230,17 @@ impl ZebrunnerMcp {
         let project_id = client.project_id(&project).await?;
         let launch_id = a.launch_id;
         // The tests are asked for by launch id: the launch must be the project's.
-        scope::launch(client, project_id, launch_id).await?;
+        let launch = scope::launch(client, project_id, launch_id).await?;
+        // Zebrunner filters by status itself (one request for 21 failed of
+        // 500); only `known_issue` is applied here.
         let scanned = scan(
             start,
             ZEBRUNNER_PAGE,
             limit,
             progress,
             "list_launch_tests",
-            |req| client.launch_tests_page(project_id, launch_id, req),
-            |t: &LaunchTest| {
-                (statuses.is_empty() || statuses.contains(&t.status.to_ascii_uppercase()))
-                    && a.known_issue.is_none_or(|k| t.known_issue == k)
-            },
+            |req| client.launch_tests_with_status_page(project_id, launch_id, &statuses, req),
+            |t: &LaunchTest| a.known_issue.is_none_or(|k| t.known_issue == k),
         )
         .await?;
         let tests: Vec<LaunchTestItem> = scanned
@@ -230,11 +251,18 @@ impl ZebrunnerMcp {
         Ok(LaunchTestsOutput {
             project_key: project,
             launch_id,
-            launch_total: scanned.reported_total,
-            total_matched: scanned
-                .next
-                .is_none()
-                .then_some(scanned.before + tests.len() as u64),
+            launch_total: launch_tests_total(&launch),
+            // Zebrunner counts the status matches; a `known_issue` filter is
+            // applied here, so its count is known once the last page is read.
+            total_matched: if a.known_issue.is_none() {
+                Some(scanned.reported_total)
+            } else {
+                scanned
+                    .next
+                    .is_none()
+                    .then_some(scanned.before + tests.len() as u64)
+            },
+            from: scanned.before + 1,
             returned: tests.len(),
             has_more: scanned.next.is_some(),
             next_cursor: scanned.next.as_ref().map(|c| cx.cursors.encode(c)),

@@ -26,6 +26,7 @@ use super::{
     progress::Progress,
     reporting::{self, epoch_ms},
     scan::{ScanCursor, scan},
+    scope, wording,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -70,6 +71,8 @@ pub struct LaunchesOutput {
     pub page: Option<u32>,
     /// Zebrunner pages in all (no status/date filter only).
     pub total_pages: Option<u32>,
+    /// Position of the first launch shown among the matches (from 1).
+    pub from: u64,
     pub returned: usize,
     pub has_more: bool,
     /// Pass as `cursor` to get the next launches.
@@ -100,7 +103,7 @@ pub struct LaunchItem {
 impl ToolOutput for LaunchesOutput {
     fn markdown(&self) -> String {
         let total = match self.total {
-            Some(n) => format!("{n} launches"),
+            Some(n) => wording::count(n, "launch", "launches"),
             None => "more launches than shown".into(),
         };
         let mut md = format!("**{}: {total}**", self.project_key);
@@ -131,8 +134,14 @@ impl ToolOutput for LaunchesOutput {
         }
         if let Some(next) = &self.next_cursor {
             md.push_str(&format!(
-                "\nShowing {} launches; more remain. Call again with `cursor` = `{next}`.\n",
-                self.returned
+                "\nShowing {}; more remain. Call again with `cursor` = `{next}`.\n",
+                wording::range(
+                    self.from,
+                    self.returned as u64,
+                    self.total,
+                    "launch",
+                    "launches"
+                )
             ));
         }
         md
@@ -217,7 +226,7 @@ impl ZebrunnerMcp {
         progress: &mut Progress,
     ) -> Result<LaunchesOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let page_size = reporting::limit(a.page_size, 20, 100)
             .map_err(|_| ToolError::invalid("`page_size` must be between 1 and 100"))?;
         if a.page == Some(0) {
@@ -227,7 +236,7 @@ impl ZebrunnerMcp {
             return Err(ToolError::invalid("give `page` or `cursor`, not both"));
         }
         let local = LocalFilter {
-            statuses: reporting::statuses(&a.statuses),
+            statuses: args::one_of("statuses", &a.statuses, args::names(&args::LAUNCH_STATUSES))?,
             after: a
                 .started_after
                 .as_deref()
@@ -329,6 +338,7 @@ impl ZebrunnerMcp {
             total,
             page,
             total_pages,
+            from: scanned.before + 1,
             returned: launches.len(),
             has_more: scanned.next.is_some(),
             next_cursor: scanned.next.as_ref().map(|c| cx.cursors.encode(c)),

@@ -16,7 +16,7 @@ use super::{
     cursor::{self, OffsetCursor},
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
-    reporting,
+    reporting, scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -156,7 +156,7 @@ impl ZebrunnerMcp {
         a: &ListMilestonesArgs,
     ) -> Result<MilestonesOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let limit = reporting::limit(a.limit, 50, 200)?;
         let fingerprint = cursor::fingerprint(&(&project, a.status));
         let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;

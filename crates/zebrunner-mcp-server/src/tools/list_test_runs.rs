@@ -17,7 +17,7 @@ use super::{
     cursor,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
-    reporting,
+    reporting, scope, wording,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -162,10 +162,14 @@ fn run_summary(run: TestRun) -> RunSummary {
 impl ToolOutput for TestRunsOutput {
     fn markdown(&self) -> String {
         let mut md = format!(
-            "**{}: {} test runs{}**",
+            "**{}: {}{}**",
             self.project_key,
-            self.returned,
-            if self.has_more { " (more remain)" } else { "" }
+            wording::count(self.returned as u64, "test run", "test runs"),
+            if self.has_more {
+                " shown, more remain"
+            } else {
+                ""
+            }
         );
         if let Some(f) = &self.filter {
             md.push_str(&format!(" (filter `{f}`)"));
@@ -196,8 +200,8 @@ impl ToolOutput for TestRunsOutput {
         }
         if let Some(next) = &self.next_cursor {
             md.push_str(&format!(
-                "\nShowing {} runs; more remain. Call again with `cursor` = `{next}`.\n",
-                self.returned
+                "\nShowing {}; more remain. Call again with `cursor` = `{next}`.\n",
+                wording::count(self.returned as u64, "run", "runs")
             ));
         }
         md
@@ -233,7 +237,7 @@ impl ZebrunnerMcp {
         a: &ListTestRunsArgs,
     ) -> Result<TestRunsOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let limit = reporting::limit(a.limit, 25, 100)?;
         let mut rql = Rql::new();
         if let Some(title) = a

@@ -15,6 +15,7 @@ use super::{
     error::ToolError,
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish},
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -165,7 +166,7 @@ impl ZebrunnerMcp {
         cx: &CallContext,
         a: &ListTestSuitesArgs,
     ) -> Result<TestSuitesOutput, ToolError> {
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let suites = cx.client.all_test_suites(&project).await?;
         let hierarchy = Hierarchy::new(&suites);
         if let Some(root) = a.root_suite_id

@@ -5,11 +5,15 @@
 //! reports failures as `isError` results that say what to do next.
 
 pub mod args;
+pub mod arguments;
 pub mod case_history;
+pub mod case_settings;
 pub mod chart;
+pub mod coherence;
 pub mod cursor;
 pub mod error;
 pub mod hierarchy;
+pub mod launch_window;
 pub mod output;
 pub mod progress;
 pub mod reporting;
@@ -17,17 +21,23 @@ pub mod review_test_case;
 pub mod scan;
 pub mod schema;
 pub mod scope;
+pub mod wording;
 pub mod write;
 
 mod add_test_cases_to_run;
 mod analyze_launch_failures;
+mod analyze_test_failure;
 mod coverage_report;
 mod create_test_case;
 mod create_test_run;
 mod create_test_suite;
+mod enable_toolset;
 mod find_duplicate_test_cases;
+mod find_flaky_tests;
+mod forensics;
 mod get_launch;
 mod get_project_settings;
+mod get_test_artifact;
 mod get_test_case;
 mod get_test_case_history;
 mod get_test_run;
@@ -38,8 +48,10 @@ mod list_milestones;
 mod list_projects;
 mod list_test_runs;
 mod list_test_suites;
+mod list_toolsets;
 mod pass_rate_report;
 mod record_test_results;
+mod screenshot;
 mod search_test_cases;
 mod update_test_case;
 mod update_test_run;
@@ -47,13 +59,16 @@ mod update_test_suite;
 
 pub use add_test_cases_to_run::AddTestCasesToRunArgs;
 pub use analyze_launch_failures::{AnalyzeLaunchFailuresArgs, LaunchFailuresOutput};
+pub use analyze_test_failure::{AnalyzeTestFailureArgs, DefectFormat, TestFailureOutput};
 pub use coverage_report::{CoverageOutput, CoverageReportArgs};
 pub use create_test_case::CreateTestCaseArgs;
 pub use create_test_run::CreateTestRunArgs;
 pub use create_test_suite::CreateTestSuiteArgs;
 pub use find_duplicate_test_cases::{DuplicatesOutput, FindDuplicateTestCasesArgs};
+pub use find_flaky_tests::{FindFlakyTestsArgs, FlakyTestsOutput};
 pub use get_launch::{GetLaunchArgs, LaunchOutput};
 pub use get_project_settings::{GetProjectSettingsArgs, ProjectSettingsOutput};
+pub use get_test_artifact::{ArtifactOutput, GetTestArtifactArgs};
 pub use get_test_case::{GetTestCaseArgs, TestCaseOutput};
 pub use get_test_case_history::{GetTestCaseHistoryArgs, TestCaseHistoryOutput};
 pub use get_test_run::{GetTestRunArgs, TestRunOutput};
@@ -96,6 +111,8 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::coverage_report_router()
         + ZebrunnerMcp::pass_rate_report_router()
         + ZebrunnerMcp::analyze_launch_failures_router()
+        + ZebrunnerMcp::analyze_test_failure_router()
+        + ZebrunnerMcp::get_test_artifact_router()
         + ZebrunnerMcp::find_duplicate_test_cases_router()
         + ZebrunnerMcp::review_test_case_router()
         + ZebrunnerMcp::create_test_suite_router()
@@ -105,7 +122,10 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::create_test_run_router()
         + ZebrunnerMcp::update_test_run_router()
         + ZebrunnerMcp::add_test_cases_to_run_router()
-        + ZebrunnerMcp::record_test_results_router();
+        + ZebrunnerMcp::record_test_results_router()
+        + ZebrunnerMcp::find_flaky_tests_router()
+        + ZebrunnerMcp::list_toolsets_router()
+        + ZebrunnerMcp::enable_toolset_router();
     for route in router.map.values_mut() {
         schema::compact_tool(&mut route.attr);
     }

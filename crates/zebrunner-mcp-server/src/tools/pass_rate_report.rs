@@ -19,24 +19,22 @@ use rmcp::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use zebrunner_client::{LaunchQuery, LaunchSummary, PageRequest};
+use zebrunner_client::LaunchSummary;
 
 use super::{
-    args::{self, Bound, NameOrId},
+    args::{self, NameOrId},
     chart::{self, Bar, Chart},
     coverage_report::percent,
     error::ToolError,
+    launch_window::{LaunchWindow, Selected, WindowArgs},
     output::{Format, ToolOutput, cell, finish_with_content, truncate},
     progress::Progress,
     reporting, scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
-const ZEBRUNNER_PAGE: u32 = 100;
 const DEFAULT_LAST: u32 = 50;
 const MAX_LAST: u32 = 1000;
-/// Launch pages read at most for one report.
-const MAX_PAGES: u32 = 50;
 /// Launches read one by one at most for `group_by=platform`.
 const MAX_PLATFORM_LAUNCHES: usize = 200;
 const NONE_GROUP: &str = "(none)";
@@ -310,107 +308,32 @@ impl ZebrunnerMcp {
         progress: &mut Progress,
     ) -> Result<PassRateOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
-        let from = a
-            .from
-            .as_deref()
-            .map(|v| args::date_bound("from", v, Bound::Lower))
-            .transpose()?;
-        let to =
-            a.to.as_deref()
-                .map(|v| args::date_bound("to", v, Bound::Upper))
-                .transpose()?;
-        if let (Some(f), Some(t)) = (from, to)
-            && f > t
-        {
-            return Err(ToolError::invalid("`from` is after `to`; swap them"));
-        }
-        if let Some(n) = a.last
-            && !(1..=MAX_LAST).contains(&n)
-        {
-            return Err(ToolError::invalid(format!(
-                "`last` must be between 1 and {MAX_LAST}, got {n}"
-            )));
-        }
-        let last = a.last.or(from.is_none().then_some(DEFAULT_LAST));
+        let project = scope::project(cx, &a.project_key).await?;
         let project_id = client.project_id(&project).await?;
-        let milestone = match &a.milestone {
-            Some(NameOrId::Name(n)) if n.trim().is_empty() => None,
-            Some(m) => Some(
-                reporting::resolve_milestone(client, &project, project_id, m)
-                    .await?
-                    .name,
-            ),
-            None => None,
-        };
-        let query = LaunchQuery {
-            milestone: milestone.clone(),
-            query: a
-                .query
-                .as_deref()
-                .map(str::trim)
-                .filter(|q| !q.is_empty())
-                .map(str::to_string),
-        };
-        let started = |l: &LaunchSummary| {
-            l.started_at.and_then(|ms| {
-                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-            })
-        };
-        let mut picked: Vec<LaunchSummary> = Vec::new();
-        let mut unfinished = 0u64;
-        let mut pages = 0u32;
-        let mut truncated = false;
-        let mut page_no = 1u32;
-        'pages: loop {
-            if pages == MAX_PAGES {
-                truncated = true;
-                break;
-            }
-            progress.before_page()?;
-            let page = client
-                .launches_page(
-                    project_id,
-                    &query,
-                    PageRequest::new(page_no, ZEBRUNNER_PAGE),
-                )
-                .await?;
-            pages += 1;
-            progress
-                .after_page(
-                    (u64::from(page_no - 1) * u64::from(ZEBRUNNER_PAGE) + page.items.len() as u64)
-                        .min(page.total),
-                    Some(page.total),
-                    "pass_rate_report",
-                )
-                .await;
-            let has_next = page.next_request().is_some();
-            let mut older_than_range = false;
-            for l in page.items {
-                let at = started(&l);
-                if from.is_some_and(|lo| at.is_none_or(|t| t < lo)) {
-                    // Newest first: everything after this is older still.
-                    older_than_range |= at.is_some();
-                    continue;
-                }
-                if to.is_some_and(|hi| at.is_none_or(|t| t > hi)) {
-                    continue;
-                }
-                let status = l.status.to_ascii_uppercase();
-                if !a.include_unfinished && (status == "IN_PROGRESS" || status == "QUEUED") {
-                    unfinished += 1;
-                    continue;
-                }
-                picked.push(l);
-                if last.is_some_and(|n| picked.len() >= n as usize) {
-                    break 'pages;
-                }
-            }
-            if !has_next || older_than_range {
-                break;
-            }
-            page_no += 1;
-        }
+        let window = LaunchWindow::parse(
+            client,
+            &project,
+            project_id,
+            WindowArgs {
+                from: a.from.as_deref(),
+                to: a.to.as_deref(),
+                last: a.last,
+                milestone: a.milestone.as_ref(),
+                query: a.query.as_deref(),
+                include_unfinished: a.include_unfinished,
+            },
+            DEFAULT_LAST,
+            MAX_LAST,
+        )
+        .await?;
+        let Selected {
+            launches: picked,
+            unfinished,
+            pages,
+            truncated,
+        } = window
+            .select(client, project_id, progress, "pass_rate_report")
+            .await?;
         let platforms: Vec<String> = if a.group_by == GroupBy::Platform {
             if picked.len() > MAX_PLATFORM_LAUNCHES {
                 return Err(ToolError::invalid(format!(
@@ -454,10 +377,10 @@ impl ZebrunnerMcp {
         Ok(PassRateOutput {
             project_key: project,
             group_by: a.group_by,
-            from: from.map(args::rfc3339),
-            to: to.map(args::rfc3339),
-            last,
-            milestone,
+            from: window.from.map(args::rfc3339),
+            to: window.to.map(args::rfc3339),
+            last: window.last,
+            milestone: window.milestone,
             groups,
             total,
             unfinished_skipped: unfinished,

@@ -192,7 +192,7 @@ impl ZebrunnerMcp {
         cx: &CallContext,
         a: &RecordTestResultsArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let (items, unmapped, default_type) = match (a.launch_id, &a.results) {
             (Some(launch), None) => {
                 let (items, unmapped) = self.launch_items(cx, &project, a, launch).await?;

@@ -59,17 +59,29 @@ pub async fn resolve_milestone(
     }
 }
 
-/// Upper-cased, trimmed, de-duplicated status names.
-pub fn statuses(raw: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = raw
+/// The project's TCM result statuses named in `given` (by name or alias,
+/// any case), as their names; unknown ones are refused with the valid names.
+/// Asks Zebrunner only when `given` names any.
+pub async fn result_statuses(
+    client: &ZebrunnerClient,
+    project_key: &str,
+    name: &str,
+    given: &[String],
+) -> Result<Vec<String>, ToolError> {
+    if given.iter().all(|s| s.trim().is_empty()) {
+        return Ok(Vec::new());
+    }
+    let known = client.result_statuses(project_key).await?;
+    let pairs: Vec<(&str, &str)> = known
         .iter()
-        .flat_map(|s| s.split(','))
-        .map(|s| s.trim().to_ascii_uppercase().replace([' ', '-'], "_"))
-        .filter(|s| !s.is_empty())
+        .flat_map(|s| {
+            let aliases = s.aliases.as_deref().unwrap_or("").split(',');
+            std::iter::once(s.name.as_str())
+                .chain(aliases.map(str::trim).filter(|a| !a.is_empty()))
+                .map(|alias| (alias, s.name.as_str()))
+        })
         .collect();
-    out.sort();
-    out.dedup();
-    out
+    args::one_of(name, given, pairs.iter().copied())
 }
 
 /// Check `limit` is within `1..=max`.
@@ -93,18 +105,6 @@ mod tests {
         assert_eq!(
             epoch_ms(1_735_689_600_000).as_deref(),
             Some("2025-01-01T00:00:00Z")
-        );
-    }
-
-    #[test]
-    fn statuses_are_normalised() {
-        assert_eq!(
-            statuses(&[
-                "failed, skipped".into(),
-                "in progress".into(),
-                "FAILED".into()
-            ]),
-            vec!["FAILED", "IN_PROGRESS", "SKIPPED"]
         );
     }
 

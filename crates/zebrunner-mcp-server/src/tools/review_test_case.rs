@@ -1,5 +1,6 @@
 //! `review_test_case`: score one case against review rules and list issues
-//! by severity, each with a concrete rewrite.
+//! by severity, each with a concrete rewrite; wording rules here, coherence
+//! (steps, suite and expected results that fit the case) in [`coherence`].
 //!
 //! The rules are built in ([`ReviewRules::default`]) and can be overridden
 //! by a TOML file (`review_rules_file` / `ZMCP_REVIEW_RULES_FILE`, format in
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::TestCase;
 
 use super::{
-    args,
+    args, coherence,
     error::ToolError,
     output::{Format, ToolOutput, cell, finish, truncate},
     scope,
@@ -63,6 +64,9 @@ pub const RULE_IDS: &[&str] = &[
     "step_compound",
     "vague_words",
     "independence",
+    "steps_off_topic",
+    "suite_mismatch",
+    "expected_not_outcome",
     "automation_readiness",
 ];
 
@@ -552,6 +556,21 @@ pub fn review(case: &TestCase, rules: &ReviewRules) -> Vec<ReviewIssue> {
             "State the needed data and state in the preconditions instead of relying on another case having run".into(),
         );
     }
+    // Coherence, not only wording: steps about the title, a case about its
+    // suite, expected results that are outcomes.
+    for finding in coherence::check(case) {
+        let default = match finding.rule {
+            "suite_mismatch" => Severity::Minor,
+            _ => Severity::Major,
+        };
+        add!(
+            finding.rule,
+            default,
+            finding.location,
+            finding.problem,
+            finding.suggestion,
+        );
+    }
     let blocking = issues.iter().any(|i| i.severity <= Severity::Major);
     if !checkable && !blocking {
         add!(
@@ -605,7 +624,7 @@ impl ZebrunnerMcp {
         a: &ReviewTestCaseArgs,
     ) -> Result<ReviewOutput, ToolError> {
         let (project, key) = args::case_key(&a.key)?;
-        let project = cx.allowed_project(&project)?;
+        let project = scope::project(cx, &project).await?;
         let case = scope::case_by_key(&cx.client, &project, &key).await?;
         let rules = rules();
         let issues = review(&case, rules);

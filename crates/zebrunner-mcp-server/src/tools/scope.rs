@@ -27,6 +27,29 @@ use zebrunner_client::{
 
 use super::{args, error::ToolError};
 
+/// The project key `raw` names, after checking the caller may use it, that
+/// Zebrunner has it, and that it is not deleted: a deleted project answers
+/// empty lists, which would read as "nothing there". One request per key
+/// every few minutes (the client caches projects, and the key→id look-up
+/// the reporting tools make anyway is the same request).
+pub async fn project(cx: &crate::context::CallContext, raw: &str) -> Result<String, ToolError> {
+    let key = cx.allowed_project(raw)?;
+    live_project(&cx.client, &key).await?;
+    Ok(key)
+}
+
+/// Refuse a project Zebrunner no longer has or has deleted.
+pub async fn live_project(client: &ZebrunnerClient, key: &str) -> Result<(), ToolError> {
+    let project = client.project(key).await?;
+    if project.deleted {
+        return Err(ToolError::invalid(format!(
+            "project {key} ({}) is deleted in Zebrunner, so it has nothing to show or change; list_projects lists the projects in use",
+            project.name
+        )));
+    }
+    Ok(())
+}
+
 /// The refusal for `GET /api/public/v1/{segments}` naming `what`.
 fn public_missing(client: &ZebrunnerClient, segments: &[String], what: String) -> ToolError {
     client

@@ -26,6 +26,7 @@ use super::{
     error::ToolError,
     hierarchy::Hierarchy,
     output::{Format, ToolOutput, cell, finish, truncate},
+    scope,
 };
 use crate::{context::CallContext, handler::ZebrunnerMcp};
 
@@ -303,7 +304,7 @@ impl ZebrunnerMcp {
         a: &SearchTestCasesArgs,
     ) -> Result<SearchTestCasesOutput, ToolError> {
         let client = &cx.client;
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let limit = a.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=100).contains(&limit) {
             return Err(ToolError::invalid(format!(

@@ -39,7 +39,7 @@ pub struct UpdateTestCaseArgs {
     pub draft: Option<bool>,
     #[schemars(length(max = 5000))]
     pub description: Option<String>,
-    /// Name (e.g. "High") or id.
+    /// Name (see get_project_settings) or id.
     pub priority: Option<NameOrId>,
     /// Name (e.g. "Automated") or id.
     pub automation_state: Option<NameOrId>,
@@ -118,6 +118,7 @@ impl ZebrunnerMcp {
         cx.grant()
             .check_project(&project)
             .map_err(ToolError::Denied)?;
+        scope::live_project(&cx.client, &project).await?;
         let mut body = Map::new();
         if let Some(t) = &a.title {
             body.insert("title".into(), json!(title(t)?));
@@ -139,7 +140,8 @@ impl ZebrunnerMcp {
             steps: a.steps.clone(),
             custom_fields: a.custom_fields.clone(),
         }
-        .body(&mut body)?;
+        .body(&cx.client, &project, &mut body)
+        .await?;
         if body.is_empty() {
             return Err(ToolError::invalid(
                 "nothing to change: give at least one field (title, suite_id, draft, description, priority, ...)",

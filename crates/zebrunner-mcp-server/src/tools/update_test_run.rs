@@ -73,7 +73,7 @@ impl ZebrunnerMcp {
         cx: &CallContext,
         a: &UpdateTestRunArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         let mut body = Map::new();
         if let Some(t) = &a.title {
             body.insert("title".into(), json!(title(t)?));

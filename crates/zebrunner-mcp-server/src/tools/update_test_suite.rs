@@ -71,7 +71,7 @@ impl ZebrunnerMcp {
         cx: &CallContext,
         a: &UpdateTestSuiteArgs,
     ) -> Result<WriteOutput, ToolError> {
-        let project = cx.allowed_project(&a.project_key)?;
+        let project = scope::project(cx, &a.project_key).await?;
         if a.move_to_root && a.parent_suite_id.is_some() {
             return Err(ToolError::invalid(
                 "give either `parent_suite_id` or `move_to_root`, not both",

@@ -115,7 +115,89 @@ fn short(value: &Value) -> String {
     match value {
         Value::Null => "—".into(),
         Value::String(s) => truncate(s, 120),
+        // A reference to a setting or another object reads as its name.
+        Value::Object(o) if o.contains_key("name") || o.contains_key("title") => short(
+            o.get("name")
+                .or_else(|| o.get("title"))
+                .unwrap_or(&Value::Null),
+        ),
+        Value::Object(o) if o.len() == 1 && o.contains_key("id") => {
+            format!(
+                "id {}",
+                o.get("id").map(Value::to_string).unwrap_or_default()
+            )
+        }
         other => truncate(&other.to_string(), 120),
+    }
+}
+
+/// One change as rows a person reads field by field: objects other than
+/// references split into `field.key` rows (`customField.component`), lists
+/// of objects into `field[N].key` rows (`steps[2].action`) of which only the
+/// changed ones are shown, so no row holds raw JSON.
+fn field_rows(change: &Change) -> Vec<Change> {
+    let is_reference = |v: &Value| {
+        v.as_object().is_some_and(|o| {
+            o.contains_key("name")
+                || o.contains_key("title")
+                || (o.len() == 1 && o.contains_key("id"))
+        })
+    };
+    let row = |field: String, before: Value, after: Value| Change {
+        changed: !matches(&before, &after),
+        field,
+        before,
+        after,
+    };
+    match (&change.before, &change.after) {
+        (before, Value::Object(after)) if !is_reference(&change.after) => after
+            .iter()
+            .map(|(key, value)| {
+                row(
+                    format!("{}.{key}", change.field),
+                    before.get(key).cloned().unwrap_or(Value::Null),
+                    value.clone(),
+                )
+            })
+            .collect(),
+        (before, Value::Array(after))
+            if after.iter().all(Value::is_object) && !after.is_empty() =>
+        {
+            let before: &[Value] = before.as_array().map(Vec::as_slice).unwrap_or_default();
+            let mut rows = Vec::new();
+            for i in 0..before.len().max(after.len()) {
+                let (old, new) = (before.get(i), after.get(i));
+                // The keys the write sends (ids and positions Zebrunner adds are not compared).
+                let mut keys: Vec<&String> = new
+                    .or(old)
+                    .and_then(Value::as_object)
+                    .map(|o| o.keys().collect())
+                    .unwrap_or_default();
+                if new.is_none() {
+                    keys.retain(|k| after.first().and_then(|a| a.get(k.as_str())).is_some());
+                }
+                for key in keys {
+                    let r = row(
+                        format!("{}[{}].{key}", change.field, i + 1),
+                        old.and_then(|o| o.get(key)).cloned().unwrap_or(Value::Null),
+                        new.and_then(|n| n.get(key)).cloned().unwrap_or(Value::Null),
+                    );
+                    if r.changed {
+                        rows.push(r);
+                    }
+                }
+            }
+            if rows.is_empty() {
+                rows.push(row(
+                    change.field.clone(),
+                    Value::from("(same)"),
+                    Value::from("(same)"),
+                ));
+                rows[0].changed = false;
+            }
+            rows
+        }
+        _ => vec![change.clone()],
     }
 }
 
@@ -139,13 +221,13 @@ impl ToolOutput for WriteOutput {
         }
         if let Some(diff) = &self.diff {
             md.push_str("\n| Field | Now | After | Changes |\n|---|---|---|---|\n");
-            for c in diff {
+            for row in diff.iter().flat_map(field_rows) {
                 md.push_str(&format!(
                     "| {} | {} | {} | {} |\n",
-                    cell(&c.field),
-                    cell(&short(&c.before)),
-                    cell(&short(&c.after)),
-                    if c.changed { "yes" } else { "no" }
+                    cell(&row.field),
+                    cell(&short(&row.before)),
+                    cell(&short(&row.after)),
+                    if row.changed { "yes" } else { "no" }
                 ));
             }
         }
@@ -259,7 +341,17 @@ impl ZebrunnerMcp {
             self.confirmations()
                 .consume(token, user, tool, arguments, &plan_hash)
                 .await?;
-            let result = cx.client.write(&plan.request).await?;
+            let result = match cx.client.write(&plan.request).await {
+                Ok(result) => result,
+                Err(error) => {
+                    // Refused before anything changed: the token is handed
+                    // back, as the error message says (see `error::write_refused`).
+                    if super::error::write_refused(&error) {
+                        self.confirmations().release(token, user).await;
+                    }
+                    return Err(error.into());
+                }
+            };
             out.stage = Stage::Written;
             out.result = (!result.is_null()).then_some(result);
             out.next_step =
@@ -338,6 +430,58 @@ mod tests {
         assert_eq!(diff[3].before, json!("Old"));
         assert_eq!(diff[3].after, json!("New"));
         assert_eq!(diff[1].before, Value::Null);
+    }
+
+    #[test]
+    fn diffs_read_field_by_field_without_raw_json() {
+        let current = json!({
+            "priority": {"id": 13, "name": "Medium"},
+            "steps": [
+                {"id": 1, "action": "Open the page", "expectedResult": "Shown"},
+                {"id": 2, "action": "Click Buy", "expectedResult": "Cart opens"}
+            ],
+            "customField": {"component": "cart", "jiraEpic": "SHOP-1"}
+        });
+        let body = json!({
+            "priority": {"name": "Major"},
+            "steps": [
+                {"action": "Open the page", "expectedResult": "Shown"},
+                {"action": "Click Buy now", "expectedResult": "Cart opens"},
+                {"action": "Pay", "expectedResult": "Paid"}
+            ],
+            "customField": {"component": "checkout"}
+        });
+        let rows: Vec<Change> = diff_fields(&current, &body)
+            .iter()
+            .flat_map(field_rows)
+            .collect();
+        let shown: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| (r.field.clone(), short(&r.before), short(&r.after)))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "customField.component".into(),
+                    "cart".into(),
+                    "checkout".into()
+                ),
+                ("priority".into(), "Medium".into(), "Major".into()),
+                (
+                    "steps[2].action".into(),
+                    "Click Buy".into(),
+                    "Click Buy now".into()
+                ),
+                ("steps[3].action".into(), "—".into(), "Pay".into()),
+                ("steps[3].expectedResult".into(), "—".into(), "Paid".into()),
+            ]
+        );
+        assert!(
+            shown
+                .iter()
+                .all(|(_, b, a)| !b.contains('{') && !a.contains('{'))
+        );
     }
 
     #[test]

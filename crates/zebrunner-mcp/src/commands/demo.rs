@@ -41,7 +41,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         user.token.clone().into(),
     );
     let client = connect(client_config, true).await?;
-    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client));
+    // The same audit sinks and database as `serve` with this configuration,
+    // so `zebrunner-mcp audit tail` shows the demo's calls too.
+    let audit = super::setup::audit_log(&config).await?;
+    let storage = super::setup::token_storage(&config, &audit).await?;
+    let audit_at = audit_location(&config);
+    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(client))
+        .with_audit(audit)
+        .with_storage(storage);
     let security = transport::http::Security::open(false);
     let http = transport::http::HttpServer::bind(server, &config.http_options(), security).await?;
     let mcp_url = format!("http://{}/mcp", http.local_addr()?);
@@ -49,7 +56,42 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "{}",
         instructions(&sandbox.url, &mcp_url, &user.login, &user.token)
     )?;
+    reportln!("{audit_at}")?;
     http.run(shutdown_signal()).await
+}
+
+/// Where the demo's audit records go, and how to read them.
+fn audit_location(config: &zebrunner_mcp_server::config::Config) -> String {
+    use zebrunner_mcp_server::config::AuditSinkKind;
+    let sinks: Vec<String> = config
+        .audit
+        .sinks
+        .iter()
+        .map(|sink| match sink {
+            AuditSinkKind::Database => match super::setup::database_url(config) {
+                Ok(url) => format!(
+                    "the database {} (`zebrunner-mcp audit tail` reads it)",
+                    super::setup::redact_url(&url)
+                ),
+                Err(_) => "the database".to_string(),
+            },
+            AuditSinkKind::Stdout => "standard output".to_string(),
+            AuditSinkKind::File => format!(
+                "the file {}",
+                config
+                    .audit
+                    .file
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+        })
+        .collect();
+    if sinks.is_empty() {
+        "Audit log: off (audit.sinks is empty).".into()
+    } else {
+        format!("Audit log: {}.", sinks.join(", "))
+    }
 }
 
 /// The demo has no identity (anyone who reaches it acts as the sandbox
@@ -85,6 +127,10 @@ fn instructions(sandbox_url: &str, mcp_url: &str, login: &str, token: &str) -> S
         }
     });
     let pretty = serde_json::to_string_pretty(&claude_desktop).unwrap_or_default();
+    let cursor = json!({ "mcpServers": { "zebrunner": { "url": mcp_url } } });
+    let cursor = serde_json::to_string_pretty(&cursor).unwrap_or_default();
+    let vscode = json!({ "servers": { "zebrunner": { "type": "http", "url": mcp_url } } });
+    let vscode = serde_json::to_string_pretty(&vscode).unwrap_or_default();
     format!(
         "Zebrunner MCP demo is running (Ctrl-C stops it).\n\
          \n\
@@ -94,8 +140,13 @@ fn instructions(sandbox_url: &str, mcp_url: &str, login: &str, token: &str) -> S
          Claude Desktop (stdio), in claude_desktop_config.json, while this demo runs:\n\
          {pretty}\n\
          \n\
+         Cursor, in ~/.cursor/mcp.json (or .cursor/mcp.json in a project):\n\
+         {cursor}\n\
+         \n\
+         VS Code, in .vscode/mcp.json:\n\
+         {vscode}\n\
+         \n\
          Claude Code:    claude mcp add --transport http zebrunner {mcp_url}\n\
-         Cursor/VS Code: add an MCP server of type \"http\" with url {mcp_url}\n\
          MCP Inspector:  npx @modelcontextprotocol/inspector --cli {mcp_url} --transport http --method tools/list\n"
     )
 }
@@ -116,6 +167,35 @@ mod tests {
             scale: "small".into(),
             seed: 42,
         }
+    }
+
+    #[test]
+    fn instructions_give_paste_ready_configs_for_each_client() {
+        let text = instructions(
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:8080/mcp",
+            "alice",
+            "t",
+        );
+        let blocks: Vec<serde_json::Value> = text
+            .split("\n{")
+            .skip(1)
+            .map(|rest| {
+                let end = rest.find("\n}").expect("a closed JSON block") + 2;
+                serde_json::from_str(&format!("{{{}", &rest[..end])).expect("JSON")
+            })
+            .collect();
+        assert_eq!(blocks.len(), 3, "{text}");
+        assert!(blocks[0]["mcpServers"]["zebrunner"]["command"].is_string());
+        assert_eq!(
+            blocks[1]["mcpServers"]["zebrunner"]["url"],
+            "http://127.0.0.1:8080/mcp"
+        );
+        assert_eq!(blocks[2]["servers"]["zebrunner"]["type"], "http");
+        assert_eq!(
+            blocks[2]["servers"]["zebrunner"]["url"],
+            "http://127.0.0.1:8080/mcp"
+        );
     }
 
     #[test]

@@ -68,11 +68,11 @@ export async function connectStdio(sandbox, user, extraArgs = []) {
  * `serve --transport http --listen 127.0.0.1:0`; resolves once it prints
  * `mcp listening on <url>`, with `{ url, origin, stop }`.
  */
-export async function startHttpServer(sandbox, user, extraArgs = []) {
+export async function startHttpServer(sandbox, user, extraArgs = [], env = {}) {
   const proc = await startProcess(
     binaryPath(),
     ['serve', '--transport', 'http', '--listen', '127.0.0.1:0', ...extraArgs],
-    { env: serverEnv(sandbox, user), ready: /^mcp listening on (http:\/\/\S+\/mcp)$/, label: 'mcp http server' },
+    { env: { ...serverEnv(sandbox, user), ...env }, ready: /^mcp listening on (http:\/\/\S+\/mcp)$/, label: 'mcp http server' },
   );
   const url = proc.match[1];
   return { url, origin: new URL(url).origin, stop: proc.stop, process: proc };

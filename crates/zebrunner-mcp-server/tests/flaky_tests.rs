@@ -1,0 +1,201 @@
+//! `find_flaky_tests` through rmcp's own client against the in-process sandbox: every
+//! reported test really flips, its history strip matches what the sandbox says each launch's
+//! test did, the ranking holds, paging loses nothing, and a large scan states its cost first.
+// Tests may unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt as _;
+use rmcp::{RoleClient, ServiceExt, model::CallToolRequestParams, service::RunningService};
+use serde_json::{Value, json};
+use zebrunner_client::{ClientConfig, LaunchQuery, SecretString, ZebrunnerClient, ZebrunnerUrl};
+use zebrunner_mcp_server::{Credentials, ZebrunnerMcp};
+use zebrunner_sandbox::SandboxConfig;
+
+struct Setup {
+    client: RunningService<RoleClient, ()>,
+    zebrunner: ZebrunnerClient,
+    _sandbox: zebrunner_sandbox::RunningSandbox,
+}
+
+async fn setup() -> Setup {
+    let sandbox = zebrunner_sandbox::Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let user = sandbox.sandbox.users().into_iter().next().unwrap();
+    let zebrunner = ZebrunnerClient::new(ClientConfig::new(
+        ZebrunnerUrl::parse(&sandbox.url).unwrap(),
+        user.login,
+        SecretString::from(user.token),
+    ))
+    .unwrap();
+    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(zebrunner.clone()));
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    Setup {
+        client: ().serve(client_io).await.unwrap(),
+        zebrunner,
+        _sandbox: sandbox,
+    }
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, args: Value) -> (bool, Value, String) {
+    let params = CallToolRequestParams::new("find_flaky_tests")
+        .with_arguments(args.as_object().cloned().unwrap());
+    let result = client.call_tool(params).await.unwrap();
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (
+        result.is_error == Some(true),
+        result.structured_content.unwrap_or(Value::Null),
+        text,
+    )
+}
+
+#[tokio::test]
+async fn flaky_tests_match_the_launches_they_came_from() {
+    let s = setup().await;
+    let (error, out, text) = call(
+        &s.client,
+        json!({"project_key": "DEMO", "last": 12, "limit": 100, "format": "json"}),
+    )
+    .await;
+    assert!(!error, "{text}");
+    assert_eq!(out["launches"], 12);
+    let tests = out["tests"].as_array().unwrap();
+    assert!(
+        !tests.is_empty(),
+        "the sandbox seeds tests that fail a quarter of the time"
+    );
+    assert_eq!(out["total"].as_u64().unwrap() as usize, tests.len());
+
+    // The oracle: the 12 newest finished launches, straight from Zebrunner, oldest first.
+    let z = &s.zebrunner;
+    let project_id = z.project_id("DEMO").await.unwrap();
+    let mut launches: Vec<_> = z
+        .launches(project_id, LaunchQuery::default())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| !matches!(l.status.as_str(), "IN_PROGRESS" | "QUEUED"))
+        .take(12)
+        .collect();
+    launches.reverse();
+    let mut strips: BTreeMap<String, String> = BTreeMap::new();
+    for l in &launches {
+        let tests: Vec<_> = z
+            .launch_tests(project_id, l.id)
+            .try_collect()
+            .await
+            .unwrap();
+        for t in tests {
+            let letter = match t.status.as_str() {
+                "PASSED" => 'P',
+                "FAILED" => 'F',
+                "SKIPPED" => 'S',
+                "ABORTED" => 'A',
+                _ => '?',
+            };
+            strips
+                .entry(format!("{}#{}", t.test_class.unwrap_or_default(), t.name))
+                .or_default()
+                .push(letter);
+        }
+    }
+    let flips = |strip: &str| {
+        let pf: Vec<char> = strip.chars().filter(|c| matches!(c, 'P' | 'F')).collect();
+        pf.windows(2).filter(|w| w[0] != w[1]).count() as u64
+    };
+    let expected: usize = strips.values().filter(|s| flips(s) >= 2).count();
+    assert_eq!(
+        tests.len(),
+        expected,
+        "every test flipping twice or more, and no other"
+    );
+    let mut previous: Option<(u64, f64)> = None;
+    for t in tests {
+        let key = format!(
+            "{}#{}",
+            t["test_class"].as_str().unwrap_or(""),
+            t["name"].as_str().unwrap()
+        );
+        assert_eq!(t["history"].as_str().unwrap(), strips[&key], "{key}");
+        assert_eq!(t["flips"].as_u64().unwrap(), flips(&strips[&key]), "{key}");
+        let rank = (
+            t["flips"].as_u64().unwrap(),
+            t["stability_pct"].as_f64().unwrap(),
+        );
+        if let Some((f, s)) = previous {
+            assert!(
+                f > rank.0 || (f == rank.0 && s <= rank.1),
+                "ranked by flips, then stability"
+            );
+        }
+        previous = Some(rank);
+    }
+
+    // Paging: two at a time yields the same tests in the same order.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = json!({"project_key": "DEMO", "last": 12, "limit": 2, "format": "json"});
+        if let Some(c) = &cursor {
+            args["cursor"] = json!(c);
+        }
+        let (error, page, text) = call(&s.client, args).await;
+        assert!(!error, "{text}");
+        paged.extend(
+            page["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].clone()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let names: Vec<Value> = tests.iter().map(|t| t["name"].clone()).collect();
+    assert_eq!(paged, names);
+}
+
+#[tokio::test]
+async fn a_large_scan_states_its_cost_before_it_runs() {
+    let s = setup().await;
+    let (error, _, text) = call(&s.client, json!({"project_key": "DEMO", "last": 200})).await;
+    assert!(error, "{text}");
+    assert!(
+        text.contains("accept_cost=true") && text.contains("Zebrunner requests"),
+        "{text}"
+    );
+    let (error, out, text) = call(
+        &s.client,
+        json!({"project_key": "DEMO", "last": 200, "accept_cost": true, "format": "json"}),
+    )
+    .await;
+    assert!(!error, "{text}");
+    assert!(out["requests"].as_u64().unwrap() > 50, "{out}");
+    let (error, _, text) = call(
+        &s.client,
+        json!({"project_key": "DEMO", "milestone": "No such milestone"}),
+    )
+    .await;
+    assert!(error, "{text}");
+    let (error, _, text) = call(
+        &s.client,
+        json!({"project_key": "DEMO", "from": "2030-01-01"}),
+    )
+    .await;
+    assert!(error && text.contains("list_launches"), "{text}");
+}
