@@ -6,7 +6,9 @@
 //! vault) and `broker` (every request carries one of the server's own ES256
 //! access tokens, from the `client_credentials` grant: validated on the
 //! server's keys plus one grant-liveness read in its database) in the same
-//! run, so the cost of each is read off one table.
+//! run, so the cost of each is read off one table. Before them, the same Zebrunner request
+//! straight to the sandbox at each number of clients: the server's overhead is read against
+//! that floor.
 
 use std::{
     path::Path,
@@ -29,7 +31,7 @@ use rmcp::{
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::{broker::Broker, issuer::Issuer, procs, stats};
+use crate::{broker::Broker, direct, issuer::Issuer, procs, stats};
 
 /// DEMO has 250 cases at the small scale.
 const CASES: u32 = 250;
@@ -92,21 +94,65 @@ async fn fill_vault(
     Ok(file)
 }
 
+/// How much each simulated client does in one row.
+#[derive(Clone, Copy)]
+pub enum Amount {
+    /// Calls back to back for this long.
+    For(Duration),
+    /// Exactly this many calls each, however long they take.
+    Calls(usize),
+}
+
+impl Amount {
+    /// How long the direct-request floor is measured.
+    fn floor_duration(self) -> Duration {
+        match self {
+            Amount::For(d) => d,
+            Amount::Calls(_) => Duration::from_secs(5),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Amount::For(d) => format!("{}s per row", d.as_secs()),
+            Amount::Calls(n) => format!("{n} calls per client"),
+        }
+    }
+}
+
 pub async fn run(
     bin: &Path,
     clients: &[usize],
-    duration: Duration,
+    amount: Amount,
     identities: &[IdentityMode],
 ) -> anyhow::Result<()> {
+    let duration = amount.floor_duration();
     let sandbox = procs::sandbox(bin, "small").await?;
     let issuer = Issuer::start().await?;
     println!(
-        "## get_test_case over Streamable HTTP ({}s per row)\n",
-        duration.as_secs()
+        "## get_test_case over Streamable HTTP ({})\n",
+        amount.describe()
     );
     println!(
         "| Identity | Clients | protocol | calls/s | p50 | p99 | errors | RSS idle | peak RSS |\n|---|---|---|---|---|---|---|---|---|"
     );
+    // The floor, at each concurrency: the same Zebrunner request straight to the sandbox.
+    let mut floors = Vec::with_capacity(clients.len());
+    for &n in clients {
+        let direct = direct::concurrent(&sandbox, n, duration).await?;
+        println!(
+            "| direct GET to the sandbox | {n} | HTTP/1.1 | {:.0} | {} | {} | 0 | | |",
+            direct.len() as f64 / duration.as_secs_f64(),
+            stats::ms(stats::quantile(&direct, 0.5)),
+            stats::ms(stats::quantile(&direct, 0.99)),
+        );
+        floors.push((
+            n,
+            stats::quantile(&direct, 0.5).unwrap_or_default(),
+            stats::quantile(&direct, 0.99).unwrap_or_default(),
+        ));
+    }
+    let mut overheads = Vec::new();
     for &identity in identities {
         let broker = (identity == IdentityMode::Broker)
             .then(|| Broker::prepare(&procs::data_dir()))
@@ -123,6 +169,9 @@ pub async fn run(
                 .map(|b| b.env(&issuer.issuer))
                 .unwrap_or_default(),
         };
+        // The load is the measure: no per-person or per-client rate limit in its way.
+        env.push(("ZMCP_LIMITS_REQUESTS_PER_MINUTE_PER_USER", "0".into()));
+        env.push(("ZMCP_LIMITS_REQUESTS_PER_MINUTE_PER_CLIENT", "0".into()));
         if identity == IdentityMode::Vault {
             let users = clients.iter().copied().max().unwrap_or(1);
             let config = fill_vault(bin, &sandbox, users).await?;
@@ -154,17 +203,26 @@ pub async fn run(
                     tokens
                 }
             };
-            let (row, peak) = measure(&url, tokens, duration, pid).await?;
+            let (row, peak) = measure(&url, tokens, amount, pid).await?;
+            let name = match identity {
+                IdentityMode::None => "none",
+                IdentityMode::Oidc => "oidc",
+                IdentityMode::Vault => "oidc + vault",
+                IdentityMode::Broker => "broker",
+            };
+            if let Some(&(_, p50, p99)) = floors.iter().find(|(clients, ..)| *clients == n) {
+                overheads.push((
+                    name,
+                    n,
+                    stats::quantile(&row.latencies, 0.5).map(|v| v.saturating_sub(p50)),
+                    stats::quantile(&row.latencies, 0.99)
+                        .map(|v| v.as_secs_f64() / p99.as_secs_f64().max(1e-9)),
+                ));
+            }
             println!(
-                "| {} | {n} | {} | {:.0} | {} | {} | {} | {} | {} |",
-                match identity {
-                    IdentityMode::None => "none",
-                    IdentityMode::Oidc => "oidc",
-                    IdentityMode::Vault => "oidc + vault",
-                    IdentityMode::Broker => "broker",
-                },
+                "| {name} | {n} | {} | {:.0} | {} | {} | {} | {} | {} |",
                 row.protocol,
-                row.calls as f64 / duration.as_secs_f64(),
+                row.calls as f64 / row.wall.as_secs_f64().max(1e-9),
                 stats::ms(stats::quantile(&row.latencies, 0.5)),
                 stats::ms(stats::quantile(&row.latencies, 0.99)),
                 row.errors,
@@ -174,6 +232,15 @@ pub async fn run(
         }
         drop(server);
     }
+    println!("\nThe server's overhead over the direct request at the same number of clients:\n");
+    println!("| Identity | Clients | p50 − direct p50 | p99 ÷ direct p99 |\n|---|---|---|---|");
+    for (name, n, p50, p99) in overheads {
+        println!(
+            "| {name} | {n} | {} | {} |",
+            stats::ms(p50),
+            p99.map_or_else(|| "n/a".into(), |r| format!("{r:.2}×"))
+        );
+    }
     println!();
     Ok(())
 }
@@ -181,6 +248,8 @@ pub async fn run(
 struct Row {
     protocol: String,
     calls: usize,
+    /// From the first call to the last answer.
+    wall: Duration,
     errors: usize,
     latencies: Vec<Duration>,
 }
@@ -188,7 +257,7 @@ struct Row {
 async fn measure(
     url: &str,
     tokens: Vec<Option<String>>,
-    duration: Duration,
+    amount: Amount,
     pid: u32,
 ) -> anyhow::Result<(Row, Option<u64>)> {
     let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -206,7 +275,15 @@ async fn measure(
         .first()
         .and_then(|c| c.peer_info().map(|i| i.protocol_version.to_string()))
         .unwrap_or_default();
-    let deadline = Instant::now() + duration;
+    let began = Instant::now();
+    let deadline = match amount {
+        Amount::For(d) => Some(began + d),
+        Amount::Calls(_) => None,
+    };
+    let calls_each = match amount {
+        Amount::For(_) => usize::MAX,
+        Amount::Calls(n) => n,
+    };
     let mut tasks = Vec::new();
     for client in &sessions {
         let peer = client.peer().clone();
@@ -214,7 +291,9 @@ async fn measure(
         let errors = errors.clone();
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
-            while Instant::now() < deadline {
+            let mut made = 0;
+            while made < calls_each && deadline.is_none_or(|d| Instant::now() < d) {
+                made += 1;
                 let n = rand::rng().random_range(1..=CASES);
                 let args = json!({"key": format!("DEMO-{n}")});
                 let params = CallToolRequestParams::new("get_test_case")
@@ -231,10 +310,11 @@ async fn measure(
         }));
     }
     let mut peak = None;
-    while Instant::now() < deadline {
+    while !tasks.iter().all(|t| t.is_finished()) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         peak = peak.max(procs::rss_kib(pid));
     }
+    let wall = began.elapsed();
     for task in tasks {
         task.await?;
     }
@@ -247,6 +327,7 @@ async fn measure(
         Row {
             protocol,
             calls: latencies.len(),
+            wall,
             errors: errors.load(Ordering::Relaxed),
             latencies,
         },

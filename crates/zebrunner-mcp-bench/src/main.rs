@@ -7,8 +7,14 @@
 //! - [`procs`]: starting the sandbox and server processes, reading their
 //!   ready lines, and reading a process's resident memory.
 //! - [`cold_start`]: stdio start-up to the `initialize` response.
+//! - [`stdio`]: the cost of one call on stdio: sequential `get_test_case` calls,
+//!   server CPU per call, latency and memory, against a direct sandbox request
+//!   (and another binary, alternating).
 //! - [`load`]: `get_test_case` over Streamable HTTP with N concurrent clients,
-//!   with identity `none`, `oidc` (also with the vault) and `broker`.
+//!   with identity `none`, `oidc` (also with the vault) and `broker`, and the
+//!   server's overhead over direct sandbox requests at the same concurrency.
+//! - [`direct`]: those direct requests to the sandbox.
+//! - [`sessions`]: memory with many open MCP sessions, and after they close.
 //! - [`issuer`]: an in-process OpenID issuer and the tokens it signs.
 //! - [`broker`]: identity `broker`'s settings and its tokens, from the
 //!   `client_credentials` grant.
@@ -21,11 +27,14 @@
 mod analysis;
 mod broker;
 mod cold_start;
+mod direct;
 mod issuer;
 mod load;
 mod procs;
 mod requests;
+mod sessions;
 mod stats;
+mod stdio;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -48,7 +57,27 @@ enum What {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
-    /// get_test_case over Streamable HTTP.
+    /// Sequential get_test_case calls over stdio: server CPU per call, p50/p99, RSS after,
+    /// beside direct requests to the sandbox.
+    Stdio {
+        /// Measured calls per run (after 20 warm-up calls).
+        #[arg(long, default_value_t = 500)]
+        calls: usize,
+        /// Runs per server; the table ends with the medians.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Another zebrunner-mcp binary to measure alternately (for example the previous
+        /// release).
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
+    /// Memory with many MCP sessions open over Streamable HTTP, and after they are closed.
+    Sessions {
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
+    /// get_test_case over Streamable HTTP, and the server's overhead over direct sandbox
+    /// requests at the same number of clients.
     Load {
         /// Concurrent clients, comma-separated.
         #[arg(long, default_value = "1,32", value_delimiter = ',')]
@@ -56,6 +85,10 @@ enum What {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Instead of `seconds`: exactly this many calls per client (issue 11's load test:
+        /// `--clients 200 --calls-per-client 50`).
+        #[arg(long)]
+        calls_per_client: Option<usize>,
         /// Identity modes to measure, comma-separated, one server each, Zebrunner calls as
         /// the sandbox's service account except with `vault`.
         #[arg(
@@ -92,22 +125,38 @@ async fn main() -> anyhow::Result<()> {
     );
     match cli.what {
         What::ColdStart { runs } => cold_start::run(&cli.bin, runs).await?,
+        What::Stdio {
+            calls,
+            runs,
+            baseline,
+        } => stdio::run(&cli.bin, baseline.as_deref(), calls, runs).await?,
+        What::Sessions { count } => sessions::run(&cli.bin, count).await?,
         What::Load {
             clients,
             seconds,
+            calls_per_client,
             identity,
-        } => load::run(&cli.bin, &clients, Duration::from_secs(seconds), &identity).await?,
+        } => {
+            let amount = match calls_per_client {
+                Some(n) => load::Amount::Calls(n),
+                None => load::Amount::For(Duration::from_secs(seconds)),
+            };
+            load::run(&cli.bin, &clients, amount, &identity).await?
+        }
         What::SearchRequests => requests::run(&cli.bin).await?,
         What::Analysis { runs } => analysis::run(&cli.bin, runs).await?,
         What::All => {
             cold_start::run(&cli.bin, 20).await?;
+            stdio::run(&cli.bin, None, 500, 3).await?;
             let modes = [
                 load::IdentityMode::None,
                 load::IdentityMode::Oidc,
                 load::IdentityMode::Vault,
                 load::IdentityMode::Broker,
             ];
-            load::run(&cli.bin, &[1, 32], Duration::from_secs(10), &modes).await?;
+            let ten_seconds = load::Amount::For(Duration::from_secs(10));
+            load::run(&cli.bin, &[1, 32], ten_seconds, &modes).await?;
+            sessions::run(&cli.bin, 1000).await?;
             requests::run(&cli.bin).await?;
             analysis::run(&cli.bin, 5).await?;
         }

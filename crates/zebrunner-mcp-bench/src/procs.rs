@@ -20,10 +20,11 @@ impl Proc {
     }
 }
 
-/// A running sandbox and the first user's credentials.
+/// A running sandbox and the first user's credentials. Clones share the process.
+#[derive(Clone)]
 pub struct Sandbox {
     /// Kept so the sandbox lives as long as this value.
-    _proc: Proc,
+    _proc: std::sync::Arc<Proc>,
     pub url: String,
     pub login: String,
     pub token: String,
@@ -86,7 +87,7 @@ pub async fn sandbox(bin: &Path, scale: &str) -> anyhow::Result<Sandbox> {
         _ => bail!("unexpected user line {user:?}"),
     };
     Ok(Sandbox {
-        _proc: proc,
+        _proc: std::sync::Arc::new(proc),
         url,
         login,
         token,
