@@ -47,6 +47,7 @@ TOOLS = sorted(
         "coverage_report",
         "pass_rate_report",
         "find_duplicate_test_cases",
+        "find_flaky_tests",
         "review_test_case",
         *WRITE_TOOLS,
     ]
@@ -314,3 +315,23 @@ async def test_headers_mode_calls_zebrunner_as_the_header_user(sandbox, headers_
     assert wrong.is_error is True
     assert "rejected your token" in text_of(wrong)
     assert "revoked" not in text_of(wrong)
+
+
+async def test_closing_a_session_is_a_clean_termination(http_server, caplog):
+    """The SDK ends its session with DELETE when it closes; the server answers 204, which the
+    SDK takes as a clean end (it logs "Session termination failed: 202" for a 202)."""
+    import logging
+
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    caplog.set_level(logging.DEBUG, logger="mcp.client.streamable_http")
+    async with httpx2.AsyncClient(timeout=httpx2.Timeout(60)) as http_client:
+        async with streamable_http_client(http_server, http_client=http_client) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                result = await session.call_tool("list_projects", {"format": "json"})
+                assert not result.is_error
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "Session termination failed" in m], messages

@@ -92,7 +92,9 @@ describe('streamable HTTP transport', () => {
     assert.deepEqual(responseFor(list, 2).result.tools.map((t) => t.name).sort(), TOOL_NAMES);
 
     const del = await rawRequest(server.url, { method: 'DELETE', headers: { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' } });
-    assert.ok(del.status >= 200 && del.status < 300, `DELETE answered ${del.status}: ${del.body}`);
+    // 204: the Python SDK counts anything but 200, 204 or 405 as a failed termination.
+    assert.equal(del.status, 204, `DELETE answered ${del.status}: ${del.body}`);
+    assert.equal(del.body, '', 'no body with 204');
 
     const afterDelete = await rawRequest(server.url, { method: 'POST', headers: sessionHeaders, body: { jsonrpc: '2.0', id: 3, method: 'tools/list' } });
     assert.equal(afterDelete.status, 404, `request on a deleted session: ${afterDelete.status} ${afterDelete.body}`);

@@ -21,6 +21,7 @@ mod metadata;
 pub mod metrics;
 pub mod ready;
 mod request_id;
+mod session_end;
 mod sessions;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -138,6 +139,7 @@ pub fn app(
     });
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn(session_end::no_content))
         .layer(middleware::from_fn_with_state(body_limits, body::check))
         .layer(middleware::from_fn_with_state(guard, guard::guard))
         .layer(middleware::from_fn_with_state(draining, drain::end_streams));
