@@ -114,6 +114,11 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
         ZMCP_OIDC_SERVICE_CLIENTS: CLIENTS.svc.id,
         ZMCP_OIDC_ALLOWED_CLIENT_IDS: `${CLIENTS.web.id},${CLIENTS.svc.id}`,
         ZMCP_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+        // The leak test below reads everything the server logs at its most verbose, in the
+        // JSON form log shippers take (span fields included): every crate at trace (rmcp's
+        // payload logging stays held back unless named; see crates/zebrunner-mcp/src/logging.rs).
+        RUST_LOG: 'trace',
+        ZMCP_LOG_FORMAT: 'json',
       },
     });
   });
@@ -471,7 +476,26 @@ describe('identity oidc: Okta-shaped IdP, TypeScript SDK client, policy, session
     assert.match(text, /^zmcp_jwks_lookups_total\{source="issuer",result="hit"\} [1-9]/m);
   });
 
-  test('no token, secret or person in the server\'s stdout, stderr (debug log level), data directory, /metrics or /readyz', async () => {
+  test('no token, secret or person in the server\'s stdout, stderr (trace log level, JSON), data directory, /metrics or /readyz', async () => {
+    // The log really is at trace, in JSON, with the request's correlation id on the lines of
+    // a call: otherwise the search below would prove nothing.
+    const logLines = jsonLines(server.stderr);
+    const levels = new Set(logLines.map((l) => l.level));
+    assert.ok(levels.has('TRACE') && levels.has('DEBUG'), `log levels seen: ${[...levels]}`);
+    // The Zebrunner requests of tool calls (not the start-up check's, which belong to no call).
+    const zebrunnerLines = logLines.filter((l) => l.fields?.message === 'zebrunner response'
+      && (l.spans ?? []).some((s) => s.name === 'tool.call'));
+    assert.ok(zebrunnerLines.length > 0, 'the Zebrunner client logged the requests of tool calls');
+    assert.ok(
+      zebrunnerLines.every((l) => l.spans.every((s) => s.name === 'zebrunner.request'
+        || /^[0-9a-f-]{36}$/.test(s.correlation_id ?? ''))),
+      'every Zebrunner request log line of a call carries the correlation id of its call',
+    );
+    const auditIds = new Set(jsonLines(server.stdout).map((r) => r.correlation_id).filter(Boolean));
+    assert.ok(
+      zebrunnerLines.some((l) => (l.spans ?? []).some((s) => auditIds.has(s.correlation_id))),
+      'the correlation ids on the Zebrunner log lines are those of the audit records',
+    );
     const metrics = await (await fetch(metricsUrl)).text();
     const ready = await (await fetch(`${server.origin}/readyz`)).text();
     for (const [where, text] of [
