@@ -159,6 +159,29 @@ impl SecretsManagerRecords {
         }))
     }
 
+    /// Read `user_key`'s record, let `change` make the next value (or `None`: leave it), and
+    /// write it only if nobody wrote in between, reading again after a lost race. Whether it
+    /// was changed; false when there is no record or `change` declined.
+    async fn update(
+        &self,
+        user_key: &str,
+        change: impl Fn(&str, &RecordValue) -> Result<Option<RecordValue>, VaultError>,
+    ) -> Result<bool, VaultError> {
+        let name = self.name(user_key);
+        for _ in 0..MAX_RACES {
+            let Some(current) = self.current(&name, user_key).await? else {
+                return Ok(false);
+            };
+            let Some(value) = change(&name, &current.value)? else {
+                return Ok(false);
+            };
+            if self.replace(&name, &current.version_id, &value).await? {
+                return Ok(true);
+            }
+        }
+        Err(raced(&name))
+    }
+
     /// Make `value` the current one of `name` if `expected` still is; whether it was.
     async fn replace(
         &self,
@@ -584,22 +607,16 @@ impl RecordStore for SecretsManagerRecords {
         now: &'a str,
     ) -> BoxFuture<'a, Result<bool, VaultError>> {
         Box::pin(async move {
-            let name = self.name(user_key);
-            for _ in 0..MAX_RACES {
-                let Some(current) = self.current(&name, user_key).await? else {
-                    return Ok(false);
-                };
-                if current.value.revision != revision {
-                    return Ok(false);
+            self.update(user_key, |_, value| {
+                if value.revision != revision {
+                    return Ok(None);
                 }
-                let mut value = current.value.clone();
+                let mut value = value.clone();
                 value.set_status(status);
                 value.last_validated_at = Some(now.to_owned());
-                if self.replace(&name, &current.version_id, &value).await? {
-                    return Ok(true);
-                }
-            }
-            Err(raced(&name))
+                Ok(Some(value))
+            })
+            .await
         })
     }
 
@@ -610,22 +627,16 @@ impl RecordStore for SecretsManagerRecords {
         resealed: &'a Sealed,
     ) -> BoxFuture<'a, Result<bool, VaultError>> {
         Box::pin(async move {
-            let name = self.name(user_key);
-            for _ in 0..MAX_RACES {
-                let Some(current) = self.current(&name, user_key).await? else {
-                    return Ok(false);
-                };
-                let sealed = current.value.sealed().map_err(|why| corrupt(&name, &why))?;
+            self.update(user_key, |name, value| {
+                let sealed = value.sealed().map_err(|why| corrupt(name, &why))?;
                 if sealed.nonce != expected_nonce {
-                    return Ok(false);
+                    return Ok(None);
                 }
-                let mut value = current.value.clone();
+                let mut value = value.clone();
                 value.set_sealed(resealed);
-                if self.replace(&name, &current.version_id, &value).await? {
-                    return Ok(true);
-                }
-            }
-            Err(raced(&name))
+                Ok(Some(value))
+            })
+            .await
         })
     }
 }

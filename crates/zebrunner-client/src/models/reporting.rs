@@ -186,6 +186,27 @@ pub struct LaunchTest {
     pub artifacts: Vec<Value>,
 }
 
+impl LaunchTest {
+    /// The linked issues as `TYPE KEY` (`JIRA SHOP-12`), or the bare key without a type.
+    pub fn issue_links(&self) -> Vec<String> {
+        self.issue_references
+            .iter()
+            .filter_map(|r| {
+                let value = r.value.clone()?;
+                Some(match &r.type_ {
+                    Some(kind) => format!("{kind} {value}"),
+                    None => value,
+                })
+            })
+            .collect()
+    }
+
+    /// How long the test ran, in milliseconds, once it has finished.
+    pub fn duration_ms(&self) -> Option<i64> {
+        self.finish_time.zip(self.start_time).map(|(f, s)| f - s)
+    }
+}
+
 /// A launch in full (`/api/reporting/v1/launches/{id}`, R6).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

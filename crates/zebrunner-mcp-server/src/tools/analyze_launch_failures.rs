@@ -371,31 +371,14 @@ pub fn verdict(statuses: &[&str]) -> HistoryVerdict {
     }
 }
 
-fn issue_links(t: &LaunchTest) -> Vec<String> {
-    t.issue_references
-        .iter()
-        .filter_map(|r| {
-            let value = r.value.clone()?;
-            Some(match &r.type_ {
-                Some(kind) => format!("{kind} {value}"),
-                None => value,
-            })
-        })
-        .collect()
-}
-
-fn duration(t: &LaunchTest) -> Option<i64> {
-    t.finish_time.zip(t.start_time).map(|(f, s)| f - s)
-}
-
 fn failed_test(t: &LaunchTest, history: Option<&[TestHistoryItem]>) -> FailedTest {
-    let own_duration = duration(t);
+    let own_duration = t.duration_ms();
     let mut out = FailedTest {
         id: t.id,
         name: t.name.clone(),
         category: String::new(),
         known_issue: t.known_issue,
-        issues: issue_links(t),
+        issues: t.issue_links(),
         test_case_keys: t
             .test_cases
             .iter()

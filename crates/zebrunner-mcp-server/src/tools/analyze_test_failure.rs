@@ -426,23 +426,6 @@ fn first_difference(then: &[LogEntry], now: &[LogEntry]) -> Option<LogDifference
     })
 }
 
-fn issue_links(t: &LaunchTest) -> Vec<String> {
-    t.issue_references
-        .iter()
-        .filter_map(|r| {
-            let value = r.value.clone()?;
-            Some(match &r.type_ {
-                Some(kind) => format!("{kind} {value}"),
-                None => value,
-            })
-        })
-        .collect()
-}
-
-fn duration(t: &LaunchTest) -> Option<i64> {
-    t.finish_time.zip(t.start_time).map(|(f, s)| f - s)
-}
-
 /// Index of the failing entry: the first ERROR, else the last entry.
 fn failure_index(entries: &[LogEntry]) -> Option<usize> {
     entries
@@ -570,10 +553,10 @@ async fn analyze(
         exception_type: exception_type(&message),
         signature: signature(&message),
         started_at: test.start_time.and_then(epoch_ms),
-        duration_ms: duration(&test),
+        duration_ms: test.duration_ms(),
         owner: test.owner.clone(),
         known_issue: test.known_issue,
-        issues: issue_links(&test),
+        issues: test.issue_links(),
     };
     let mut output = TestFailureOutput {
         project_key: project.clone(),
@@ -720,7 +703,7 @@ async fn last_pass(
         test_id: pass.test_id,
         at: pass.start_time.and_then(epoch_ms),
         duration_ms: pass.elapsed,
-        duration_change_ms: duration(test).zip(pass.elapsed).map(|(a, b)| a - b),
+        duration_change_ms: test.duration_ms().zip(pass.elapsed).map(|(a, b)| a - b),
         environment_changes: Vec::new(),
         first_difference: None,
     };
@@ -762,7 +745,7 @@ async fn similar(
             None => break,
         }
     }
-    let mut issues: Vec<String> = same.iter().flat_map(issue_links).collect();
+    let mut issues: Vec<String> = same.iter().flat_map(LaunchTest::issue_links).collect();
     issues.sort();
     issues.dedup();
     Ok(SimilarFailures {
