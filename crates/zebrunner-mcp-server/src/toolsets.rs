@@ -92,6 +92,7 @@ pub const TOOLSETS: &[(&str, &[Toolset])] = &[
     ("coverage_report", &[Analysis]),
     ("pass_rate_report", &[Analysis]),
     ("find_flaky_tests", &[Analysis]),
+    ("analyze_launch_runtime", &[Analysis]),
     // Writes.
     ("create_test_suite", &[Suites, Writes]),
     ("update_test_suite", &[Suites, Writes]),

@@ -1,6 +1,8 @@
-//! `find_flaky_tests` through rmcp's own client against the in-process sandbox: every
-//! reported test really flips, its history strip matches what the sandbox says each launch's
-//! test did, the ranking holds, paging loses nothing, and a large scan states its cost first.
+//! The launch-window tools through rmcp's own client against the in-process sandbox.
+//! `find_flaky_tests`: every reported test really flips, its history strip matches what the
+//! sandbox says each launch's test did, the ranking holds, paging loses nothing, and a large
+//! scan states its cost first. `analyze_launch_runtime`: its figures are the sandbox's own
+//! launches and tests, summed.
 // Tests may unwrap: a failure is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -45,7 +47,15 @@ async fn setup() -> Setup {
 }
 
 async fn call(client: &RunningService<RoleClient, ()>, args: Value) -> (bool, Value, String) {
-    let params = CallToolRequestParams::new("find_flaky_tests")
+    call_tool(client, "find_flaky_tests", args).await
+}
+
+async fn call_tool(
+    client: &RunningService<RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> (bool, Value, String) {
+    let params = CallToolRequestParams::new(tool.to_string())
         .with_arguments(args.as_object().cloned().unwrap());
     let result = client.call_tool(params).await.unwrap();
     let text = result
@@ -198,4 +208,102 @@ async fn a_large_scan_states_its_cost_before_it_runs() {
     )
     .await;
     assert!(error && text.contains("list_launches"), "{text}");
+}
+
+#[tokio::test]
+async fn launch_runtime_sums_the_launches_and_tests_it_read() {
+    let s = setup().await;
+    let (error, out, text) = call_tool(
+        &s.client,
+        "analyze_launch_runtime",
+        json!({"project_key": "DEMO", "last": 5, "format": "json"}),
+    )
+    .await;
+    assert!(!error, "{text}");
+    let z = &s.zebrunner;
+    let project_id = z.project_id("DEMO").await.unwrap();
+    let launches: Vec<_> = z
+        .launches(project_id, LaunchQuery::default())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| !matches!(l.status.as_str(), "IN_PROGRESS" | "QUEUED"))
+        .take(5)
+        .collect();
+    let rows = out["launches"].as_array().unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        launches.iter().map(|l| l.id).collect::<Vec<_>>()
+    );
+    let mut durations = Vec::new();
+    let mut tests = 0;
+    for (row, l) in rows.iter().zip(&launches) {
+        assert_eq!(row["duration_secs"].as_i64(), l.duration, "launch {}", l.id);
+        let all: Vec<_> = z
+            .launch_tests(project_id, l.id)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(row["tests"].as_u64().unwrap() as usize, all.len());
+        tests += all.len();
+        durations.extend(all.iter().filter_map(|t| t.duration_ms()));
+    }
+    assert_eq!(out["window"]["tests"].as_u64().unwrap() as usize, tests);
+    let classes = ["short_tests", "medium_tests", "long_tests"]
+        .map(|k| out["window"][k].as_u64().unwrap() as usize);
+    assert_eq!(
+        classes.iter().sum::<usize>(),
+        durations.len(),
+        "every finished test classed"
+    );
+    durations.sort_unstable_by(|a, b| b.cmp(a));
+    let slowest: Vec<f64> = out["slowest_tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["duration_secs"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        slowest,
+        durations[..10]
+            .iter()
+            .map(|ms| *ms as f64 / 1000.0)
+            .collect::<Vec<_>>()
+    );
+    assert!(out["change"].is_null());
+
+    // Against a baseline: the same launches give no change at all.
+    let (error, same, text) = call_tool(
+        &s.client,
+        "analyze_launch_runtime",
+        json!({"project_key": "DEMO", "last": 5, "baseline_query": "", "format": "json"}),
+    )
+    .await;
+    assert!(!error, "{text}");
+    assert!(
+        same["change"].is_null(),
+        "an empty baseline query is no baseline"
+    );
+    let name = launches[0].name.clone();
+    let (error, compared, text) = call_tool(
+        &s.client,
+        "analyze_launch_runtime",
+        json!({"project_key": "DEMO", "last": 3, "query": name, "baseline_query": name, "format": "json"}),
+    )
+    .await;
+    assert!(!error, "{text}");
+    assert_eq!(compared["change"]["avg_launch_pct"], 0.0);
+    assert_eq!(compared["change"]["avg_test_pct"], 0.0);
+    assert_eq!(compared["change"]["baseline_launches"], 3);
+
+    let (error, _, text) = call_tool(
+        &s.client,
+        "analyze_launch_runtime",
+        json!({"project_key": "DEMO", "medium_secs": 600}),
+    )
+    .await;
+    assert!(error && text.contains("medium_secs"), "{text}");
 }

@@ -356,6 +356,7 @@ fn deserialise(tool: &str, arguments: Value) -> Result<(), String> {
     args!(
         "add_test_cases_to_run" => AddTestCasesToRunArgs,
         "analyze_launch_failures" => AnalyzeLaunchFailuresArgs,
+        "analyze_launch_runtime" => AnalyzeLaunchRuntimeArgs,
         "analyze_test_failure" => AnalyzeTestFailureArgs,
         "coverage_report" => CoverageReportArgs,
         "create_test_case" => CreateTestCaseArgs,

@@ -29,6 +29,7 @@ fn tool_list_is_the_documented_set() {
         vec![
             "add_test_cases_to_run",
             "analyze_launch_failures",
+            "analyze_launch_runtime",
             "analyze_test_failure",
             "coverage_report",
             "create_test_case",

@@ -42,6 +42,7 @@ TOOLS = sorted(
         "list_milestones",
         "get_test_case_history",
         "analyze_launch_failures",
+        "analyze_launch_runtime",
         "analyze_test_failure",
         "get_test_artifact",
         "coverage_report",

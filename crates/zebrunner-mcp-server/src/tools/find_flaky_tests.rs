@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use futures::{StreamExt as _, TryStreamExt as _, stream};
 use rmcp::{
     ErrorData as McpError, RoleServer,
     handler::server::{tool::Extension, wrapper::Parameters},
@@ -17,13 +16,13 @@ use rmcp::{
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use zebrunner_client::{LaunchSummary, LaunchTest, REPORTING_PAGE_SIZE};
+use zebrunner_client::LaunchTest;
 
 use super::{
     args::NameOrId,
     cursor::{self, OffsetCursor},
     error::ToolError,
-    launch_window::{LaunchWindow, WindowArgs, started},
+    launch_window::{LaunchWindow, WindowArgs, started, test_pages, tests_of_launches},
     output::{Format, ToolOutput, cell, finish, truncate},
     progress::Progress,
     reporting, scope,
@@ -34,8 +33,6 @@ const DEFAULT_LAST: u32 = 20;
 const MAX_LAST: u32 = 200;
 /// Above this many Zebrunner requests a scan runs only with `accept_cost`.
 const ASK_ABOVE_REQUESTS: u64 = 50;
-/// Launches whose tests are read at once.
-const PARALLEL_LAUNCHES: usize = 4;
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -225,11 +222,7 @@ impl ZebrunnerMcp {
         launches.reverse();
         progress.before_page()?;
         let ids: Vec<i64> = launches.iter().map(|l| l.id).collect();
-        let results: Vec<Vec<LaunchTest>> = stream::iter(ids.clone())
-            .map(|id| tests_of(client, project_id, id))
-            .buffered(PARALLEL_LAUNCHES)
-            .try_collect()
-            .await?;
+        let results = tests_of_launches(client, project_id, &ids).await?;
         let histories = histories(ids.into_iter().zip(results));
         let tests_seen = histories.len();
         let mut flaky: Vec<FlakyTest> = histories
@@ -265,27 +258,6 @@ impl ZebrunnerMcp {
             tests,
         })
     }
-}
-
-/// Every test of one launch.
-async fn tests_of(
-    client: &zebrunner_client::ZebrunnerClient,
-    project_id: i64,
-    launch_id: i64,
-) -> Result<Vec<LaunchTest>, zebrunner_client::Error> {
-    client
-        .launch_tests(project_id, launch_id)
-        .try_collect()
-        .await
-}
-
-/// Test pages the scan reads: every launch's tests, 50 a page (an empty launch still costs one).
-fn test_pages(launches: &[LaunchSummary]) -> u64 {
-    let page = i64::from(REPORTING_PAGE_SIZE);
-    launches
-        .iter()
-        .map(|l| (l.total.max(0) + page - 1).div_euclid(page).max(1) as u64)
-        .sum()
 }
 
 /// Each test's history over the launches, oldest first; a test is its class and name.
@@ -404,20 +376,6 @@ mod tests {
         assert_eq!(
             h[&(Some("com.example.Tests".into()), "b".into())].history,
             "P"
-        );
-    }
-
-    #[test]
-    fn pages_per_launch() {
-        let launch = |total: i64| -> LaunchSummary {
-            serde_json::from_value(serde_json::json!({
-                "id": 1, "name": "x", "status": "PASSED", "projectId": 1, "total": total
-            }))
-            .unwrap()
-        };
-        assert_eq!(
-            test_pages(&[launch(0), launch(50), launch(51), launch(500)]),
-            1 + 1 + 2 + 10
         );
     }
 }

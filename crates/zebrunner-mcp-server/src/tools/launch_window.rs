@@ -2,8 +2,11 @@
 //! query, read from Zebrunner's launch list (newest first, pages of 100, stopping at the start
 //! of the range). `pass_rate_report` and `find_flaky_tests` choose their launches here.
 
+use futures::{StreamExt as _, TryStreamExt as _, stream};
 use time::OffsetDateTime;
-use zebrunner_client::{LaunchQuery, LaunchSummary, PageRequest, ZebrunnerClient};
+use zebrunner_client::{
+    LaunchQuery, LaunchSummary, LaunchTest, PageRequest, REPORTING_PAGE_SIZE, ZebrunnerClient,
+};
 
 use super::{
     args::{self, Bound, NameOrId},
@@ -13,6 +16,8 @@ use super::{
 };
 
 const ZEBRUNNER_PAGE: u32 = 100;
+/// Launches whose tests are read at once.
+const PARALLEL_LAUNCHES: usize = 4;
 /// Launch pages read at most for one selection.
 const MAX_PAGES: u32 = 50;
 
@@ -176,4 +181,57 @@ impl LaunchWindow {
 pub fn started(l: &LaunchSummary) -> Option<OffsetDateTime> {
     l.started_at
         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+}
+
+/// Test pages reading every test of `launches` costs: 50 a page (an empty launch still costs
+/// one request).
+pub fn test_pages(launches: &[LaunchSummary]) -> u64 {
+    let page = i64::from(REPORTING_PAGE_SIZE);
+    launches
+        .iter()
+        .map(|l| (l.total.max(0) + page - 1).div_euclid(page).max(1) as u64)
+        .sum()
+}
+
+/// Every test of each launch in `ids`, in that order, a few launches at a time.
+pub async fn tests_of_launches(
+    client: &ZebrunnerClient,
+    project_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Vec<LaunchTest>>, ToolError> {
+    Ok(stream::iter(ids.to_vec())
+        .map(|id| tests_of(client, project_id, id))
+        .buffered(PARALLEL_LAUNCHES)
+        .try_collect()
+        .await?)
+}
+
+async fn tests_of(
+    client: &ZebrunnerClient,
+    project_id: i64,
+    launch_id: i64,
+) -> Result<Vec<LaunchTest>, zebrunner_client::Error> {
+    client
+        .launch_tests(project_id, launch_id)
+        .try_collect()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_per_launch() {
+        let launch = |total: i64| -> LaunchSummary {
+            serde_json::from_value(serde_json::json!({
+                "id": 1, "name": "x", "status": "PASSED", "projectId": 1, "total": total
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            test_pages(&[launch(0), launch(50), launch(51), launch(500)]),
+            1 + 1 + 2 + 10
+        );
+    }
 }

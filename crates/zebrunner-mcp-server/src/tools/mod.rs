@@ -26,6 +26,7 @@ pub mod write;
 
 mod add_test_cases_to_run;
 mod analyze_launch_failures;
+mod analyze_launch_runtime;
 mod analyze_test_failure;
 mod coverage_report;
 mod create_test_case;
@@ -59,6 +60,7 @@ mod update_test_suite;
 
 pub use add_test_cases_to_run::AddTestCasesToRunArgs;
 pub use analyze_launch_failures::{AnalyzeLaunchFailuresArgs, LaunchFailuresOutput};
+pub use analyze_launch_runtime::{AnalyzeLaunchRuntimeArgs, LaunchRuntimeOutput};
 pub use analyze_test_failure::{AnalyzeTestFailureArgs, DefectFormat, TestFailureOutput};
 pub use coverage_report::{CoverageOutput, CoverageReportArgs};
 pub use create_test_case::CreateTestCaseArgs;
@@ -124,6 +126,7 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::add_test_cases_to_run_router()
         + ZebrunnerMcp::record_test_results_router()
         + ZebrunnerMcp::find_flaky_tests_router()
+        + ZebrunnerMcp::analyze_launch_runtime_router()
         + ZebrunnerMcp::list_toolsets_router()
         + ZebrunnerMcp::enable_toolset_router();
     for route in router.map.values_mut() {

@@ -22,6 +22,7 @@ export const WRITE_TOOLS = {
 export const TOOL_NAMES = [
   'add_test_cases_to_run',
   'analyze_launch_failures',
+  'analyze_launch_runtime',
   'analyze_test_failure',
   'coverage_report',
   'create_test_case',
