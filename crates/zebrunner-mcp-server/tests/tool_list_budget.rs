@@ -379,6 +379,7 @@ fn deserialise(tool: &str, arguments: Value) -> Result<(), String> {
         "list_test_suites" => ListTestSuitesArgs,
         "pass_rate_report" => PassRateReportArgs,
         "record_test_results" => RecordTestResultsArgs,
+        "regression_report" => RegressionReportArgs,
         "review_test_case" => ReviewTestCaseArgs,
         "search_test_cases" => SearchTestCasesArgs,
         "update_test_case" => UpdateTestCaseArgs,

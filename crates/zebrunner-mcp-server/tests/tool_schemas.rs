@@ -54,6 +54,7 @@ fn tool_list_is_the_documented_set() {
             "list_toolsets",
             "pass_rate_report",
             "record_test_results",
+            "regression_report",
             "review_test_case",
             "search_test_cases",
             "update_test_case",

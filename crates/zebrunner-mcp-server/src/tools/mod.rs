@@ -52,6 +52,7 @@ mod list_test_suites;
 mod list_toolsets;
 mod pass_rate_report;
 mod record_test_results;
+mod regression_report;
 mod screenshot;
 mod search_test_cases;
 mod update_test_case;
@@ -83,6 +84,7 @@ pub use list_test_runs::{ListTestRunsArgs, TestRunsOutput};
 pub use list_test_suites::{ListTestSuitesArgs, TestSuitesOutput};
 pub use pass_rate_report::{PassRateOutput, PassRateReportArgs};
 pub use record_test_results::RecordTestResultsArgs;
+pub use regression_report::{RegressionOutput, RegressionReportArgs};
 pub use review_test_case::{ReviewOutput, ReviewTestCaseArgs};
 pub use search_test_cases::{SearchTestCasesArgs, SearchTestCasesOutput};
 pub use update_test_case::UpdateTestCaseArgs;
@@ -112,6 +114,7 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::get_test_case_history_router()
         + ZebrunnerMcp::coverage_report_router()
         + ZebrunnerMcp::pass_rate_report_router()
+        + ZebrunnerMcp::regression_report_router()
         + ZebrunnerMcp::analyze_launch_failures_router()
         + ZebrunnerMcp::analyze_test_failure_router()
         + ZebrunnerMcp::get_test_artifact_router()

@@ -45,6 +45,7 @@ export const TOOL_NAMES = [
   'list_test_suites',
   'pass_rate_report',
   'record_test_results',
+  'regression_report',
   'review_test_case',
   'search_test_cases',
   'update_test_case',
