@@ -94,6 +94,7 @@ pub const TOOLSETS: &[(&str, &[Toolset])] = &[
     ("find_flaky_tests", &[Analysis]),
     ("analyze_launch_runtime", &[Analysis]),
     ("regression_report", &[Runs, Analysis]),
+    ("release_readiness", &[Analysis]),
     // Writes.
     ("create_test_suite", &[Suites, Writes]),
     ("update_test_suite", &[Suites, Writes]),

@@ -380,6 +380,7 @@ fn deserialise(tool: &str, arguments: Value) -> Result<(), String> {
         "pass_rate_report" => PassRateReportArgs,
         "record_test_results" => RecordTestResultsArgs,
         "regression_report" => RegressionReportArgs,
+        "release_readiness" => ReleaseReadinessArgs,
         "review_test_case" => ReviewTestCaseArgs,
         "search_test_cases" => SearchTestCasesArgs,
         "update_test_case" => UpdateTestCaseArgs,

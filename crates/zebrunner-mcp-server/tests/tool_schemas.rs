@@ -55,6 +55,7 @@ fn tool_list_is_the_documented_set() {
             "pass_rate_report",
             "record_test_results",
             "regression_report",
+            "release_readiness",
             "review_test_case",
             "search_test_cases",
             "update_test_case",

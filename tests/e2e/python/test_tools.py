@@ -50,6 +50,7 @@ TOOLS = sorted(
         "find_duplicate_test_cases",
         "find_flaky_tests",
         "regression_report",
+        "release_readiness",
         "review_test_case",
         *WRITE_TOOLS,
     ]

@@ -32,6 +32,9 @@ pub enum Chart {
 pub struct Bar {
     pub label: String,
     pub percent: f64,
+    /// Whether the bar meets its own target: coloured green or red by that instead of by its
+    /// percentage (a check's target need not be 90%).
+    pub passed: Option<bool>,
 }
 
 /// A percentage bar chart as PNG bytes.
@@ -105,7 +108,8 @@ fn draw(rgb: &mut [u8], title: &str, bars: &[Bar]) -> Result<(), String> {
         ink,
         &cut(title, (WIDTH as usize - 20) / 12),
     )?;
-    legend(&root, 10, 32, ink)?;
+    let verdicts = bars.iter().any(|b| b.passed.is_some());
+    legend(&root, 10, 32, ink, verdicts)?;
     let shown = &bars[..bars.len().min(MAX_BARS)];
     // Labels go under their bars when each fits in two lines of its slot;
     // otherwise the bars are numbered and a key beside the plot names them,
@@ -165,7 +169,12 @@ fn draw(rgb: &mut [u8], title: &str, bars: &[Bar]) -> Result<(), String> {
         let y0 = bottom - (plot_h * pct / 100.0).round() as i32;
         root.draw(&Rectangle::new(
             [(x0, y0), (x1, bottom)],
-            colour(pct).filled(),
+            match bar.passed {
+                Some(true) => GOOD,
+                Some(false) => POOR,
+                None => colour(pct),
+            }
+            .filled(),
         ))
         .map_err(|e| e.to_string())?;
         let value = format!("{pct:.0}%");
@@ -193,15 +202,20 @@ fn draw(rgb: &mut [u8], title: &str, bars: &[Bar]) -> Result<(), String> {
     root.present().map_err(|e| e.to_string())
 }
 
-/// The colour key: what green, amber and red bars mean.
+/// The colour key: what green, amber and red bars mean (or green and red, when bars are
+/// coloured by their own targets).
 fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     x: i32,
     y: i32,
     ink: RGBColor,
+    verdicts: bool,
 ) -> Result<(), String> {
     let mut at = x;
-    for (colour, meaning) in [(GOOD, "90% OR MORE"), (FAIR, "75-89%"), (POOR, "UNDER 75%")] {
+    let by_percent = [(GOOD, "90% OR MORE"), (FAIR, "75-89%"), (POOR, "UNDER 75%")];
+    let by_target = [(GOOD, "MEETS ITS TARGET"), (POOR, "MISSES ITS TARGET")];
+    let keys: &[(RGBColor, &str)] = if verdicts { &by_target } else { &by_percent };
+    for &(colour, meaning) in keys {
         area.draw(&Rectangle::new([(at, y), (at + 9, y + 8)], colour.filled()))
             .map_err(|e| e.to_string())?;
         text(area, at + 14, y + 1, 1, ink, meaning)?;
@@ -358,10 +372,12 @@ pub(crate) mod tests {
             Bar {
                 label: "Login".into(),
                 percent: 95.0,
+                passed: None,
             },
             Bar {
                 label: "Checkout > Payments".into(),
                 percent: 40.0,
+                passed: None,
             },
         ];
         let png = percent_bars("Coverage DEMO", &bars).unwrap();
@@ -402,6 +418,7 @@ pub(crate) mod tests {
             .map(|i| Bar {
                 label: format!("Checkout > Payments {i}"),
                 percent: 50.0,
+                passed: None,
             })
             .collect();
         let (_, _, pixels) = decode(&percent_bars("Many", &many).unwrap());
@@ -412,6 +429,7 @@ pub(crate) mod tests {
         let few = vec![Bar {
             label: "Login".into(),
             percent: 95.0,
+            passed: None,
         }];
         let (_, _, pixels) = decode(&percent_bars("Few", &few).unwrap());
         assert!(
@@ -433,6 +451,36 @@ pub(crate) mod tests {
             });
             assert!(found, "legend swatch {rgb:?}");
         }
+    }
+
+    #[test]
+    fn bars_with_targets_are_coloured_by_them() {
+        let bars = [
+            Bar {
+                label: "high but failing".into(),
+                percent: 95.0,
+                passed: Some(false),
+            },
+            Bar {
+                label: "low but passing".into(),
+                percent: 30.0,
+                passed: Some(true),
+            },
+        ];
+        let (_, _, pixels) = decode(&percent_bars("Targets", &bars).unwrap());
+        let colour_at = |x: u32, y: u32| {
+            let i = ((y * WIDTH + x) * 3) as usize;
+            [pixels[i], pixels[i + 1], pixels[i + 2]]
+        };
+        // Just above the axis, in the middle of each bar's slot.
+        let y = HEIGHT - 40;
+        let slot = (WIDTH - 20 - 50) / 2;
+        assert_eq!(colour_at(50 + slot / 2, y), [POOR.0, POOR.1, POOR.2]);
+        assert_eq!(colour_at(50 + slot + slot / 2, y), [GOOD.0, GOOD.1, GOOD.2]);
+        // No amber in the key: it speaks of targets, not percentages.
+        let amber =
+            (32..40).any(|y| (0..WIDTH).any(|x| colour_at(x, y) == [FAIR.0, FAIR.1, FAIR.2]));
+        assert!(!amber);
     }
 
     #[test]

@@ -389,6 +389,7 @@ fn coverage_chart(o: &CoverageOutput) -> Result<Vec<u8>, ToolError> {
             // tells suites of the same name under different parents apart.
             label: r.suite.clone(),
             percent: r.coverage_pct,
+            passed: None,
         })
         .collect();
     chart::percent_bars(

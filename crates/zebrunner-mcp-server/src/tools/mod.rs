@@ -53,6 +53,7 @@ mod list_toolsets;
 mod pass_rate_report;
 mod record_test_results;
 mod regression_report;
+mod release_readiness;
 mod screenshot;
 mod search_test_cases;
 mod update_test_case;
@@ -85,6 +86,7 @@ pub use list_test_suites::{ListTestSuitesArgs, TestSuitesOutput};
 pub use pass_rate_report::{PassRateOutput, PassRateReportArgs};
 pub use record_test_results::RecordTestResultsArgs;
 pub use regression_report::{RegressionOutput, RegressionReportArgs};
+pub use release_readiness::{ReadinessOutput, ReleaseReadinessArgs};
 pub use review_test_case::{ReviewOutput, ReviewTestCaseArgs};
 pub use search_test_cases::{SearchTestCasesArgs, SearchTestCasesOutput};
 pub use update_test_case::UpdateTestCaseArgs;
@@ -115,6 +117,7 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::coverage_report_router()
         + ZebrunnerMcp::pass_rate_report_router()
         + ZebrunnerMcp::regression_report_router()
+        + ZebrunnerMcp::release_readiness_router()
         + ZebrunnerMcp::analyze_launch_failures_router()
         + ZebrunnerMcp::analyze_test_failure_router()
         + ZebrunnerMcp::get_test_artifact_router()

@@ -397,6 +397,7 @@ fn pass_rate_chart(o: &PassRateOutput) -> Result<Vec<u8>, ToolError> {
         .map(|r| Bar {
             label: r.group.clone(),
             percent: r.pass_rate_pct,
+            passed: None,
         })
         .collect();
     chart::percent_bars(

@@ -259,12 +259,14 @@ async fn report(
     }
     let all = milestones.as_deref().unwrap_or_default();
     let current_ms = milestone
-        .map(|m| pick_milestone(&project, all, m))
+        .map(|m| reporting::find_milestone(&project, all, m))
         .transpose()?;
     let previous_ms = match previous_milestone {
-        Some(m) => Some(pick_milestone(&project, all, m)?),
+        Some(m) => Some(reporting::find_milestone(&project, all, m)?),
         // With no previous build either, the milestone that started before this one.
-        None if previous_build.is_none() => current_ms.and_then(|c| milestone_before(all, c)),
+        None if previous_build.is_none() => {
+            current_ms.and_then(|c| reporting::milestone_before(all, c))
+        }
         None => None,
     };
     let current = side(client, &project, current_ms, build, progress).await?;
@@ -387,38 +389,6 @@ fn named(v: Option<&str>) -> Option<&str> {
 
 fn blank(m: &NameOrId) -> bool {
     matches!(m, NameOrId::Name(n) if n.trim().is_empty())
-}
-
-/// The milestone of `all` that `wanted` names, or an error listing them.
-fn pick_milestone<'a>(
-    project: &str,
-    all: &'a [Milestone],
-    wanted: &NameOrId,
-) -> Result<&'a Milestone, ToolError> {
-    all.iter()
-        .find(|m| match wanted {
-            NameOrId::Id(id) => m.id == *id,
-            NameOrId::Name(n) => {
-                m.name.trim().eq_ignore_ascii_case(n.trim())
-                    || n.trim().parse::<i64>().is_ok_and(|id| id == m.id)
-            }
-        })
-        .ok_or_else(|| {
-            let names: Vec<&str> = all.iter().map(|m| m.name.as_str()).collect();
-            ToolError::invalid(format!(
-                "project {project} has no milestone {:?}; its milestones are: {} (list_milestones shows them)",
-                wanted.as_lookup(),
-                if names.is_empty() { "none".into() } else { names.join(", ") }
-            ))
-        })
-}
-
-/// The milestone that started last before `current` (by start date, then id).
-fn milestone_before<'a>(all: &'a [Milestone], current: &Milestone) -> Option<&'a Milestone> {
-    let key = |m: &Milestone| (m.start_date.clone().unwrap_or_default(), m.id);
-    all.iter()
-        .filter(|m| m.id != current.id && key(m) < key(current))
-        .max_by_key(|m| key(m))
 }
 
 /// The runs of a milestone and/or build, each with its cases.
@@ -582,26 +552,6 @@ async fn per_suite(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ms(id: i64, start: Option<&str>) -> Milestone {
-        Milestone {
-            id,
-            name: format!("M{id}"),
-            start_date: start.map(str::to_string),
-            ..Milestone::default()
-        }
-    }
-
-    #[test]
-    fn the_previous_milestone_started_last_before() {
-        let all = [
-            ms(1, Some("2025-01-01T00:00:00Z")),
-            ms(2, Some("2025-02-01T00:00:00Z")),
-            ms(3, Some("2025-03-01T00:00:00Z")),
-        ];
-        assert_eq!(milestone_before(&all, &all[2]).map(|m| m.id), Some(2));
-        assert_eq!(milestone_before(&all, &all[0]).map(|m| m.id), None);
-    }
 
     #[test]
     fn shares_read_as_percentages() {

@@ -35,18 +35,27 @@ pub async fn resolve_milestone(
     wanted: &NameOrId,
 ) -> Result<Milestone, ToolError> {
     let all = all_milestones(client, project_id).await?;
-    let found = all.iter().find(|m| match wanted {
-        NameOrId::Id(id) => m.id == *id,
-        NameOrId::Name(name) => {
-            m.name.trim().eq_ignore_ascii_case(name.trim())
-                || name.trim().parse::<i64>().is_ok_and(|id| id == m.id)
-        }
-    });
-    match found {
-        Some(m) => Ok(m.clone()),
-        None => {
+    find_milestone(project_key, &all, wanted).cloned()
+}
+
+/// The milestone of `all` named (case-insensitive) or numbered by `wanted`, or an error listing
+/// them.
+pub fn find_milestone<'a>(
+    project_key: &str,
+    all: &'a [Milestone],
+    wanted: &NameOrId,
+) -> Result<&'a Milestone, ToolError> {
+    all.iter()
+        .find(|m| match wanted {
+            NameOrId::Id(id) => m.id == *id,
+            NameOrId::Name(name) => {
+                m.name.trim().eq_ignore_ascii_case(name.trim())
+                    || name.trim().parse::<i64>().is_ok_and(|id| id == m.id)
+            }
+        })
+        .ok_or_else(|| {
             let names: Vec<&str> = all.iter().map(|m| m.name.as_str()).collect();
-            Err(ToolError::invalid(format!(
+            ToolError::invalid(format!(
                 "project {project_key} has no milestone {:?}; its milestones are: {} (list_milestones shows them)",
                 wanted.as_lookup(),
                 if names.is_empty() {
@@ -54,9 +63,17 @@ pub async fn resolve_milestone(
                 } else {
                     names.join(", ")
                 }
-            )))
-        }
-    }
+            ))
+        })
+}
+
+/// The milestone that started last before `current` (by start date, then id): what a release
+/// is compared with when no baseline is named.
+pub fn milestone_before<'a>(all: &'a [Milestone], current: &Milestone) -> Option<&'a Milestone> {
+    let key = |m: &Milestone| (m.start_date.clone().unwrap_or_default(), m.id);
+    all.iter()
+        .filter(|m| m.id != current.id && key(m) < key(current))
+        .max_by_key(|m| key(m))
 }
 
 /// The project's TCM result statuses named in `given` (by name or alias,
@@ -99,6 +116,26 @@ pub fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize, ToolEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ms(id: i64, start: Option<&str>) -> Milestone {
+        Milestone {
+            id,
+            name: format!("M{id}"),
+            start_date: start.map(str::to_string),
+            ..Milestone::default()
+        }
+    }
+
+    #[test]
+    fn the_previous_milestone_started_last_before() {
+        let all = [
+            ms(1, Some("2025-01-01T00:00:00Z")),
+            ms(2, Some("2025-02-01T00:00:00Z")),
+            ms(3, Some("2025-03-01T00:00:00Z")),
+        ];
+        assert_eq!(milestone_before(&all, &all[2]).map(|m| m.id), Some(2));
+        assert_eq!(milestone_before(&all, &all[0]).map(|m| m.id), None);
+    }
 
     #[test]
     fn epoch_ms_is_rfc3339() {

@@ -46,6 +46,7 @@ export const TOOL_NAMES = [
   'pass_rate_report',
   'record_test_results',
   'regression_report',
+  'release_readiness',
   'review_test_case',
   'search_test_cases',
   'update_test_case',
