@@ -2,7 +2,7 @@
 //! launches, ranked by flips and then by stability, each with its history strip.
 //!
 //! The window is chosen by [`launch_window`] (newest N finished launches, a date range, a
-//! milestone, a name or build). Every launch's tests are then read in pages of 50: that is the
+//! milestone, a name or build). Every launch's tests are then read in pages of 100 (Zebrunner's largest): that is the
 //! cost, and it is stated before a large scan starts (`accept_cost`) and in every answer.
 
 use std::collections::BTreeMap;

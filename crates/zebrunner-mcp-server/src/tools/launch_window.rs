@@ -183,7 +183,7 @@ pub fn started(l: &LaunchSummary) -> Option<OffsetDateTime> {
         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
 }
 
-/// Test pages reading every test of `launches` costs: 50 a page (an empty launch still costs
+/// Test pages reading every test of `launches` costs: 100 a page (an empty launch still costs
 /// one request).
 pub fn test_pages(launches: &[LaunchSummary]) -> u64 {
     let page = i64::from(REPORTING_PAGE_SIZE);
@@ -230,8 +230,8 @@ mod tests {
             .unwrap()
         };
         assert_eq!(
-            test_pages(&[launch(0), launch(50), launch(51), launch(500)]),
-            1 + 1 + 2 + 10
+            test_pages(&[launch(0), launch(100), launch(101), launch(500)]),
+            1 + 1 + 2 + 5
         );
     }
 }

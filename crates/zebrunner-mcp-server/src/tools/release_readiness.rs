@@ -9,7 +9,7 @@
 //! 5. runtime: average launch duration against the milestone before (or a named baseline).
 //!
 //! Requests: the launch list of the milestone and of the baseline (pages of 100), the tests of
-//! each newest launch (pages of 50) and the project's cases (pages of 100), stated before a
+//! each newest launch (pages of 100) and the project's cases (pages of 100), stated before a
 //! large check runs. A check without data passes as "n/a" and says so.
 
 use std::collections::BTreeMap;
