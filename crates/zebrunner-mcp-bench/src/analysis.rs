@@ -7,11 +7,14 @@
 
 use std::{path::Path, time::Duration};
 
-use anyhow::Context;
-use rmcp::{ServiceExt, model::CallToolRequestParams, transport::StreamableHttpClientTransport};
+use rmcp::{ServiceExt, transport::StreamableHttpClientTransport};
 use serde_json::{Value, json};
 
-use crate::{procs, stats};
+use crate::{
+    procs,
+    requests::{Measured, call_logged},
+    stats,
+};
 
 struct Case {
     tool: &'static str,
@@ -24,7 +27,6 @@ pub async fn run(bin: &Path, runs: usize) -> anyhow::Result<()> {
     let (_server, url) = procs::http_server(bin, &sandbox, &[]).await?;
     let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await?;
     let http = reqwest::Client::new();
-    let log = format!("{}/__sandbox/requests", sandbox.url);
     let cases = [
         Case {
             tool: "analyze_launch_failures",
@@ -53,28 +55,11 @@ pub async fn run(bin: &Path, runs: usize) -> anyhow::Result<()> {
         let mut warm = Vec::new();
         let mut answer = String::new();
         for run in 0..runs.max(1) {
-            http.delete(&log).send().await?.error_for_status()?;
-            let started = std::time::Instant::now();
-            let result = client
-                .call_tool(
-                    CallToolRequestParams::new(case.tool)
-                        .with_arguments(case.args.as_object().cloned().unwrap_or_default()),
-                )
-                .await?;
-            let elapsed = started.elapsed();
-            anyhow::ensure!(
-                result.is_error != Some(true),
-                "{} failed: {result:?}",
-                case.tool
-            );
-            let out = result.structured_content.context("no structuredContent")?;
-            let requests: Vec<Value> = http
-                .get(&log)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
+            let Measured {
+                requests,
+                elapsed,
+                out,
+            } = call_logged(&client, &http, &sandbox.url, case.tool, &case.args).await?;
             if run == 0 {
                 first_requests = requests.len();
                 first_time = elapsed;

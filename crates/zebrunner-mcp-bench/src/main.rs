@@ -22,6 +22,8 @@
 //!   sandbox's request log.
 //! - [`analysis`]: issue 3: requests and wall time of `analyze_launch_failures`
 //!   and `get_test_case_history`.
+//! - [`qa`]: issue 12: requests and wall time of `analyze_test_failure`,
+//!   `find_flaky_tests` and `release_readiness`, beside the fewest possible.
 //! - [`stats`]: medians and percentiles.
 
 mod analysis;
@@ -31,6 +33,7 @@ mod direct;
 mod issuer;
 mod load;
 mod procs;
+mod qa;
 mod requests;
 mod sessions;
 mod stats;
@@ -108,6 +111,13 @@ enum What {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Issue 12: requests and wall time of analyze_test_failure, find_flaky_tests (14 days)
+    /// and release_readiness (a milestone), beside the fewest requests possible.
+    Qa {
+        /// Calls per tool (the first with cold client caches).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Everything above.
     All,
 }
@@ -145,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
         }
         What::SearchRequests => requests::run(&cli.bin).await?,
         What::Analysis { runs } => analysis::run(&cli.bin, runs).await?,
+        What::Qa { runs } => qa::run(&cli.bin, runs).await?,
         What::All => {
             cold_start::run(&cli.bin, 20).await?;
             stdio::run(&cli.bin, None, 500, 3).await?;
@@ -159,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
             sessions::run(&cli.bin, 1000).await?;
             requests::run(&cli.bin).await?;
             analysis::run(&cli.bin, 5).await?;
+            qa::run(&cli.bin, 5).await?;
         }
     }
     Ok(())
