@@ -181,6 +181,87 @@ async fn flaky_tests_match_the_launches_they_came_from() {
 }
 
 #[tokio::test]
+async fn manual_cases_flip_by_their_executions() {
+    let s = setup().await;
+    let z = &s.zebrunner;
+    let project_id = z.project_id("DEMO").await.unwrap();
+    let cases: Vec<zebrunner_client::TestCase> =
+        z.test_cases("DEMO", None).try_collect().await.unwrap();
+    let manual: Vec<_> = cases
+        .iter()
+        .filter(|c| !c.deleted && !c.deprecated && !c.draft)
+        .filter(|c| {
+            c.automation_state
+                .as_ref()
+                .is_none_or(|a| a.name != "Automated")
+        })
+        .collect();
+    let mut expected = BTreeMap::new();
+    for c in &manual {
+        let mut runs: Vec<_> = z
+            .test_case_executions(project_id, c.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.type_.as_deref() == Some("MANUAL"))
+            .collect();
+        runs.sort_by(|a, b| a.tracked_at.cmp(&b.tracked_at));
+        let newest = &runs[runs.len().saturating_sub(12)..];
+        let decided: Vec<bool> = newest
+            .iter()
+            .filter_map(|e| match e.status.as_ref().unwrap().name.as_str() {
+                "Passed" => Some(true),
+                "Failed" => Some(false),
+                _ => None,
+            })
+            .collect();
+        let flips = decided.windows(2).filter(|w| w[0] != w[1]).count();
+        if flips >= 2 {
+            expected.insert(c.key.clone(), flips as u64);
+        }
+    }
+    assert!(!expected.is_empty(), "the seed's manual cases flip");
+
+    // Without accept_cost the scan says what the manual cases would cost.
+    let (error, _, text) = call(
+        &s.client,
+        json!({"project_key": "DEMO", "last": 12, "manual": true}),
+    )
+    .await;
+    assert!(error && text.contains("manual cases"), "{text}");
+    let (error, out, text) = call(
+        &s.client,
+        json!({"project_key": "DEMO", "last": 12, "manual": true, "accept_cost": true,
+               "limit": 100, "format": "json"}),
+    )
+    .await;
+    assert!(!error, "{text}");
+    let mut got = BTreeMap::new();
+    let mut out = out;
+    loop {
+        for t in out["tests"].as_array().unwrap() {
+            if t["manual"] == true {
+                got.insert(
+                    t["test_cases"][0].as_str().unwrap().to_string(),
+                    t["flips"].as_u64().unwrap(),
+                );
+            }
+        }
+        let Some(c) = out["next_cursor"].as_str().map(str::to_string) else {
+            break;
+        };
+        let (_, next, _) = call(
+            &s.client,
+            json!({"project_key": "DEMO", "last": 12, "manual": true, "accept_cost": true,
+                   "limit": 100, "cursor": c, "format": "json"}),
+        )
+        .await;
+        out = next;
+    }
+    assert_eq!(got, expected);
+}
+
+#[tokio::test]
 async fn a_large_scan_states_its_cost_before_it_runs() {
     let s = setup().await;
     let (error, _, text) = call(&s.client, json!({"project_key": "DEMO", "last": 200})).await;

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use futures::{StreamExt as _, TryStreamExt as _, stream};
+
 use rmcp::{
     ErrorData as McpError, RoleServer,
     handler::server::{tool::Extension, wrapper::Parameters},
@@ -16,10 +18,12 @@ use rmcp::{
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use zebrunner_client::LaunchTest;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use zebrunner_client::{LaunchTest, TestCase, TestCaseExecution, ZebrunnerClient};
 
 use super::{
     args::NameOrId,
+    coverage_report::is_automated,
     cursor::{self, OffsetCursor},
     error::ToolError,
     launch_window::{LaunchWindow, WindowArgs, started, test_pages, tests_of_launches},
@@ -33,6 +37,8 @@ const DEFAULT_LAST: u32 = 20;
 const MAX_LAST: u32 = 200;
 /// Above this many Zebrunner requests a scan runs only with `accept_cost`.
 const ASK_ABOVE_REQUESTS: u64 = 50;
+/// Manual cases whose executions are read at once.
+const PARALLEL_CASES: usize = 4;
 
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +61,9 @@ pub struct FindFlakyTestsArgs {
     /// Run a scan that needs more than 50 Zebrunner requests.
     #[serde(default)]
     pub accept_cost: bool,
+    /// Also manual TCM cases: newest `last` executions, or those in `from`/`to`.
+    #[serde(default)]
+    pub manual: bool,
     /// Tests per answer (default 20).
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
@@ -100,6 +109,8 @@ pub struct FlakyTest {
     pub last_failed_launch_id: Option<i64>,
     /// Linked TCM cases.
     pub test_cases: Vec<String>,
+    /// A manual TCM case: its history is its executions.
+    pub manual: bool,
 }
 
 impl ToolOutput for FlakyTestsOutput {
@@ -122,7 +133,8 @@ impl ToolOutput for FlakyTestsOutput {
             );
             for t in &self.tests {
                 md.push_str(&format!(
-                    "| {} | {} | {:.1}% | `{}` | {} | {} |\n",
+                    "| {}{} | {} | {:.1}% | `{}` | {} | {} |\n",
+                    if t.manual { "(manual case) " } else { "" },
                     cell(&t.name),
                     t.flips,
                     t.stability_pct,
@@ -179,6 +191,7 @@ impl ZebrunnerMcp {
             &a.milestone,
             &a.query,
             min_flips,
+            a.manual,
         ));
         let offset = OffsetCursor::resume(&cx.cursors, a.cursor.as_deref(), &fingerprint)?;
         let project_id = client.project_id(&project).await?;
@@ -208,12 +221,27 @@ impl ZebrunnerMcp {
                  the milestone and query with list_launches",
             ));
         }
-        let cost = test_pages(&launches);
+        let mut cost = test_pages(&launches);
+        // Manual cases cost one executions request each; the case list is read first to count
+        // them (one request per 100 cases), so the cost said below is exact.
+        let (manual, case_pages) = if a.manual {
+            progress.before_page()?;
+            let (cases, pages) = manual_cases(client, &project).await?;
+            cost += cases.len() as u64;
+            (cases, pages)
+        } else {
+            (Vec::new(), 0)
+        };
         if cost > ASK_ABOVE_REQUESTS && !a.accept_cost {
+            let manual_part = if a.manual {
+                format!(" and the executions of {} manual cases", manual.len())
+            } else {
+                String::new()
+            };
             return Err(ToolError::invalid(format!(
-                "this scan reads the tests of {} launches ({} tests): about {cost} Zebrunner \
-                 requests. Call again with accept_cost=true to run it, or narrow it with `last`, \
-                 `from`/`to`, `milestone` or `query`",
+                "this scan reads the tests of {} launches ({} tests){manual_part}: about {cost} \
+                 Zebrunner requests. Call again with accept_cost=true to run it, or narrow it \
+                 with `last`, `from`/`to`, `milestone` or `query`",
                 launches.len(),
                 launches.iter().map(|l| l.total.max(0)).sum::<i64>()
             )));
@@ -224,11 +252,30 @@ impl ZebrunnerMcp {
         let ids: Vec<i64> = launches.iter().map(|l| l.id).collect();
         let results = tests_of_launches(client, project_id, &ids).await?;
         let histories = histories(ids.into_iter().zip(results));
-        let tests_seen = histories.len();
+        let tests_seen = histories.len() + manual.len();
         let mut flaky: Vec<FlakyTest> = histories
             .into_values()
             .filter(|t| t.flips >= min_flips)
             .collect();
+        if !manual.is_empty() {
+            progress.before_page()?;
+            let range = (window.from.is_some() || window.to.is_some()).then(|| {
+                (
+                    window.from.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    window.to.unwrap_or_else(OffsetDateTime::now_utc),
+                )
+            });
+            let last = a.last.unwrap_or(DEFAULT_LAST) as usize;
+            let ids: Vec<i64> = manual.iter().map(|c| c.id).collect();
+            let executions = executions_of(client, project_id, ids).await?;
+            flaky.extend(
+                manual
+                    .iter()
+                    .zip(executions)
+                    .map(|(c, e)| manual_history(c, e, range, last))
+                    .filter(|t| t.flips >= min_flips),
+            );
+        }
         flaky.sort_by(|x, y| {
             y.flips
                 .cmp(&x.flips)
@@ -250,7 +297,7 @@ impl ZebrunnerMcp {
             first_launch_started: launches.first().and_then(started).map(super::args::rfc3339),
             last_launch_started: launches.last().and_then(started).map(super::args::rfc3339),
             tests_seen,
-            requests: u64::from(selected.pages) + cost,
+            requests: u64::from(selected.pages) + case_pages + cost,
             total,
             returned: tests.len(),
             has_more: next_cursor.is_some(),
@@ -280,32 +327,9 @@ fn histories(
                     last_failure: None,
                     last_failed_launch_id: None,
                     test_cases: Vec::new(),
+                    manual: false,
                 });
-            let letter = match t.status.to_ascii_uppercase().as_str() {
-                "PASSED" => 'P',
-                "FAILED" => 'F',
-                "SKIPPED" => 'S',
-                "ABORTED" => 'A',
-                _ => '?',
-            };
-            let previous = entry.history.chars().rev().find(|c| matches!(c, 'P' | 'F'));
-            if matches!(letter, 'P' | 'F') && previous.is_some_and(|p| p != letter) {
-                entry.flips += 1;
-            }
-            entry.history.push(letter);
-            match letter {
-                'P' => entry.passed += 1,
-                'F' => {
-                    entry.failed += 1;
-                    entry.last_failure = t
-                        .message
-                        .as_deref()
-                        .and_then(|m| m.lines().next())
-                        .map(|m| truncate(m, 160));
-                    entry.last_failed_launch_id = Some(launch_id);
-                }
-                _ => {}
-            }
+            record(entry, &t.status, t.message.as_deref(), Some(launch_id));
             for case in t.test_cases.into_iter().filter_map(|c| c.test_case_id) {
                 if !entry.test_cases.contains(&case) {
                     entry.test_cases.push(case);
@@ -314,14 +338,128 @@ fn histories(
         }
     }
     for t in out.values_mut() {
-        let runs = t.passed + t.failed;
-        t.stability_pct = if runs == 0 {
-            0.0
-        } else {
-            (f64::from(t.passed) * 1000.0 / f64::from(runs)).round() / 10.0
-        };
+        stability(t);
     }
     out
+}
+
+/// One more result of `t`: its letter in the strip, a flip when it differs from the last
+/// passed or failed one, the counts and the latest failure.
+fn record(t: &mut FlakyTest, status: &str, message: Option<&str>, launch_id: Option<i64>) {
+    let status = status.trim().to_ascii_uppercase();
+    let letter = match status.as_str() {
+        s if s.starts_with("PASS") => 'P',
+        s if s.starts_with("FAIL") => 'F',
+        s if s.starts_with("SKIP") => 'S',
+        "ABORTED" => 'A',
+        _ => '?',
+    };
+    let previous = t.history.chars().rev().find(|c| matches!(c, 'P' | 'F'));
+    if matches!(letter, 'P' | 'F') && previous.is_some_and(|p| p != letter) {
+        t.flips += 1;
+    }
+    t.history.push(letter);
+    match letter {
+        'P' => t.passed += 1,
+        'F' => {
+            t.failed += 1;
+            t.last_failure = message
+                .and_then(|m| m.lines().next())
+                .map(|m| truncate(m, 160));
+            t.last_failed_launch_id = launch_id;
+        }
+        _ => {}
+    }
+}
+
+/// passed / (passed + failed) in percent, one decimal.
+fn stability(t: &mut FlakyTest) {
+    let runs = t.passed + t.failed;
+    t.stability_pct = if runs == 0 {
+        0.0
+    } else {
+        (f64::from(t.passed) * 1000.0 / f64::from(runs)).round() / 10.0
+    };
+}
+
+/// The manual (not automated) live cases of a project, and the case pages read.
+async fn manual_cases(
+    client: &ZebrunnerClient,
+    project: &str,
+) -> Result<(Vec<TestCase>, u64), ToolError> {
+    let cases: Vec<TestCase> = client.test_cases(project, None).try_collect().await?;
+    let pages = (cases.len() as u64).div_ceil(100).max(1);
+    let manual = cases
+        .into_iter()
+        .filter(|c| !c.deleted && !c.deprecated && !c.draft)
+        .filter(|c| {
+            !c.automation_state
+                .as_ref()
+                .is_some_and(|s| is_automated(&s.name, &[]))
+        })
+        .collect();
+    Ok((manual, pages))
+}
+
+/// The executions of each case in `ids`, in that order, a few cases at a time.
+async fn executions_of(
+    client: &ZebrunnerClient,
+    project_id: i64,
+    ids: Vec<i64>,
+) -> Result<Vec<Vec<TestCaseExecution>>, ToolError> {
+    Ok(stream::iter(ids)
+        .map(|id| client.test_case_executions(project_id, id))
+        .buffered(PARALLEL_CASES)
+        .try_collect()
+        .await?)
+}
+
+/// A manual case's history from its manual executions, oldest first: those tracked within
+/// `[from, to]`, else the newest `last`.
+fn manual_history(
+    case: &TestCase,
+    mut executions: Vec<TestCaseExecution>,
+    range: Option<(OffsetDateTime, OffsetDateTime)>,
+    last: usize,
+) -> FlakyTest {
+    executions.retain(|e| {
+        e.type_
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case("MANUAL"))
+            && e.status.is_some()
+    });
+    let at = |e: &TestCaseExecution| {
+        e.tracked_at
+            .as_deref()
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+    };
+    executions.sort_by_key(|e| at(e));
+    match range {
+        Some((from, to)) => executions.retain(|e| at(e).is_some_and(|t| t >= from && t <= to)),
+        None => {
+            let skip = executions.len().saturating_sub(last);
+            executions.drain(..skip);
+        }
+    }
+    let mut t = FlakyTest {
+        name: case.title.clone(),
+        test_class: None,
+        flips: 0,
+        passed: 0,
+        failed: 0,
+        stability_pct: 0.0,
+        history: String::new(),
+        last_failure: None,
+        last_failed_launch_id: None,
+        test_cases: vec![case.key.clone()],
+        manual: true,
+    };
+    for e in &executions {
+        let status = e.status.as_ref().map_or("", |s| s.name.as_str());
+        record(&mut t, status, e.details.as_deref(), None);
+    }
+    stability(&mut t);
+    t
 }
 
 #[cfg(test)]
