@@ -221,11 +221,7 @@ async fn analyze(
     .select(client, project_id, progress, "analyze_launch_runtime")
     .await?;
     // A blank milestone or query names no baseline.
-    let named_milestone = match &a.baseline_milestone {
-        Some(NameOrId::Name(n)) => !n.trim().is_empty(),
-        Some(_) => true,
-        None => false,
-    };
+    let named_milestone = a.baseline_milestone.as_ref().is_some_and(|m| !m.is_blank());
     let named_query = a
         .baseline_query
         .as_deref()

@@ -116,6 +116,11 @@ pub enum NameOrId {
 }
 
 impl NameOrId {
+    /// A blank name names nothing: callers treat it as the argument left out.
+    pub fn is_blank(&self) -> bool {
+        matches!(self, NameOrId::Name(n) if n.trim().is_empty())
+    }
+
     pub fn as_lookup(&self) -> String {
         match self {
             NameOrId::Id(id) => id.to_string(),

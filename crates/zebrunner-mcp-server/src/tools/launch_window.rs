@@ -88,7 +88,7 @@ impl LaunchWindow {
             )));
         }
         let milestone = match a.milestone {
-            Some(NameOrId::Name(n)) if n.trim().is_empty() => None,
+            Some(m) if m.is_blank() => None,
             Some(m) => Some(
                 reporting::resolve_milestone(client, project, project_id, m)
                     .await?

@@ -245,8 +245,8 @@ async fn report(
     let limit = reporting::limit(a.limit, 10, 100)?;
     let build = named(a.build.as_deref());
     let previous_build = named(a.previous_build.as_deref());
-    let milestone = a.milestone.as_ref().filter(|m| !blank(m));
-    let previous_milestone = a.previous_milestone.as_ref().filter(|m| !blank(m));
+    let milestone = a.milestone.as_ref().filter(|m| !m.is_blank());
+    let previous_milestone = a.previous_milestone.as_ref().filter(|m| !m.is_blank());
     if milestone.is_none() && build.is_none() {
         return Err(ToolError::invalid(
             "name a `milestone` (list_milestones shows them) or a `build`, or both",
@@ -385,10 +385,6 @@ async fn report(
 
 fn named(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|v| !v.is_empty())
-}
-
-fn blank(m: &NameOrId) -> bool {
-    matches!(m, NameOrId::Name(n) if n.trim().is_empty())
 }
 
 /// The runs of a milestone and/or build, each with its cases.

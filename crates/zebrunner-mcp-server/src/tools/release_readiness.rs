@@ -201,7 +201,7 @@ async fn assess(
     let client = &cx.client;
     let project = scope::project(cx, &a.project_key).await?;
     let targets = Targets::of(a)?;
-    let milestone = a.milestone.as_ref().filter(|m| !blank(m));
+    let milestone = a.milestone.as_ref().filter(|m| !m.is_blank());
     let query = a.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if milestone.is_none() && query.is_none() {
         return Err(ToolError::invalid(
@@ -214,7 +214,7 @@ async fn assess(
     let current = milestone
         .map(|m| reporting::find_milestone(&project, &all_milestones, m))
         .transpose()?;
-    let baseline = match a.baseline_milestone.as_ref().filter(|m| !blank(m)) {
+    let baseline = match a.baseline_milestone.as_ref().filter(|m| !m.is_blank()) {
         Some(m) => Some(reporting::find_milestone(&project, &all_milestones, m)?),
         None => current.and_then(|c| reporting::milestone_before(&all_milestones, c)),
     };
@@ -306,10 +306,6 @@ async fn finished_launches(
         .select(&cx.client, project_id, progress, "release_readiness")
         .await?
         .launches)
-}
-
-fn blank(m: &NameOrId) -> bool {
-    matches!(m, NameOrId::Name(n) if n.trim().is_empty())
 }
 
 /// The newest launch of each name (the list is newest first).
