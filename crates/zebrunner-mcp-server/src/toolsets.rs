@@ -93,6 +93,7 @@ pub const TOOLSETS: &[(&str, &[Toolset])] = &[
     ("pass_rate_report", &[Analysis]),
     ("find_flaky_tests", &[Analysis]),
     ("analyze_launch_runtime", &[Analysis]),
+    ("defect_analytics", &[Analysis]),
     // Writes.
     ("create_test_suite", &[Suites, Writes]),
     ("update_test_suite", &[Suites, Writes]),

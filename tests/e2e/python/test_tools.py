@@ -49,6 +49,7 @@ TOOLS = sorted(
         "pass_rate_report",
         "find_duplicate_test_cases",
         "find_flaky_tests",
+        "defect_analytics",
         "review_test_case",
         *WRITE_TOOLS,
     ]
