@@ -75,6 +75,7 @@ mod transport;
 
 pub use api::forensics::{FileRef, InvalidFileReference, MAX_LOG_PAGE_SIZE};
 pub use api::reporting::REPORTING_PAGE_SIZE;
+pub use api::widgets::MAX_WIDGET_ROWS;
 pub use api::writes::{WriteMethod, WriteRequest};
 pub use auth::AuthIdentity;
 pub use bearer::IssuedBearer;

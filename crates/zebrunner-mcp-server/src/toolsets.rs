@@ -95,6 +95,7 @@ pub const TOOLSETS: &[(&str, &[Toolset])] = &[
     ("analyze_launch_runtime", &[Analysis]),
     ("regression_report", &[Runs, Analysis]),
     ("release_readiness", &[Analysis]),
+    ("defect_analytics", &[Analysis]),
     // Writes.
     ("create_test_suite", &[Suites, Writes]),
     ("update_test_suite", &[Suites, Writes]),

@@ -362,6 +362,7 @@ fn deserialise(tool: &str, arguments: Value) -> Result<(), String> {
         "create_test_case" => CreateTestCaseArgs,
         "create_test_run" => CreateTestRunArgs,
         "create_test_suite" => CreateTestSuiteArgs,
+        "defect_analytics" => DefectAnalyticsArgs,
         "find_duplicate_test_cases" => FindDuplicateTestCasesArgs,
         "find_flaky_tests" => FindFlakyTestsArgs,
         "get_launch" => GetLaunchArgs,

@@ -35,6 +35,7 @@ fn tool_list_is_the_documented_set() {
             "create_test_case",
             "create_test_run",
             "create_test_suite",
+            "defect_analytics",
             "enable_toolset",
             "find_duplicate_test_cases",
             "find_flaky_tests",

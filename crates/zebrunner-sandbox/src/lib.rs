@@ -27,6 +27,7 @@
 //! * [`errors`]: the `{message, error, timestamp}` error type every route uses.
 //! * [`test_logs`]: a launch test's log lines, screenshots and session log,
 //!   generated on demand; [`screenshots`] draws the PNGs.
+//! * [`widgets`]: the widget SQL templates (R17), computed from launches.
 //! * [`control`]: `/__sandbox/` endpoints and the fault/log middleware.
 //! * `routes::public::{suites, cases, runs, settings}`,
 //!   `routes::internal::{iam, projects, launches, milestones, tcm, test_logs,
@@ -50,6 +51,7 @@ pub mod store;
 pub mod test_logs;
 pub mod token_exchange;
 pub mod views;
+pub mod widgets;
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};

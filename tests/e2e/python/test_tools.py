@@ -51,6 +51,7 @@ TOOLS = sorted(
         "find_flaky_tests",
         "regression_report",
         "release_readiness",
+        "defect_analytics",
         "review_test_case",
         *WRITE_TOOLS,
     ]

@@ -10,6 +10,7 @@
 //! * [`forensics`]: one launch test, its logs and screenshots, its test
 //!   sessions, and capped downloads of the files they link to;
 //! * [`runs`]: TCM test runs and the cases in them (Public API);
+//! * [`widgets`]: widget SQL templates (dashboard queries), rows capped;
 //! * [`writes`]: suite, case and run writes (Public API), described first as
 //!   a [`writes::WriteRequest`] so the exact request can be previewed.
 //!
@@ -22,6 +23,7 @@ pub mod reporting;
 pub mod runs;
 pub mod settings;
 pub mod suites;
+pub mod widgets;
 pub mod writes;
 
 use serde::de::DeserializeOwned;

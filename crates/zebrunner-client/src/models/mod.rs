@@ -13,6 +13,7 @@ pub mod reporting;
 pub mod runs;
 pub mod settings;
 pub mod suites;
+pub mod widgets;
 
 pub use cases::{
     ChangeItem, ExecutionConfiguration, ExecutionStatus, Requirement, Step, SuiteRef, TestCase,
@@ -32,3 +33,4 @@ pub use settings::{
     ConfigurationGroup, CustomField, FieldTab, FieldsLayout, LayoutField, ResultStatus,
 };
 pub use suites::TestSuite;
+pub use widgets::{WidgetRow, WidgetRows};

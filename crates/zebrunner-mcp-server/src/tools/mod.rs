@@ -21,6 +21,7 @@ pub mod review_test_case;
 pub mod scan;
 pub mod schema;
 pub mod scope;
+pub mod widget_rows;
 pub mod wording;
 pub mod write;
 
@@ -32,6 +33,7 @@ mod coverage_report;
 mod create_test_case;
 mod create_test_run;
 mod create_test_suite;
+mod defect_analytics;
 mod enable_toolset;
 mod find_duplicate_test_cases;
 mod find_flaky_tests;
@@ -68,6 +70,7 @@ pub use coverage_report::{CoverageOutput, CoverageReportArgs};
 pub use create_test_case::CreateTestCaseArgs;
 pub use create_test_run::CreateTestRunArgs;
 pub use create_test_suite::CreateTestSuiteArgs;
+pub use defect_analytics::{DefectAnalyticsArgs, DefectAnalyticsOutput};
 pub use find_duplicate_test_cases::{DuplicatesOutput, FindDuplicateTestCasesArgs};
 pub use find_flaky_tests::{FindFlakyTestsArgs, FlakyTestsOutput};
 pub use get_launch::{GetLaunchArgs, LaunchOutput};
@@ -133,6 +136,7 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::record_test_results_router()
         + ZebrunnerMcp::find_flaky_tests_router()
         + ZebrunnerMcp::analyze_launch_runtime_router()
+        + ZebrunnerMcp::defect_analytics_router()
         + ZebrunnerMcp::list_toolsets_router()
         + ZebrunnerMcp::enable_toolset_router();
     for route in router.map.values_mut() {

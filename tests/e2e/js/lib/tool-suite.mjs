@@ -28,6 +28,7 @@ export const TOOL_NAMES = [
   'create_test_case',
   'create_test_run',
   'create_test_suite',
+  'defect_analytics',
   'find_duplicate_test_cases',
   'find_flaky_tests',
   'get_launch',

@@ -7,6 +7,7 @@ pub mod milestones;
 pub mod projects;
 pub mod tcm;
 pub mod test_logs;
+pub mod widgets;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -60,6 +61,7 @@ pub fn router() -> Router<Sandbox> {
         .route("/files/{name}", get(files::file))
         .route("/artifacts/{*path}", get(files::artifact))
         .route("/api/reporting/v1/milestones", get(milestones::list))
+        .route("/api/reporting/v1/widget-templates/sql", post(widgets::sql))
         .route(
             "/api/tcm/v1/test-case-settings/system-fields/automation-states",
             get(tcm::automation_states),
