@@ -52,8 +52,10 @@ mod list_test_suites;
 mod list_toolsets;
 mod pass_rate_report;
 mod record_test_results;
+mod rerun_launch_failures;
 mod screenshot;
 mod search_test_cases;
+mod start_launch;
 mod update_test_case;
 mod update_test_run;
 mod update_test_suite;
@@ -83,8 +85,10 @@ pub use list_test_runs::{ListTestRunsArgs, TestRunsOutput};
 pub use list_test_suites::{ListTestSuitesArgs, TestSuitesOutput};
 pub use pass_rate_report::{PassRateOutput, PassRateReportArgs};
 pub use record_test_results::RecordTestResultsArgs;
+pub use rerun_launch_failures::RerunLaunchFailuresArgs;
 pub use review_test_case::{ReviewOutput, ReviewTestCaseArgs};
 pub use search_test_cases::{SearchTestCasesArgs, SearchTestCasesOutput};
+pub use start_launch::{ParamValue, StartLaunchArgs};
 pub use update_test_case::UpdateTestCaseArgs;
 pub use update_test_run::UpdateTestRunArgs;
 pub use update_test_suite::UpdateTestSuiteArgs;
@@ -125,6 +129,8 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::update_test_run_router()
         + ZebrunnerMcp::add_test_cases_to_run_router()
         + ZebrunnerMcp::record_test_results_router()
+        + ZebrunnerMcp::rerun_launch_failures_router()
+        + ZebrunnerMcp::start_launch_router()
         + ZebrunnerMcp::find_flaky_tests_router()
         + ZebrunnerMcp::analyze_launch_runtime_router()
         + ZebrunnerMcp::list_toolsets_router()
