@@ -249,7 +249,7 @@ async fn a_rerun_refused_for_the_missing_permission_names_it() {
         .refused("rerun_launch_failures", confirm(&args, &preview))
         .await;
     assert!(refused.contains("reporting:test-runs:rerun"), "{refused}");
-    assert!(refused.contains("Nothing was rerun"), "{refused}");
+    assert!(refused.contains("nothing was rerun"), "{refused}");
     let posts: Vec<u16> = logged(&h)
         .await
         .into_iter()

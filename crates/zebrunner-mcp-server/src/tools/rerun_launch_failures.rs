@@ -20,9 +20,7 @@ use rmcp::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use zebrunner_client::{
-    ErrorKind, LaunchQuery, RERUN_PERMISSION, WriteRequest, rerun_failures_request,
-};
+use zebrunner_client::{LaunchQuery, RERUN_PERMISSION, WriteRequest, rerun_failures_request};
 
 use super::{
     args::NameOrId,
@@ -280,8 +278,13 @@ impl ZebrunnerMcp {
 /// readable for the preview): say which, and what to do.
 fn permission_refusal(error: ToolError) -> ToolError {
     match error {
-        ToolError::Zebrunner(e) if e.kind() == ErrorKind::Forbidden => ToolError::Denied(format!(
-            "Zebrunner refused the rerun ({e}): the account needs the IAM permission `{RERUN_PERMISSION}`. Nothing was rerun; once a Zebrunner admin grants it, confirm again with the same token (it still holds) or preview anew"
+        ToolError::Zebrunner(zebrunner_client::Error::Forbidden {
+            login,
+            method,
+            path,
+            ..
+        }) => ToolError::Denied(format!(
+            "Zebrunner refused the rerun (HTTP 403 on {method} {path}): {login} lacks the IAM permission `{RERUN_PERMISSION}`, so nothing was rerun. Once a Zebrunner admin grants it, confirm again with the same token (it still holds)"
         )),
         other => other,
     }

@@ -113,7 +113,7 @@ describe('launch writes (stdio)', () => {
     const preview = await callOk(bob.client, 'rerun_launch_failures', { ...args, format: 'json' });
     const text = await refusal(bob.client, 'rerun_launch_failures', confirmOf(args, preview));
     assert.match(text, /reporting:test-runs:rerun/);
-    assert.match(text, /Nothing was rerun/);
+    assert.match(text, /nothing was rerun/);
     assert.deepEqual((await posts(sandbox, ':rerun')).map((r) => r.status), [403]);
   });
 
