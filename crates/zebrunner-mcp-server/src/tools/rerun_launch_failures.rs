@@ -128,7 +128,7 @@ impl ZebrunnerMcp {
         let min_failed = i64::from(a.min_failed.unwrap_or(1));
         let batch =
             a.milestone.is_some() || a.query.as_deref().is_some_and(|q| !q.trim().is_empty());
-        let (to_rerun, skipped) = match (a.launch_id, batch) {
+        let (to_rerun, skipped, looked_at) = match (a.launch_id, batch) {
             (Some(id), false) => {
                 let launch = scope::launch(&cx.client, project_id, id).await?;
                 let one = Candidate {
@@ -144,7 +144,7 @@ impl ZebrunnerMcp {
                         "launch {id} is not rerun: {reason}"
                     )));
                 }
-                (vec![one], Vec::new())
+                (vec![one], Vec::new(), 1)
             }
             (None, true) => {
                 self.eligible(cx, &project, project_id, a, min_failed)
@@ -193,7 +193,7 @@ impl ZebrunnerMcp {
             .collect();
         let plan = Plan {
             summary: format!(
-                "Rerun the failed and aborted tests of {} launch(es) in {project} (one POST each; the first is shown), skipping {}.",
+                "Rerun the failed and aborted tests of {} launch(es) in {project} (one POST each; the first is shown), skipping {} of the {looked_at} newest matching launches looked at.",
                 to_rerun.len(),
                 skipped.len()
             ),
@@ -214,6 +214,7 @@ impl ZebrunnerMcp {
 
     /// The batch: launches of the milestone and/or query, newest first,
     /// until `max_launches` are eligible; the others looked at are skipped.
+    /// Also how many were looked at.
     async fn eligible(
         &self,
         cx: &CallContext,
@@ -221,7 +222,7 @@ impl ZebrunnerMcp {
         project_id: i64,
         a: &RerunLaunchFailuresArgs,
         min_failed: i64,
-    ) -> Result<(Vec<Candidate>, Vec<(Candidate, String)>), ToolError> {
+    ) -> Result<(Vec<Candidate>, Vec<(Candidate, String)>, usize), ToolError> {
         let max = a.max_launches.unwrap_or(10);
         if !(1..=MAX_LAUNCHES).contains(&max) {
             return Err(ToolError::invalid(format!(
@@ -270,7 +271,7 @@ impl ZebrunnerMcp {
                 None => eligible.push(c),
             }
         }
-        Ok((eligible, skipped))
+        Ok((eligible, skipped, seen))
     }
 }
 
