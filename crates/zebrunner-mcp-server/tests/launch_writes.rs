@@ -375,3 +375,48 @@ async fn start_launch_refuses_a_launch_no_ci_job_started() {
         .await;
     assert!(m.contains("cannot be launched again"), "{m}");
 }
+
+#[tokio::test]
+async fn a_batch_failing_part_way_says_which_reruns_were_made() {
+    let mut h = Harness::start(None).await;
+    let args = json!({"project_key": "DEMO", "query": "Web Regression", "max_launches": 3});
+    let preview = h.ok("rerun_launch_failures", args.clone()).await;
+    // In the order they are sent: the diff lists the launches to rerun first.
+    let order: Vec<i64> = preview["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["changed"] == true)
+        .map(|r| {
+            r["field"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("launch ")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(order.len(), 3, "{preview}");
+    // Zebrunner fails the second rerun.
+    let fault = reqwest::Client::new()
+        .post(format!("{}/__sandbox/faults", h.sandbox.url))
+        .json(&json!({"path_prefix": format!("{R}/{}:rerun", order[1]), "method": "POST", "status": 409, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(fault.status().is_success());
+    let refused = h
+        .refused("rerun_launch_failures", confirm(&args, &preview))
+        .await;
+    assert!(
+        refused.contains("Only 1 of 3 writes were made"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(&format!("{R}/{}:rerun", order[0])),
+        "{refused}"
+    );
+    assert!(refused.contains("the rest were not sent"), "{refused}");
+    // The first was made, the second failed, the third never sent.
+    assert_eq!(reruns_posted(&h).await, [order[0], order[1]]);
+}
