@@ -129,18 +129,29 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 
 /// A `bool` from a boolean, `"true"`/`"false"` or `0`/`1`; `null` becomes `false`.
 pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    match scalar(d)? {
+    to_bool(scalar(d)?)
+}
+
+fn to_bool<E: de::Error>(value: Scalar) -> Result<bool, E> {
+    match value {
         Scalar::Bool(b) => Ok(b),
         Scalar::Null => Ok(false),
         Scalar::Int(v) => Ok(v != 0),
         Scalar::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(true),
             "false" | "0" | "" => Ok(false),
-            other => Err(de::Error::custom(format!(
-                "expected a boolean, got \"{other}\""
-            ))),
+            other => Err(E::custom(format!("expected a boolean, got \"{other}\""))),
         },
-        Scalar::Float(v) => Err(de::Error::custom(format!("expected a boolean, got {v}"))),
+        Scalar::Float(v) => Err(E::custom(format!("expected a boolean, got {v}"))),
+    }
+}
+
+/// An optional `bool` as [`bool`] reads it; `null` and missing become `None`
+/// (for flags where absent means "not said", such as `isRelaunchPossible`).
+pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match scalar(d)? {
+        Scalar::Null => Ok(None),
+        other => to_bool(other).map(Some),
     }
 }
 

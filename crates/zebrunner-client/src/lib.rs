@@ -74,6 +74,7 @@ pub mod token_exchange;
 mod transport;
 
 pub use api::forensics::{FileRef, InvalidFileReference, MAX_LOG_PAGE_SIZE};
+pub use api::launch_actions::{RERUN_PERMISSION, job_build_request, rerun_failures_request};
 pub use api::reporting::REPORTING_PAGE_SIZE;
 pub use api::widgets::MAX_WIDGET_ROWS;
 pub use api::writes::{WriteMethod, WriteRequest};

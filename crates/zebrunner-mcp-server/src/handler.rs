@@ -53,7 +53,7 @@ Analysis: analyze_launch_failures (triage a launch), analyze_test_failure (one f
 log, screenshots, last pass, defect text) with get_test_artifact, find_duplicate_test_cases, \
 review_test_case, coverage_report and pass_rate_report (chart=png adds an image). Writes \
 (create_/update_test_suite, create_/update_test_case, create_/update_test_run, \
-add_test_cases_to_run, record_test_results) first return a preview and a confirmation_token; \
+add_test_cases_to_run, record_test_results, rerun_launch_failures, start_launch) first return a preview and a confirmation_token; \
 repeat the call with confirm=true and that token to perform the write (dry_run shows the \
 request only). Lists are cut to a limit: when has_more is true, call again with next_cursor. \
 Every tool accepts format=markdown (default) or json.";

@@ -105,6 +105,8 @@ pub const TOOLSETS: &[(&str, &[Toolset])] = &[
     ("update_test_run", &[Runs, Writes]),
     ("add_test_cases_to_run", &[Runs, Writes]),
     ("record_test_results", &[Runs, Writes]),
+    ("rerun_launch_failures", &[Launches, Writes]),
+    ("start_launch", &[Launches, Writes]),
 ];
 
 /// The toolsets of `tool`, if the table knows it.

@@ -57,8 +57,10 @@ fn tool_list_is_the_documented_set() {
             "record_test_results",
             "regression_report",
             "release_readiness",
+            "rerun_launch_failures",
             "review_test_case",
             "search_test_cases",
+            "start_launch",
             "update_test_case",
             "update_test_run",
             "update_test_suite",
@@ -67,7 +69,7 @@ fn tool_list_is_the_documented_set() {
 }
 
 /// The write tools, with whether each is idempotent and destructive.
-const WRITES: [(&str, bool, bool); 8] = [
+const WRITES: [(&str, bool, bool); 10] = [
     ("create_test_suite", false, false),
     ("update_test_suite", true, false),
     ("create_test_case", false, false),
@@ -76,6 +78,8 @@ const WRITES: [(&str, bool, bool); 8] = [
     ("update_test_run", true, false),
     ("add_test_cases_to_run", false, false),
     ("record_test_results", false, true),
+    ("rerun_launch_failures", false, true),
+    ("start_launch", false, true),
 ];
 
 #[test]

@@ -57,11 +57,17 @@ pub struct Caller {
     pub user_id: i64,
     pub login: String,
     pub projects: Vec<String>,
+    /// IAM permissions, as the IAM refresh lists them.
+    pub permissions: Vec<String>,
 }
 
 impl Caller {
     pub fn may_access(&self, project_key: &str) -> bool {
         self.projects.iter().any(|p| p == project_key)
+    }
+
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
     }
 }
 
@@ -269,6 +275,7 @@ impl Sandbox {
                 user_id: person.id,
                 login: person.username.clone(),
                 projects: acc.projects.clone(),
+                permissions: acc.permissions.clone(),
             })
         };
         if let Some(caller) = personal {
@@ -286,6 +293,7 @@ impl Sandbox {
             user_id: person.id,
             login: person.username.clone(),
             projects: acc.projects.clone(),
+            permissions: acc.permissions.clone(),
         })
     }
 
@@ -297,6 +305,7 @@ impl Sandbox {
             user_id: person.id,
             login: person.username.clone(),
             projects: acc.projects.clone(),
+            permissions: acc.permissions.clone(),
         })
     }
 

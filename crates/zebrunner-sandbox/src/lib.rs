@@ -30,8 +30,8 @@
 //! * [`widgets`]: the widget SQL templates (R17), computed from launches.
 //! * [`control`]: `/__sandbox/` endpoints and the fault/log middleware.
 //! * `routes::public::{suites, cases, runs, settings}`,
-//!   `routes::internal::{iam, projects, launches, milestones, tcm, test_logs,
-//!   files}` and
+//!   `routes::internal::{iam, projects, launches, launch_actions, milestones,
+//!   tcm, test_logs, files}` and
 //!   `routes::web` (the `/sso` landing page): handlers, one module per
 //!   resource family.
 //!

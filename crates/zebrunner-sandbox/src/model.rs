@@ -20,6 +20,9 @@ pub struct Account {
     pub person_id: i64,
     pub token: String,
     pub projects: Vec<String>,
+    /// IAM permissions (`permissionsSuperset` of the IAM refresh); routes
+    /// that need one answer 403 without it.
+    pub permissions: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -208,8 +211,39 @@ pub struct Launch {
     pub platform: String,
     pub browser: String,
     pub locale: String,
+    /// Attempts of the seed (1, or 2 when its failures were rerun once).
     pub attempts: u32,
     pub reviewed: bool,
+    /// The CI job's parameters (R15); `None` for a launch no CI job started
+    /// (a Launch Launcher's), which can be neither built again nor listed.
+    pub job: Option<Vec<JobParam>>,
+    /// Reruns requested through the API (R14), oldest first.
+    pub reruns: Vec<Rerun>,
+}
+
+impl Launch {
+    /// Zebrunner relaunches only a launch that is not running or waiting.
+    pub fn relaunch_possible(&self) -> bool {
+        !matches!(self.status.as_str(), "IN_PROGRESS" | "QUEUED")
+    }
+}
+
+/// One parameter of a launch's CI job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobParam {
+    pub name: String,
+    /// `STRING`, `BOOLEAN` or `HIDDEN`.
+    pub class: &'static str,
+    /// A string, or a boolean for `BOOLEAN`.
+    pub value: Value,
+}
+
+/// A rerun of a launch's failures, requested through the API.
+#[derive(Debug, Clone)]
+pub struct Rerun {
+    pub user_id: i64,
+    /// Epoch seconds.
+    pub at: i64,
 }
 
 #[derive(Debug, Clone)]

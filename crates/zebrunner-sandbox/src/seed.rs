@@ -290,6 +290,44 @@ fn phase_rng(seed: u64, project_id: i64, phase: u64) -> StdRng {
     StdRng::seed_from_u64(seed ^ ((project_id as u64) << 40) ^ (phase << 32))
 }
 
+/// The IAM permission that `POST /launches/{id}:rerun` needs.
+pub const RERUN_PERMISSION: &str = "reporting:test-runs:rerun";
+
+/// Every IAM permission an account can have here; alice has them all.
+pub const PERMISSIONS: [&str; 4] = [
+    "reporting:test-runs:read",
+    RERUN_PERMISSION,
+    "tcm:test-cases:read",
+    "tcm:test-cases:update",
+];
+
+/// Launches of this name were started by a Launch Launcher, not a CI job:
+/// they have no job parameters and cannot be launched again (R15, R16).
+pub const LAUNCHER_LAUNCH_NAME: &str = "API Contract Tests";
+
+/// The parameters of the CI job that ran a launch (R15).
+fn job_params(name: &str, build: &str, locale: &str) -> Vec<JobParam> {
+    let param = |name: &str, class, value| JobParam {
+        name: name.to_string(),
+        class,
+        value,
+    };
+    vec![
+        param(
+            "suite",
+            "HIDDEN",
+            Value::from(format!(
+                "testng/{}.xml",
+                name.to_lowercase().replace(' ', "-")
+            )),
+        ),
+        param("build", "STRING", Value::from(build)),
+        param("locale", "STRING", Value::from(locale)),
+        param("test_run_rules", "STRING", Value::from("")),
+        param("rerun_failures", "BOOLEAN", Value::Bool(false)),
+    ]
+}
+
 /// Builds the whole workspace for a scale and seed.
 pub fn generate(scale: Scale, seed: u64) -> Store {
     let mut st = Store {
@@ -316,11 +354,19 @@ pub fn generate(scale: Scale, seed: u64) -> Store {
         person_id: 1,
         token: user_token(seed, 1),
         projects: ["DEMO", "MOBILE", "API", "OLD"].map(String::from).to_vec(),
+        permissions: PERMISSIONS.map(String::from).to_vec(),
     });
+    // Bob may read and edit but not rerun launches: the account that shows
+    // a write refused for a missing IAM permission.
     st.accounts.push(Account {
         person_id: 2,
         token: user_token(seed, 2),
         projects: ["DEMO", "MOBILE"].map(String::from).to_vec(),
+        permissions: PERMISSIONS
+            .into_iter()
+            .filter(|p| *p != RERUN_PERMISSION)
+            .map(String::from)
+            .collect(),
     });
 
     let demo_cases = match scale {
@@ -1197,6 +1243,8 @@ fn generate_launches(st: &mut Store, rng: &mut StdRng, plan: &ProjectPlan) {
             .map_or(if failed { "FAILED" } else { "PASSED" }, |s| s)
             .to_string();
         let finished = tests.iter().filter_map(|t| t.finish_ms).max();
+        let build_number = format!("1.{}.{}", i * 8 / plan.launches, 100 + i);
+        let job = (name != LAUNCHER_LAUNCH_NAME).then(|| job_params(name, &build_number, "en_US"));
         launches.push(Launch {
             id,
             project_id: plan.id,
@@ -1211,7 +1259,7 @@ fn generate_launches(st: &mut Store, rng: &mut StdRng, plan: &ProjectPlan) {
             } else {
                 finished
             },
-            build_number: format!("1.{}.{}", i * 8 / plan.launches, 100 + i),
+            build_number,
             job_url: format!("https://ci.sandbox.test/job/{}/{}", camel(name), 100 + i),
             user_id: rng.random_range(1..=5),
             environment: if name.contains("Smoke") {
@@ -1238,6 +1286,8 @@ fn generate_launches(st: &mut Store, rng: &mut StdRng, plan: &ProjectPlan) {
             locale: "en_US".into(),
             attempts: if status == "FAILED" { 2 } else { 1 },
             reviewed: status == "FAILED" && i % 2 == 0,
+            job,
+            reruns: Vec::new(),
         });
         all_tests.push((id, tests));
     }

@@ -302,6 +302,8 @@ mod tests {
             locale: "en_US".into(),
             attempts: 1,
             reviewed: false,
+            job: None,
+            reruns: Vec::new(),
         }
     }
 

@@ -276,8 +276,8 @@ pub fn launch_list_item(st: &Store, l: &Launch) -> Value {
         "jobUrl": l.job_url,
         "upstream": false,
         "reviewed": l.reviewed,
-        "isRelaunchPossible": l.status != "IN_PROGRESS",
-        "isLaunchAgainPossible": true,
+        "isRelaunchPossible": l.relaunch_possible(),
+        "isLaunchAgainPossible": l.job.is_some(),
     })
 }
 
@@ -317,9 +317,9 @@ pub fn launch_json(st: &Store, l: &Launch) -> Value {
         "inProgress": c.in_progress,
         "aborted": c.aborted,
         "reviewed": l.reviewed,
-        "isRelaunchPossible": l.status != "IN_PROGRESS",
-        "isLaunchAgainPossible": true,
-        "isAbortPossible": l.status == "IN_PROGRESS",
+        "isRelaunchPossible": l.relaunch_possible(),
+        "isLaunchAgainPossible": l.job.is_some(),
+        "isAbortPossible": !l.relaunch_possible(),
         "labels": [{"key": "build", "value": l.build_number}, {"key": "env", "value": l.environment}],
         "artifacts": [{"name": "CI job", "value": l.job_url}],
     })

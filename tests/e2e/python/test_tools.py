@@ -24,6 +24,8 @@ WRITE_TOOLS = {
     "update_test_run": (True, False),
     "add_test_cases_to_run": (False, False),
     "record_test_results": (False, True),
+    "rerun_launch_failures": (False, True),
+    "start_launch": (False, True),
 }
 
 TOOLS = sorted(

@@ -9,6 +9,8 @@
 //!   tests (page paging);
 //! * [`forensics`]: one launch test, its logs and screenshots, its test
 //!   sessions, and capped downloads of the files they link to;
+//! * [`launch_actions`]: a launch's CI job parameters, and its rerun and job
+//!   build writes (internal API) as [`writes::WriteRequest`]s;
 //! * [`runs`]: TCM test runs and the cases in them (Public API);
 //! * [`widgets`]: widget SQL templates (dashboard queries), rows capped;
 //! * [`writes`]: suite, case and run writes (Public API), described first as
@@ -18,6 +20,7 @@
 
 pub mod cases;
 pub mod forensics;
+pub mod launch_actions;
 pub mod projects;
 pub mod reporting;
 pub mod runs;

@@ -1,6 +1,8 @@
 //! Writes on the TCM Public API (Basic, `projectKey`): suites (POST, PUT),
 //! test cases (POST, PATCH by id or key), test runs (POST, PATCH), adding
-//! cases to a run, and importing results into a run.
+//! cases to a run, and importing results into a run; and writes on the
+//! internal APIs (Bearer, `projectId`, see [`WriteRequest::internal`]), such
+//! as the launch actions of [`super::launch_actions`].
 //!
 //! A write is described by a [`WriteRequest`] first, so a caller can show the
 //! exact request before sending it. POST and PATCH are never retried (the
@@ -43,16 +45,19 @@ impl WriteMethod {
     }
 }
 
-/// One write on the Public API, exactly as it will be sent.
+/// One write, exactly as it will be sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteRequest {
     pub method: WriteMethod,
-    /// Path segments below `/api/public/v1`, e.g. `["test-runs", "7", "test-cases"]`.
+    /// Path segments below `/api/public/v1` (e.g. `["test-runs", "7",
+    /// "test-cases"]`), or below the host for an internal write.
     pub segments: Vec<String>,
-    /// Query parameters; `projectKey` first.
+    /// Query parameters; `projectKey` (or `projectId`) first.
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Value>,
-    project_key: String,
+    api: Api,
+    /// The project as errors name it: its key, or `id <n>`.
+    project: String,
     what: String,
 }
 
@@ -69,7 +74,28 @@ impl WriteRequest {
             segments: segments.into_iter().map(Into::into).collect(),
             query: vec![("projectKey", project_key.to_owned())],
             body: None,
-            project_key: project_key.to_owned(),
+            api: Api::Public,
+            project: project_key.to_owned(),
+            what: what.into(),
+        }
+    }
+
+    /// A write on the internal APIs (Bearer) in the project with id
+    /// `project_id` (sent as `projectId`); `segments` start below the host
+    /// (`["api", "reporting", "v1", ...]`).
+    pub fn internal<S: Into<String>>(
+        method: WriteMethod,
+        project_id: i64,
+        segments: impl IntoIterator<Item = S>,
+        what: impl Into<String>,
+    ) -> Self {
+        Self {
+            method,
+            segments: segments.into_iter().map(Into::into).collect(),
+            query: vec![("projectId", project_id.to_string())],
+            body: None,
+            api: Api::Internal,
+            project: format!("id {project_id}"),
             what: what.into(),
         }
     }
@@ -86,9 +112,13 @@ impl WriteRequest {
 
     /// The path and query as sent, e.g. `/api/public/v1/test-suites?projectKey=DEMO`.
     pub fn path(&self) -> String {
-        let Ok(mut url) = url::Url::parse("http://x/api/public/v1") else {
+        let base = match self.api {
+            Api::Public => "/api/public/v1",
+            Api::Internal | Api::Iam => "",
+        };
+        let Ok(mut url) = url::Url::parse(&format!("http://x{base}")) else {
             // Not reached: the base is a constant, valid URL.
-            return format!("/api/public/v1/{}", self.segments.join("/"));
+            return format!("{base}/{}", self.segments.join("/"));
         };
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.extend(&self.segments);
@@ -101,9 +131,9 @@ impl WriteRequest {
     }
 
     fn call(&self) -> Call {
-        let mut call = Call::new(self.method.as_method(), Api::Public, self.segments.clone())
+        let mut call = Call::new(self.method.as_method(), self.api, self.segments.clone())
             .what(self.what.clone())
-            .project(self.project_key.clone());
+            .project(self.project.clone());
         for (k, v) in &self.query {
             call = call.query(k, v);
         }
@@ -173,6 +203,17 @@ mod tests {
         assert_eq!(
             k.path(),
             "/api/public/v1/test-cases/key:DEMO-1?projectKey=DEMO"
+        );
+        let i = WriteRequest::internal(
+            WriteMethod::Post,
+            1,
+            ["api", "reporting", "v1", "launches", "7:rerun"],
+            "x",
+        )
+        .query("rerunFailures", true);
+        assert_eq!(
+            i.path(),
+            "/api/reporting/v1/launches/7:rerun?projectId=1&rerunFailures=true"
         );
     }
 

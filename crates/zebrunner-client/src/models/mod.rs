@@ -23,8 +23,9 @@ pub use common::{Environment, NamedItem, UserRef};
 pub use forensics::{ArtifactReference, Download, LogEntry, SessionTest, TestSession};
 pub use projects::Project;
 pub use reporting::{
-    IssueReference, Label, Launch, LaunchArtifact, LaunchAttempt, LaunchCiBuild, LaunchQuery,
-    LaunchSummary, LaunchTest, LaunchTestCaseRef, Milestone, MilestoneRef, TestHistoryItem,
+    IssueReference, JobParameter, Label, Launch, LaunchArtifact, LaunchAttempt, LaunchCiBuild,
+    LaunchQuery, LaunchSummary, LaunchTest, LaunchTestCaseRef, Milestone, MilestoneRef,
+    TestHistoryItem,
 };
 pub use runs::{
     ExecutionSummary, RunCaseRef, RunCaseResult, RunConfiguration, RunIssue, TestRun, TestRunCase,

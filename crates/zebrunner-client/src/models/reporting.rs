@@ -72,10 +72,12 @@ pub struct LaunchSummary {
     pub upstream: bool,
     #[serde(deserialize_with = "lenient::bool")]
     pub reviewed: bool,
-    #[serde(deserialize_with = "lenient::bool")]
-    pub is_relaunch_possible: bool,
-    #[serde(deserialize_with = "lenient::bool")]
-    pub is_launch_again_possible: bool,
+    /// Whether the failures may be rerun now; absent means not said.
+    #[serde(deserialize_with = "lenient::opt_bool")]
+    pub is_relaunch_possible: Option<bool>,
+    /// Whether the CI job may be built again; absent means not said.
+    #[serde(deserialize_with = "lenient::opt_bool")]
+    pub is_launch_again_possible: Option<bool>,
 }
 
 /// A milestone (`/api/reporting/v1/milestones`).
@@ -259,6 +261,21 @@ pub struct Launch {
     pub reviewed: bool,
     pub labels: Vec<Label>,
     pub artifacts: Vec<LaunchArtifact>,
+    #[serde(deserialize_with = "lenient::opt_bool")]
+    pub is_relaunch_possible: Option<bool>,
+    #[serde(deserialize_with = "lenient::opt_bool")]
+    pub is_launch_again_possible: Option<bool>,
+}
+
+/// One parameter of a launch's CI job (R15).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobParameter {
+    pub name: String,
+    /// `STRING`, `BOOLEAN` or `HIDDEN` (set by the CI, such as the suite).
+    pub parameter_class: String,
+    /// A string, a boolean, or null.
+    pub value: Value,
 }
 
 /// The CI build behind a launch.

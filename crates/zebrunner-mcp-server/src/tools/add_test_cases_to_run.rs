@@ -200,6 +200,7 @@ impl ZebrunnerMcp {
         }
         let new = explicit_new + adds.len();
         let plan = Plan {
+            more: Vec::new(),
             request: WriteRequest::new(
                 WriteMethod::Post,
                 &project,

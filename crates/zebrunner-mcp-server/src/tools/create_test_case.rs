@@ -199,6 +199,7 @@ impl ZebrunnerMcp {
         .body(&cx.client, &project, &mut body)
         .await?;
         let plan = Plan {
+            more: Vec::new(),
             request: WriteRequest::new(
                 WriteMethod::Post,
                 &project,

@@ -141,6 +141,7 @@ impl ZebrunnerMcp {
         }
         .body(&mut body)?;
         let plan = Plan {
+            more: Vec::new(),
             request: WriteRequest::new(
                 WriteMethod::Post,
                 &project,

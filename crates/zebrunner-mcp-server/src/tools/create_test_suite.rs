@@ -88,6 +88,7 @@ impl ZebrunnerMcp {
             body["parentSuiteId"] = json!(parent);
         }
         let plan = Plan {
+            more: Vec::new(),
             request: WriteRequest::new(
                 WriteMethod::Post,
                 &project,

@@ -26,6 +26,13 @@ pub enum ToolError {
     /// The call ran past the tool deadline (`after`) and was stopped. With `write`, the tool
     /// writes, and whether Zebrunner made the write is unknown.
     DeadlineExceeded { after: Duration, write: bool },
+    /// A batch write failed part way: the requests at `written` (paths) were
+    /// made, the next failed with `error`, the rest of `of` were not sent.
+    PartlyWritten {
+        written: Vec<String>,
+        of: usize,
+        error: Box<ClientError>,
+    },
 }
 
 impl From<ClientError> for ToolError {
@@ -56,6 +63,12 @@ impl ToolError {
             ToolError::Internal(reason) => format!(
                 "Internal error: {reason}. Retry once; if it persists, report it to the administrator."
             ),
+            ToolError::PartlyWritten { written, of, error } => format!(
+                "Only {} of {of} writes were made ({}); then {error}; the rest were not sent. \
+                 The token is used up: preview again to see what is left to do.",
+                written.len(),
+                written.join(", ")
+            ),
             ToolError::DeadlineExceeded { after, write } => {
                 let secs = whole_seconds(*after);
                 if *write {
@@ -83,6 +96,7 @@ impl ToolError {
             ToolError::NoCredentials(_) => "no_credentials",
             ToolError::Internal(_) => "internal",
             ToolError::DeadlineExceeded { .. } => "deadline_exceeded",
+            ToolError::PartlyWritten { .. } => "partly_written",
             ToolError::Zebrunner(error) => match error.kind() {
                 ErrorKind::Unauthorized => "zebrunner_unauthorized",
                 ErrorKind::Forbidden => "zebrunner_forbidden",

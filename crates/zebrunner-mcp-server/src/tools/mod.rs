@@ -56,8 +56,10 @@ mod pass_rate_report;
 mod record_test_results;
 mod regression_report;
 mod release_readiness;
+mod rerun_launch_failures;
 mod screenshot;
 mod search_test_cases;
+mod start_launch;
 mod update_test_case;
 mod update_test_run;
 mod update_test_suite;
@@ -90,8 +92,10 @@ pub use pass_rate_report::{PassRateOutput, PassRateReportArgs};
 pub use record_test_results::RecordTestResultsArgs;
 pub use regression_report::{RegressionOutput, RegressionReportArgs};
 pub use release_readiness::{ReadinessOutput, ReleaseReadinessArgs};
+pub use rerun_launch_failures::RerunLaunchFailuresArgs;
 pub use review_test_case::{ReviewOutput, ReviewTestCaseArgs};
 pub use search_test_cases::{SearchTestCasesArgs, SearchTestCasesOutput};
+pub use start_launch::{ParamValue, StartLaunchArgs};
 pub use update_test_case::UpdateTestCaseArgs;
 pub use update_test_run::UpdateTestRunArgs;
 pub use update_test_suite::UpdateTestSuiteArgs;
@@ -134,6 +138,8 @@ pub fn router() -> ToolRouter<ZebrunnerMcp> {
         + ZebrunnerMcp::update_test_run_router()
         + ZebrunnerMcp::add_test_cases_to_run_router()
         + ZebrunnerMcp::record_test_results_router()
+        + ZebrunnerMcp::rerun_launch_failures_router()
+        + ZebrunnerMcp::start_launch_router()
         + ZebrunnerMcp::find_flaky_tests_router()
         + ZebrunnerMcp::analyze_launch_runtime_router()
         + ZebrunnerMcp::defect_analytics_router()

@@ -340,6 +340,7 @@ impl ZebrunnerMcp {
             ));
         }
         let plan = Plan {
+            more: Vec::new(),
             request: WriteRequest::new(
                 WriteMethod::Post,
                 &project,

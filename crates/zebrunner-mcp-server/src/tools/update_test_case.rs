@@ -151,6 +151,7 @@ impl ZebrunnerMcp {
         let current = scope::case_value(&cx.client, &project, &segments[1], &label).await?;
         let body = Value::Object(body);
         let plan = Plan {
+            more: Vec::new(),
             diff: Some(diff_fields(&current, &body)),
             request: WriteRequest::new(
                 WriteMethod::Patch,

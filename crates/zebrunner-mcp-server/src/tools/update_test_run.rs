@@ -106,6 +106,7 @@ impl ZebrunnerMcp {
         }
         let body = Value::Object(body);
         let plan = Plan {
+            more: Vec::new(),
             diff: Some(diff_fields(&current, &body)),
             request: WriteRequest::new(WriteMethod::Patch, &project, segments, what).body(body),
             summary: format!(

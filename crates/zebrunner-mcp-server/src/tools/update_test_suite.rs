@@ -105,6 +105,7 @@ impl ZebrunnerMcp {
         };
         let body = json!({ "title": title, "description": description, "parentSuiteId": parent });
         let plan = Plan {
+            more: Vec::new(),
             diff: Some(diff_fields(&current, &body)),
             request: WriteRequest::new(
                 WriteMethod::Put,

@@ -10,6 +10,13 @@
 //!    `before` values it was computed from) and the plan's [`Plan::basis`].
 //!    Otherwise it is refused ("changed since the preview") and stays unused.
 //! 3. `dry_run: true` shows the request and the diff without any token.
+//!
+//! A plan may hold several requests of one kind (a batch: one rerun per
+//! launch, [`Plan::more`]). They go through this same flow: all are bound
+//! to the token, shown as one diff row each, and sent in order on confirm.
+//! If one fails after others were sent, the answer says which were made
+//! ([`ToolError::PartlyWritten`]); only a refusal of the first, when nothing
+//! was written, hands the token back.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -33,6 +40,10 @@ pub struct Control {
 /// What a write tool prepared: the request and what it changes.
 pub struct Plan {
     pub request: WriteRequest,
+    /// Further requests of the same write, sent in order after `request`
+    /// (a batch); empty for a single write. The output shows `request`; the
+    /// diff should give each request a row.
+    pub more: Vec<WriteRequest>,
     /// Changes against the current state; `None` when nothing exists yet.
     pub diff: Option<Vec<Change>>,
     /// One line saying what the write does.
@@ -48,13 +59,22 @@ impl Plan {
     /// sent, the diff with the current values it was computed from, and the
     /// basis.
     pub fn hash(&self) -> String {
-        crate::confirm::plan_hash(&serde_json::json!({
+        let mut bound = serde_json::json!({
             "method": self.request.method.as_str(),
             "path": self.request.path(),
             "body": self.request.body,
             "diff": self.diff,
             "basis": self.basis,
-        }))
+        });
+        // Only a batch adds the key, so single writes hash as they always did.
+        if !self.more.is_empty() {
+            bound["more"] = self
+                .more
+                .iter()
+                .map(|r| serde_json::json!([r.method.as_str(), r.path(), r.body]))
+                .collect();
+        }
+        crate::confirm::plan_hash(&bound)
     }
 }
 
@@ -341,16 +361,35 @@ impl ZebrunnerMcp {
             self.confirmations()
                 .consume(token, user, tool, arguments, &plan_hash)
                 .await?;
-            let result = match cx.client.write(&plan.request).await {
-                Ok(result) => result,
-                Err(error) => {
-                    // Refused before anything changed: the token is handed
-                    // back, as the error message says (see `error::write_refused`).
-                    if super::error::write_refused(&error) {
-                        self.confirmations().release(token, user).await;
+            let mut answers = Vec::new();
+            let requests = || std::iter::once(&plan.request).chain(&plan.more);
+            for request in requests() {
+                match cx.client.write(request).await {
+                    Ok(answer) => answers.push(answer),
+                    Err(error) if answers.is_empty() => {
+                        // Refused before anything changed: the token is handed
+                        // back, as the error message says (see `error::write_refused`).
+                        if super::error::write_refused(&error) {
+                            self.confirmations().release(token, user).await;
+                        }
+                        return Err(error.into());
                     }
-                    return Err(error.into());
+                    Err(error) => {
+                        return Err(ToolError::PartlyWritten {
+                            written: requests()
+                                .take(answers.len())
+                                .map(WriteRequest::path)
+                                .collect(),
+                            of: 1 + plan.more.len(),
+                            error: Box::new(error),
+                        });
+                    }
                 }
+            }
+            let result = if plan.more.is_empty() {
+                answers.pop().unwrap_or_default()
+            } else {
+                Value::Array(answers)
             };
             out.stage = Stage::Written;
             out.result = (!result.is_null()).then_some(result);

@@ -38,6 +38,11 @@ impl Harness {
     /// (every project with `None`), served by alice's account, which sees
     /// every project (a shared service account).
     pub async fn start(projects: Option<&[&str]>) -> Harness {
+        Harness::start_as("alice", projects).await
+    }
+
+    /// [`Harness::start`] served by the account whose login starts with `login`.
+    pub async fn start_as(login: &str, projects: Option<&[&str]>) -> Harness {
         let sandbox = Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
             .await
             .expect("sandbox starts");
@@ -51,7 +56,7 @@ impl Harness {
             transport: "stdio",
             zebrunner_headers: None,
         };
-        let client = account(&sandbox);
+        let client = account(&sandbox, login);
         let server =
             ZebrunnerMcp::new(Credentials::ServiceAccount(client)).with_local_caller(caller);
         let (ours, theirs) = tokio::io::duplex(1 << 20);
@@ -176,17 +181,17 @@ impl Harness {
     /// Another client of the same account: someone changing Zebrunner
     /// between a preview and its confirm.
     pub fn someone_else(&self) -> ZebrunnerClient {
-        account(&self.sandbox)
+        account(&self.sandbox, "alice")
     }
 }
 
-fn account(sandbox: &RunningSandbox) -> ZebrunnerClient {
+fn account(sandbox: &RunningSandbox, login: &str) -> ZebrunnerClient {
     let user = sandbox
         .sandbox
         .users()
         .into_iter()
-        .find(|u| u.login.starts_with("alice"))
-        .expect("alice");
+        .find(|u| u.login.starts_with(login))
+        .expect("a sandbox user");
     let url = ZebrunnerUrl::parse(&sandbox.url).expect("sandbox url");
     let mut config = ClientConfig::new(url, user.login, SecretString::from(user.token));
     config.retry_deadline = Duration::from_secs(5);

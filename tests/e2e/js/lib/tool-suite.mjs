@@ -17,6 +17,8 @@ export const WRITE_TOOLS = {
   update_test_run: { idempotentHint: true, destructiveHint: false },
   add_test_cases_to_run: { idempotentHint: false, destructiveHint: false },
   record_test_results: { idempotentHint: false, destructiveHint: true },
+  rerun_launch_failures: { idempotentHint: false, destructiveHint: true },
+  start_launch: { idempotentHint: false, destructiveHint: true },
 };
 
 export const TOOL_NAMES = [
@@ -48,8 +50,10 @@ export const TOOL_NAMES = [
   'record_test_results',
   'regression_report',
   'release_readiness',
+  'rerun_launch_failures',
   'review_test_case',
   'search_test_cases',
+  'start_launch',
   'update_test_case',
   'update_test_run',
   'update_test_suite',

@@ -151,7 +151,7 @@ fn grant(sb: &Sandbox, caller: &Caller, refresh_token: String) -> Value {
     let (bearer, exp) = auth.issue(caller, &assignments);
     json!({
         "userId": caller.user_id,
-        "permissionsSuperset": ["reporting:test-runs:read", "reporting:test-runs:rerun", "tcm:test-cases:read", "tcm:test-cases:update"],
+        "permissionsSuperset": caller.permissions,
         "projectAssignments": assignments.iter().map(|(id, role)| json!({"projectId": id, "role": role})).collect::<Vec<_>>(),
         "authTokenType": "Bearer",
         "authToken": bearer,

@@ -1,7 +1,8 @@
 //! Reporting launches: R5 list (page paging, `milestone`, `query`), R6 one
 //! launch, R7 attempts, R8 tests (top-level `totalElements`, `status` filter),
 //! R9 one test, R10 test history, R11 test sessions and R15 job parameters
-//! (R12 logs-and-screenshots is in [`super::test_logs`]).
+//! (R12 logs-and-screenshots is in [`super::test_logs`]; the R14 rerun and
+//! R16 job build writes in [`super::launch_actions`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 use crate::Sandbox;
 use crate::auth::BearerUser;
 use crate::errors::{ApiError, ApiResult};
-use crate::model::{Launch, LaunchTest};
+use crate::model::{JobParam, Launch, LaunchTest};
 use crate::paging::{DEFAULT_PAGE_SIZE, NumberedPage, Params};
 use crate::routes::{data, path_id, project_for};
 use crate::seed::{fnv, iso};
@@ -49,7 +50,7 @@ pub async fn list(
     ))
 }
 
-fn find_launch<'a>(st: &'a Store, pid: i64, raw: &str) -> ApiResult<&'a Launch> {
+pub(crate) fn find_launch<'a>(st: &'a Store, pid: i64, raw: &str) -> ApiResult<&'a Launch> {
     let id = path_id(raw, "launch")?;
     st.launch(pid, id)
         .ok_or_else(|| ApiError::not_found(format!("Launch with id {id} not found")))
@@ -123,6 +124,22 @@ pub async fn attempts(
             "finishSkipped": c.skipped,
             "finishBlocked": 0,
             "finishAborted": c.aborted,
+        }));
+    }
+    // Reruns requested through the API have started and not finished yet.
+    for (n, rerun) in launch.reruns.iter().enumerate() {
+        items.push(json!({
+            "id": launch.id * 10 + i64::from(launch.attempts) + n as i64 + 1,
+            "startedBy": person_ref(&st, rerun.user_id),
+            "startedAt": iso(rerun.at),
+            "finishedAt": null,
+            "finishPassed": 0,
+            "finishPassedManually": 0,
+            "finishFailed": 0,
+            "finishKnownIssue": 0,
+            "finishSkipped": 0,
+            "finishBlocked": 0,
+            "finishAborted": 0,
         }));
     }
     Ok(Json(json!({ "items": items })))
@@ -279,6 +296,7 @@ pub async fn sessions(
     Ok(Json(page.top_level(&sessions, Value::clone)))
 }
 
+/// R15. A launch no CI job started (a Launch Launcher's) has no job: 404.
 pub async fn job_parameters(
     State(sb): State<Sandbox>,
     BearerUser(caller): BearerUser,
@@ -288,11 +306,20 @@ pub async fn job_parameters(
     let st = sb.store();
     let (pid, _) = project_for(&st, &caller, &p)?;
     let launch = find_launch(&st, pid, &id)?;
-    Ok(Json(json!({"items": [
-        {"name": "suite", "parameterClass": "HIDDEN", "value": format!("testng/{}.xml", launch.name.to_lowercase().replace(' ', "-"))},
-        {"name": "build", "parameterClass": "STRING", "value": launch.build_number},
-        {"name": "locale", "parameterClass": "STRING", "value": launch.locale},
-        {"name": "test_run_rules", "parameterClass": "STRING", "value": ""},
-        {"name": "rerun_failures", "parameterClass": "BOOLEAN", "value": false},
-    ]})))
+    let job = job_of(launch)?;
+    let items: Vec<Value> = job
+        .iter()
+        .map(|j| json!({"name": j.name, "parameterClass": j.class, "value": j.value}))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// The CI job of `launch`, or the 404 Zebrunner gives for a launch without one.
+pub(crate) fn job_of(launch: &Launch) -> ApiResult<&[JobParam]> {
+    launch.job.as_deref().ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Launch with id {} has no CI job: it was not started by a CI job",
+            launch.id
+        ))
+    })
 }

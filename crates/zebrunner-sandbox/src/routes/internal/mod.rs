@@ -2,6 +2,7 @@
 
 pub mod files;
 pub mod iam;
+pub mod launch_actions;
 pub mod launches;
 pub mod milestones;
 pub mod projects;
@@ -10,7 +11,7 @@ pub mod test_logs;
 pub mod widgets;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::Sandbox;
 
@@ -29,7 +30,10 @@ pub fn router() -> Router<Sandbox> {
         .route("/api/projects/v1/projects/{key}", get(projects::get_one))
         .route("/api/projects/v1/projects-limit", get(projects::limit))
         .route("/api/reporting/v1/launches", get(launches::list))
-        .route("/api/reporting/v1/launches/{id}", get(launches::get_one))
+        .route(
+            "/api/reporting/v1/launches/{id}",
+            get(launches::get_one).post(launch_actions::launch_action),
+        )
         .route(
             "/api/reporting/v1/launches/{id}/attempts",
             get(launches::attempts),
@@ -49,6 +53,10 @@ pub fn router() -> Router<Sandbox> {
         .route(
             "/api/reporting/v1/launches/{id}/test-sessions",
             get(launches::sessions),
+        )
+        .route(
+            "/api/reporting/v1/launches/{id}/{action}",
+            any(launch_actions::launch_sub_action),
         )
         .route(
             "/api/reporting/v1/launches/{id}/job/parameters",
