@@ -85,6 +85,8 @@ Report: a one-line verdict, a table of failure groups (signature, tests, known i
         ],
         template: "Assess release readiness of milestone \"{milestone}\" in project {project_key}.\n\
 - Call `list_milestones` (project_key={project_key}, status=all) to confirm the milestone and its due date.\n\
+[?release_readiness]- Call `release_readiness` (project_key={project_key}, milestone=\"{milestone}\", chart=png) for the go/no-go checks: pass rate, failures without a defect, coverage, flaky tests, runtime.\n\
+[?regression_report]- Call `regression_report` (project_key={project_key}, milestone=\"{milestone}\") for the manual regression: run completion, failures without a defect, new failures.\n\
 - Call `pass_rate_report` (project_key={project_key}, milestone=\"{milestone}\", group_by=platform) for the pass rate per platform, and again with group_by=day for the trend.\n\
 [?analyze_launch_failures]- Call `list_launches` (project_key={project_key}, milestone=\"{milestone}\", statuses=[\"FAILED\"]) and, for the newest failed launch, `analyze_launch_failures` to see which failures are not known issues.\n\
 [!analyze_launch_failures]- Call `list_launches` (project_key={project_key}, milestone=\"{milestone}\", statuses=[\"FAILED\"]) and, for the newest failed launch, `list_launch_tests` with known_issue=false to see the failures that are not known issues.\n\
@@ -163,6 +165,7 @@ Report clusters of likely duplicates: the cases, why they overlap, which one to 
             },
         ],
         template: "Review flaky tests in project {project_key}{?milestone:, milestone \"{milestone}\"}.\n\
+[?find_flaky_tests]- Call `find_flaky_tests` (project_key={project_key}{?milestone:, milestone=\"{milestone}\"}) for the tests whose results flip, with their history strips; it states its cost first when the scan is large.\n\
 - Call `list_launches` (project_key={project_key}{?milestone:, milestone=\"{milestone}\"}, page_size=20) for recent launches.\n\
 [?analyze_launch_failures]- For each FAILED launch call `analyze_launch_failures`; it marks tests that also passed in earlier launches as flaky.\n\
 [!analyze_launch_failures]- For each FAILED launch call `list_launch_tests` (statuses=[\"FAILED\"]); tests whose stability is between 0 and 100 passed in some earlier launches and failed in others.\n\
