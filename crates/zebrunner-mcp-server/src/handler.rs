@@ -5,7 +5,7 @@
 //! [`CallContext`], then one record through the [`Observer`], written before
 //! the answer leaves.
 
-use std::{borrow::Cow, panic::AssertUnwindSafe, time::Instant};
+use std::{borrow::Cow, panic::AssertUnwindSafe, sync::Arc, time::Instant};
 
 use futures::FutureExt;
 use tracing::Instrument as _;
@@ -62,7 +62,8 @@ Every tool accepts format=markdown (default) or json.";
 #[derive(Clone)]
 pub struct ZebrunnerMcp {
     credentials: Credentials,
-    tool_router: ToolRouter<ZebrunnerMcp>,
+    /// Shared by every session's clone of the handler: the tools never change after start.
+    tool_router: Arc<ToolRouter<ZebrunnerMcp>>,
     observer: Observer,
     /// The caller when the transport supplies none (stdio).
     local_caller: Caller,
@@ -93,7 +94,7 @@ impl ZebrunnerMcp {
     pub fn new(credentials: Credentials) -> Self {
         Self {
             credentials,
-            tool_router: tools::router(),
+            tool_router: Arc::new(tools::router()),
             observer: Observer::disabled(),
             local_caller: Caller::local("stdio", false),
             confirmations: Confirmations::default(),
