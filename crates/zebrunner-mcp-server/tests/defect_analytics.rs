@@ -5,66 +5,23 @@
 // Tests may unwrap: a failure is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::RmcpSetup;
 use futures::TryStreamExt as _;
-use rmcp::{RoleClient, ServiceExt, model::CallToolRequestParams, service::RunningService};
 use serde_json::{Value, json};
-use zebrunner_client::{
-    ClientConfig, ErrorKind, LaunchQuery, LaunchSummary, LaunchTest, SecretString, ZebrunnerClient,
-    ZebrunnerUrl,
-};
-use zebrunner_mcp_server::{Credentials, ZebrunnerMcp};
-use zebrunner_sandbox::SandboxConfig;
+use zebrunner_client::{ErrorKind, LaunchQuery, LaunchSummary, LaunchTest, ZebrunnerClient};
 
 const DAY_MS: i64 = 86_400_000;
 
-struct Setup {
-    client: RunningService<RoleClient, ()>,
-    zebrunner: ZebrunnerClient,
-    _sandbox: zebrunner_sandbox::RunningSandbox,
+async fn setup() -> RmcpSetup {
+    RmcpSetup::start().await
 }
 
-async fn setup() -> Setup {
-    let sandbox = zebrunner_sandbox::Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
-        .await
-        .unwrap();
-    let user = sandbox.sandbox.users().into_iter().next().unwrap();
-    let zebrunner = ZebrunnerClient::new(ClientConfig::new(
-        ZebrunnerUrl::parse(&sandbox.url).unwrap(),
-        user.login,
-        SecretString::from(user.token),
-    ))
-    .unwrap();
-    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(zebrunner.clone()));
-    let (server_io, client_io) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
-    Setup {
-        client: ().serve(client_io).await.unwrap(),
-        zebrunner,
-        _sandbox: sandbox,
-    }
-}
-
-async fn call(client: &RunningService<RoleClient, ()>, args: Value) -> (bool, Value, String) {
-    let params = CallToolRequestParams::new("defect_analytics".to_string())
-        .with_arguments(args.as_object().cloned().unwrap());
-    let result = client.call_tool(params).await.unwrap();
-    let text = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    (
-        result.is_error == Some(true),
-        result.structured_content.unwrap_or(Value::Null),
-        text,
-    )
+async fn call(s: &RmcpSetup, args: Value) -> (bool, Value, String) {
+    s.call("defect_analytics", args).await
 }
 
 /// What Zebrunner's REST API says: DEMO's launches since `days` before the
@@ -134,7 +91,7 @@ fn no_html(out: &Value) {
 async fn top_defects_share_out_every_failure_of_the_period() {
     let s = setup().await;
     let (error, out, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "view": "top_defects", "period": "Last 14 Days", "limit": 100, "format": "json"}),
     )
     .await;
@@ -174,7 +131,7 @@ async fn top_defects_share_out_every_failure_of_the_period() {
     }
     // The Markdown is a table with links, not HTML.
     let (_, _, md) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "view": "top_defects", "period": "Last 14 Days", "limit": 1}),
     )
     .await;
@@ -187,7 +144,7 @@ async fn top_defects_share_out_every_failure_of_the_period() {
 async fn defect_review_and_one_defect_match_the_failed_tests() {
     let s = setup().await;
     let (error, out, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "view": "defect_review", "period": "last 30 days", "limit": 100, "format": "json"}),
     )
     .await;
@@ -197,7 +154,7 @@ async fn defect_review_and_one_defect_match_the_failed_tests() {
     assert!(out.is_null());
 
     let (error, out, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "view": "defect_review", "period": "Last 30 Days", "limit": 100, "format": "json"}),
     )
     .await;
@@ -222,7 +179,7 @@ async fn defect_review_and_one_defect_match_the_failed_tests() {
     // The biggest group, as the defect view sees it.
     let hash = rows[0]["hashcode"].as_i64().unwrap();
     let (error, one, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "view": "defect", "hashcode": hash, "period": "Last 30 Days", "limit": 100, "format": "json"}),
     )
     .await;
@@ -262,7 +219,7 @@ async fn defect_review_and_one_defect_match_the_failed_tests() {
 async fn platforms_sum_the_tests_of_each_platform() {
     let s = setup().await;
     let (error, out, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "view": "platforms", "period": "Total", "format": "json"}),
     )
     .await;
@@ -345,7 +302,7 @@ async fn wrong_arguments_are_refused_with_what_to_send() {
         ),
     ];
     for (args, words) in cases {
-        let (error, _, text) = call(&s.client, args.clone()).await;
+        let (error, _, text) = call(&s, args.clone()).await;
         assert!(error, "{args} was accepted: {text}");
         for w in words {
             assert!(text.contains(w), "{args}: {text:?} lacks {w:?}");

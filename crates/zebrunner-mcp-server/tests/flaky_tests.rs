@@ -6,76 +6,28 @@
 // Tests may unwrap: a failure is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::RmcpSetup;
 use futures::TryStreamExt as _;
-use rmcp::{RoleClient, ServiceExt, model::CallToolRequestParams, service::RunningService};
 use serde_json::{Value, json};
-use zebrunner_client::{ClientConfig, LaunchQuery, SecretString, ZebrunnerClient, ZebrunnerUrl};
-use zebrunner_mcp_server::{Credentials, ZebrunnerMcp};
-use zebrunner_sandbox::SandboxConfig;
+use zebrunner_client::LaunchQuery;
 
-struct Setup {
-    client: RunningService<RoleClient, ()>,
-    zebrunner: ZebrunnerClient,
-    _sandbox: zebrunner_sandbox::RunningSandbox,
+async fn setup() -> RmcpSetup {
+    RmcpSetup::start().await
 }
 
-async fn setup() -> Setup {
-    let sandbox = zebrunner_sandbox::Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
-        .await
-        .unwrap();
-    let user = sandbox.sandbox.users().into_iter().next().unwrap();
-    let zebrunner = ZebrunnerClient::new(ClientConfig::new(
-        ZebrunnerUrl::parse(&sandbox.url).unwrap(),
-        user.login,
-        SecretString::from(user.token),
-    ))
-    .unwrap();
-    let server = ZebrunnerMcp::new(Credentials::ServiceAccount(zebrunner.clone()));
-    let (server_io, client_io) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
-    Setup {
-        client: ().serve(client_io).await.unwrap(),
-        zebrunner,
-        _sandbox: sandbox,
-    }
-}
-
-async fn call(client: &RunningService<RoleClient, ()>, args: Value) -> (bool, Value, String) {
-    call_tool(client, "find_flaky_tests", args).await
-}
-
-async fn call_tool(
-    client: &RunningService<RoleClient, ()>,
-    tool: &str,
-    args: Value,
-) -> (bool, Value, String) {
-    let params = CallToolRequestParams::new(tool.to_string())
-        .with_arguments(args.as_object().cloned().unwrap());
-    let result = client.call_tool(params).await.unwrap();
-    let text = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    (
-        result.is_error == Some(true),
-        result.structured_content.unwrap_or(Value::Null),
-        text,
-    )
+async fn call(s: &RmcpSetup, args: Value) -> (bool, Value, String) {
+    s.call("find_flaky_tests", args).await
 }
 
 #[tokio::test]
 async fn flaky_tests_match_the_launches_they_came_from() {
     let s = setup().await;
     let (error, out, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "last": 12, "limit": 100, "format": "json"}),
     )
     .await;
@@ -162,7 +114,7 @@ async fn flaky_tests_match_the_launches_they_came_from() {
         if let Some(c) = &cursor {
             args["cursor"] = json!(c);
         }
-        let (error, page, text) = call(&s.client, args).await;
+        let (error, page, text) = call(&s, args).await;
         assert!(!error, "{text}");
         paged.extend(
             page["tests"]
@@ -224,13 +176,13 @@ async fn manual_cases_flip_by_their_executions() {
 
     // Without accept_cost the scan says what the manual cases would cost.
     let (error, _, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "last": 12, "manual": true}),
     )
     .await;
     assert!(error && text.contains("manual cases"), "{text}");
     let (error, out, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "last": 12, "manual": true, "accept_cost": true,
                "limit": 100, "format": "json"}),
     )
@@ -251,7 +203,7 @@ async fn manual_cases_flip_by_their_executions() {
             break;
         };
         let (_, next, _) = call(
-            &s.client,
+            &s,
             json!({"project_key": "DEMO", "last": 12, "manual": true, "accept_cost": true,
                    "limit": 100, "cursor": c, "format": "json"}),
         )
@@ -264,42 +216,38 @@ async fn manual_cases_flip_by_their_executions() {
 #[tokio::test]
 async fn a_large_scan_states_its_cost_before_it_runs() {
     let s = setup().await;
-    let (error, _, text) = call(&s.client, json!({"project_key": "DEMO", "last": 200})).await;
+    let (error, _, text) = call(&s, json!({"project_key": "DEMO", "last": 200})).await;
     assert!(error, "{text}");
     assert!(
         text.contains("accept_cost=true") && text.contains("Zebrunner requests"),
         "{text}"
     );
     let (error, out, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "last": 200, "accept_cost": true, "format": "json"}),
     )
     .await;
     assert!(!error, "{text}");
     assert!(out["requests"].as_u64().unwrap() > 50, "{out}");
     let (error, _, text) = call(
-        &s.client,
+        &s,
         json!({"project_key": "DEMO", "milestone": "No such milestone"}),
     )
     .await;
     assert!(error, "{text}");
-    let (error, _, text) = call(
-        &s.client,
-        json!({"project_key": "DEMO", "from": "2030-01-01"}),
-    )
-    .await;
+    let (error, _, text) = call(&s, json!({"project_key": "DEMO", "from": "2030-01-01"})).await;
     assert!(error && text.contains("list_launches"), "{text}");
 }
 
 #[tokio::test]
 async fn launch_runtime_sums_the_launches_and_tests_it_read() {
     let s = setup().await;
-    let (error, out, text) = call_tool(
-        &s.client,
-        "analyze_launch_runtime",
-        json!({"project_key": "DEMO", "last": 5, "format": "json"}),
-    )
-    .await;
+    let (error, out, text) = s
+        .call(
+            "analyze_launch_runtime",
+            json!({"project_key": "DEMO", "last": 5, "format": "json"}),
+        )
+        .await;
     assert!(!error, "{text}");
     let z = &s.zebrunner;
     let project_id = z.project_id("DEMO").await.unwrap();
@@ -357,21 +305,19 @@ async fn launch_runtime_sums_the_launches_and_tests_it_read() {
     assert!(out["change"].is_null());
 
     // Against a baseline: the same launches give no change at all.
-    let (error, same, text) = call_tool(
-        &s.client,
-        "analyze_launch_runtime",
-        json!({"project_key": "DEMO", "last": 5, "baseline_query": "", "format": "json"}),
-    )
-    .await;
+    let (error, same, text) = s
+        .call(
+            "analyze_launch_runtime",
+            json!({"project_key": "DEMO", "last": 5, "baseline_query": "", "format": "json"}),
+        )
+        .await;
     assert!(!error, "{text}");
     assert!(
         same["change"].is_null(),
         "an empty baseline query is no baseline"
     );
     let name = launches[0].name.clone();
-    let (error, compared, text) = call_tool(
-        &s.client,
-        "analyze_launch_runtime",
+    let (error, compared, text) = s.call("analyze_launch_runtime",
         json!({"project_key": "DEMO", "last": 3, "query": name, "baseline_query": name, "format": "json"}),
     )
     .await;
@@ -380,11 +326,11 @@ async fn launch_runtime_sums_the_launches_and_tests_it_read() {
     assert_eq!(compared["change"]["avg_test_pct"], 0.0);
     assert_eq!(compared["change"]["baseline_launches"], 3);
 
-    let (error, _, text) = call_tool(
-        &s.client,
-        "analyze_launch_runtime",
-        json!({"project_key": "DEMO", "medium_secs": 600}),
-    )
-    .await;
+    let (error, _, text) = s
+        .call(
+            "analyze_launch_runtime",
+            json!({"project_key": "DEMO", "medium_secs": 600}),
+        )
+        .await;
     assert!(error && text.contains("medium_secs"), "{text}");
 }

@@ -198,3 +198,51 @@ fn account(sandbox: &RunningSandbox, login: &str) -> ZebrunnerClient {
     config.timeout = Duration::from_secs(10);
     ZebrunnerClient::new(config).expect("client")
 }
+
+/// The sandbox, a server with alice's account, and rmcp's own client connected to it in
+/// memory: for tests that speak MCP through the official Rust client rather than raw JSON.
+pub struct RmcpSetup {
+    pub client: rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    /// A Zebrunner client of the same account: the oracle.
+    pub zebrunner: ZebrunnerClient,
+    pub sandbox: RunningSandbox,
+}
+
+impl RmcpSetup {
+    pub async fn start() -> RmcpSetup {
+        let sandbox = Sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0")
+            .await
+            .expect("sandbox starts");
+        let zebrunner = account(&sandbox, "alice");
+        let server = ZebrunnerMcp::new(Credentials::ServiceAccount(zebrunner.clone()));
+        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(server_io).await {
+                let _ = running.waiting().await;
+            }
+        });
+        RmcpSetup {
+            client: ().serve(client_io).await.expect("client connects"),
+            zebrunner,
+            sandbox,
+        }
+    }
+
+    /// Call `tool`: whether it failed, its structured content and its text.
+    pub async fn call(&self, tool: &str, args: Value) -> (bool, Value, String) {
+        let params = rmcp::model::CallToolRequestParams::new(tool.to_string())
+            .with_arguments(args.as_object().cloned().expect("arguments object"));
+        let result = self.client.call_tool(params).await.expect("tools/call");
+        let text = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        (
+            result.is_error == Some(true),
+            result.structured_content.unwrap_or(Value::Null),
+            text,
+        )
+    }
+}
