@@ -1,6 +1,8 @@
 //! stdio cold start: process spawn to the `initialize` response, which is
-//! what a desktop client waits for. Measured with and without the start-up
-//! credential check (one IAM refresh against the sandbox).
+//! what a desktop client waits for, and on to the answer of the `tools/list`
+//! it sends next (the tools are what it waits for in the end). Measured with
+//! and without the start-up credential check (one IAM refresh against the
+//! sandbox).
 
 use std::{path::Path, process::Stdio, time::Instant};
 
@@ -13,25 +15,38 @@ use tokio::{
 use crate::{procs, stats};
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
+const THEN_TOOLS: &str = concat!(
+    r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    "\n",
+    r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    "\n"
+);
 
 pub async fn run(bin: &Path, runs: usize) -> anyhow::Result<()> {
     let sandbox = procs::sandbox(bin, "small").await?;
     println!("## stdio cold start to the initialize response ({runs} runs each)\n");
-    println!("| Start-up | median | min | max |\n|---|---|---|---|");
+    println!(
+        "| Start-up | to `initialize`, median | min | max | to the `tools/list` answer, median |\n|---|---|---|---|---|"
+    );
     for (label, skip) in [
         ("with credential check", false),
         ("--skip-credential-check", true),
     ] {
         let mut times = Vec::with_capacity(runs);
+        let mut tools = Vec::with_capacity(runs);
         for _ in 0..runs {
-            times.push(once(bin, &sandbox, skip).await?);
+            let (initialized, listed) = once(bin, &sandbox, skip).await?;
+            times.push(initialized);
+            tools.push(listed);
         }
         times.sort();
+        tools.sort();
         println!(
-            "| {label} | {} | {} | {} |",
+            "| {label} | {} | {} | {} | {} |",
             stats::ms(stats::quantile(&times, 0.5)),
             stats::ms(times.first().copied()),
-            stats::ms(times.last().copied())
+            stats::ms(times.last().copied()),
+            stats::ms(stats::quantile(&tools, 0.5)),
         );
     }
     println!();
@@ -42,7 +57,7 @@ async fn once(
     bin: &Path,
     sandbox: &procs::Sandbox,
     skip: bool,
-) -> anyhow::Result<std::time::Duration> {
+) -> anyhow::Result<(std::time::Duration, std::time::Duration)> {
     let mut cmd = Command::new(bin);
     cmd.args(["serve", "--transport", "stdio"])
         .env("ZEBRUNNER_URL", &sandbox.url)
@@ -64,9 +79,13 @@ async fn once(
     stdin.write_all(b"\n").await?;
     let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
     let line = lines.next_line().await?.context("no initialize response")?;
-    let elapsed = started.elapsed();
+    let initialized = started.elapsed();
     anyhow::ensure!(line.contains("\"result\""), "unexpected reply: {line}");
+    stdin.write_all(THEN_TOOLS.as_bytes()).await?;
+    let line = lines.next_line().await?.context("no tools/list response")?;
+    let listed = started.elapsed();
+    anyhow::ensure!(line.contains("\"tools\""), "unexpected reply: {line}");
     drop(stdin);
     let _ = child.kill().await;
-    Ok(elapsed)
+    Ok((initialized, listed))
 }

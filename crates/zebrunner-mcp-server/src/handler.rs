@@ -5,14 +5,14 @@
 //! [`CallContext`], then one record through the [`Observer`], written before
 //! the answer leaves.
 
-use std::{borrow::Cow, panic::AssertUnwindSafe, sync::Arc, time::Instant};
+use std::{borrow::Cow, panic::AssertUnwindSafe, time::Instant};
 
 use futures::FutureExt;
 use tracing::Instrument as _;
 
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
-    handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
+    handler::server::tool::ToolCallContext,
     model::{
         CacheScope, CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
         Implementation, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
@@ -62,8 +62,6 @@ Every tool accepts format=markdown (default) or json.";
 #[derive(Clone)]
 pub struct ZebrunnerMcp {
     credentials: Credentials,
-    /// Shared by every session's clone of the handler: the tools never change after start.
-    tool_router: Arc<ToolRouter<ZebrunnerMcp>>,
     observer: Observer,
     /// The caller when the transport supplies none (stdio).
     local_caller: Caller,
@@ -94,7 +92,6 @@ impl ZebrunnerMcp {
     pub fn new(credentials: Credentials) -> Self {
         Self {
             credentials,
-            tool_router: Arc::new(tools::router()),
             observer: Observer::disabled(),
             local_caller: Caller::local("stdio", false),
             confirmations: Confirmations::default(),
@@ -209,12 +206,12 @@ impl ZebrunnerMcp {
 
     /// Every tool definition, whoever asks.
     pub fn tool_definitions(&self) -> Vec<rmcp::model::Tool> {
-        self.tool_router.list_all()
+        tools::router().list_all()
     }
 
     /// Which tools write, by name (the HTTP guard needs it for step-up).
     pub fn write_tools(&self) -> Vec<String> {
-        self.tool_router
+        tools::router()
             .list_all()
             .into_iter()
             .filter(is_write)
@@ -250,7 +247,7 @@ impl ZebrunnerMcp {
         caller: &Caller,
         toolsets: Toolsets,
     ) -> Vec<rmcp::model::Tool> {
-        self.tool_router
+        tools::router()
             .list_all()
             .into_iter()
             .filter(|t| self.offers(caller, toolsets, t))
@@ -272,7 +269,7 @@ impl ZebrunnerMcp {
         toolsets: Toolsets,
         name: &str,
     ) -> Option<rmcp::model::Tool> {
-        self.tool_router
+        tools::router()
             .get(name)
             .filter(|t| self.offers(caller, toolsets, t))
             .cloned()
@@ -412,7 +409,7 @@ impl ServerHandler for ZebrunnerMcp {
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
-        self.tool_router.get(name).cloned()
+        tools::router().get(name).cloned()
     }
 
     async fn list_tools(
@@ -589,9 +586,7 @@ impl ServerHandler for ZebrunnerMcp {
         {
             Ok(answer)
         } else {
-            let call = self
-                .tool_router
-                .call(ToolCallContext::new(self, request, context));
+            let call = tools::router().call(ToolCallContext::new(self, request, context));
             // A panic inside a tool (a bug) must end as an answer and a record,
             // never as a response that never completes.
             // The deadline bounds the tool however many requests it makes; dropping the

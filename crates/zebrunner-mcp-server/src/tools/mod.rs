@@ -101,13 +101,29 @@ pub use update_test_run::UpdateTestRunArgs;
 pub use update_test_suite::UpdateTestSuiteArgs;
 pub use write::WriteOutput;
 
+use std::sync::LazyLock;
+
 use rmcp::handler::server::router::tool::ToolRouter;
 
 use crate::handler::ZebrunnerMcp;
 
-/// Every tool this server offers, with its schemas made compact and
-/// standard ([`schema::compact_tool`]).
-pub fn router() -> ToolRouter<ZebrunnerMcp> {
+/// Every tool, built once per process and shared by every session: generating the 35 tools'
+/// schemas (schemars, then [`schema::compact_tool`]) takes about 10 ms, most of a cold start.
+static ROUTER: LazyLock<ToolRouter<ZebrunnerMcp>> = LazyLock::new(build_router);
+
+/// Every tool this server offers, with its schemas made compact and standard.
+pub fn router() -> &'static ToolRouter<ZebrunnerMcp> {
+    &ROUTER
+}
+
+/// Start building [`router`] on a thread of its own, so it overlaps the rest of start-up
+/// (configuration, the database, TLS roots) instead of following it; its first user waits for
+/// it if it is not done.
+pub fn build_router_in_background() {
+    std::thread::spawn(|| LazyLock::force(&ROUTER));
+}
+
+fn build_router() -> ToolRouter<ZebrunnerMcp> {
     let mut router = ZebrunnerMcp::list_projects_router()
         + ZebrunnerMcp::get_test_case_router()
         + ZebrunnerMcp::search_test_cases_router()

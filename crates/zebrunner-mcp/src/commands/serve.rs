@@ -28,6 +28,8 @@ use crate::cli::ServeArgs;
 /// worker threads for each call); over HTTP, the multi-threaded runtime shares the cores among
 /// many clients.
 pub fn run(config_file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
+    // The tool schemas take longest to build; they build while the rest starts.
+    zebrunner_mcp_server::tools::build_router_in_background();
     let config = setup::load_config(config_file, args.overrides())?;
     setup::refuse_errors(&config)?;
     if let Some(path) = &config.review_rules_file {
