@@ -385,8 +385,10 @@ fn launch_secs(l: &LaunchSummary) -> Option<i64> {
         .or_else(|| l.finished_at.zip(l.started_at).map(|(f, s)| (f - s) / 1000))
 }
 
-fn relative(now: f64, before: f64) -> Option<f64> {
-    (before > 0.0).then(|| round1((now - before) * 100.0 / before))
+/// How much `now` is above (or below) `before`, in percent with one decimal; `None` without a
+/// positive `before`.
+pub(crate) fn relative(now: f64, before: f64) -> Option<f64> {
+    (before > 0.0).then(|| ((now - before) * 1000.0 / before).round() / 10.0)
 }
 
 fn round1(v: f64) -> f64 {

@@ -150,6 +150,18 @@ pub(crate) fn is_automated(state: &str, chosen: &[String]) -> bool {
         && !s.contains("manual")
 }
 
+/// A case that counts by default: not deleted, deprecated or a draft.
+pub(crate) fn is_live(case: &TestCase) -> bool {
+    !case.deleted && !case.deprecated && !case.draft
+}
+
+/// Whether a case's automation state is an automated one (by its name, see [`is_automated`]).
+pub(crate) fn case_is_automated(case: &TestCase) -> bool {
+    case.automation_state
+        .as_ref()
+        .is_some_and(|s| is_automated(&s.name, &[]))
+}
+
 pub(crate) struct Options<'a> {
     pub depth: usize,
     pub include_deprecated: bool,

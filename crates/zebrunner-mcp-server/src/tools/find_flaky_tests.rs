@@ -23,7 +23,7 @@ use zebrunner_client::{LaunchTest, TestCase, TestCaseExecution, ZebrunnerClient}
 
 use super::{
     args::NameOrId,
-    coverage_report::is_automated,
+    coverage_report::{case_is_automated, is_live, percent},
     cursor::{self, OffsetCursor},
     error::ToolError,
     launch_window::{LaunchWindow, WindowArgs, started, test_pages, tests_of_launches},
@@ -374,12 +374,7 @@ fn record(t: &mut FlakyTest, status: &str, message: Option<&str>, launch_id: Opt
 
 /// passed / (passed + failed) in percent, one decimal.
 fn stability(t: &mut FlakyTest) {
-    let runs = t.passed + t.failed;
-    t.stability_pct = if runs == 0 {
-        0.0
-    } else {
-        (f64::from(t.passed) * 1000.0 / f64::from(runs)).round() / 10.0
-    };
+    t.stability_pct = percent(u64::from(t.passed), u64::from(t.passed + t.failed));
 }
 
 /// The manual (not automated) live cases of a project, and the case pages read.
@@ -391,12 +386,7 @@ async fn manual_cases(
     let pages = (cases.len() as u64).div_ceil(100).max(1);
     let manual = cases
         .into_iter()
-        .filter(|c| !c.deleted && !c.deprecated && !c.draft)
-        .filter(|c| {
-            !c.automation_state
-                .as_ref()
-                .is_some_and(|s| is_automated(&s.name, &[]))
-        })
+        .filter(|c| is_live(c) && !case_is_automated(c))
         .collect();
     Ok((manual, pages))
 }

@@ -110,6 +110,15 @@ pub struct StatusCount {
     pub count: i64,
 }
 
+/// Runs of a build: TCM runs have no build field, so the build is looked for in a
+/// configuration option, the title or the description.
+pub(crate) fn build_filter(build: &str) -> Rql {
+    Rql::new()
+        .contains("configurations.optionName", build)
+        .contains("title", build)
+        .contains("description", build)
+}
+
 pub(crate) fn configurations(run: &TestRun) -> Vec<String> {
     run.configurations
         .iter()
@@ -257,10 +266,7 @@ impl ZebrunnerMcp {
             rql = rql.eq("milestone.id", id);
         }
         if let Some(build) = a.build.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
-            rql = rql.or(Rql::new()
-                .contains("configurations.optionName", build)
-                .contains("title", build)
-                .contains("description", build));
+            rql = rql.or(build_filter(build));
         }
         if let Some(closed) = a.closed {
             rql = rql.eq("closed", closed);

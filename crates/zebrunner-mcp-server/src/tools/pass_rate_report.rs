@@ -199,6 +199,21 @@ pub(crate) struct Counted {
     pub aborted: i64,
 }
 
+impl Counted {
+    /// `l`'s counts, in group `key`.
+    pub(crate) fn of(l: &LaunchSummary, key: String) -> Self {
+        Counted {
+            key,
+            started_at: l.started_at,
+            passed: l.passed,
+            failed: l.failed,
+            known: l.failed_as_known,
+            skipped: l.skipped,
+            aborted: l.aborted,
+        }
+    }
+}
+
 /// The group a launch belongs to (platform is filled in by the caller).
 pub(crate) fn group_key(l: &LaunchSummary, by: GroupBy) -> String {
     let day = || {
@@ -228,7 +243,8 @@ pub(crate) fn group_key(l: &LaunchSummary, by: GroupBy) -> String {
     }
 }
 
-fn row(group: String, launches: &[&Counted]) -> PassRateRow {
+/// The counts and pass rates of `launches` together, as one row named `group`.
+pub(crate) fn row(group: String, launches: &[&Counted]) -> PassRateRow {
     let sum = |f: fn(&Counted) -> i64| launches.iter().map(|l| f(l).max(0) as u64).sum::<u64>();
     let passed = sum(|l| l.passed);
     let failed = sum(|l| l.failed);
@@ -360,17 +376,12 @@ impl ZebrunnerMcp {
         let counted: Vec<Counted> = picked
             .iter()
             .enumerate()
-            .map(|(i, l)| Counted {
-                key: platforms
+            .map(|(i, l)| {
+                let key = platforms
                     .get(i)
                     .cloned()
-                    .unwrap_or_else(|| group_key(l, a.group_by)),
-                started_at: l.started_at,
-                passed: l.passed,
-                failed: l.failed,
-                known: l.failed_as_known,
-                skipped: l.skipped,
-                aborted: l.aborted,
+                    .unwrap_or_else(|| group_key(l, a.group_by));
+                Counted::of(l, key)
             })
             .collect();
         let (groups, total) = aggregate(&counted, a.group_by);

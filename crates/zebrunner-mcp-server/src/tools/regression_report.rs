@@ -23,6 +23,7 @@ use super::{
     args::NameOrId,
     error::ToolError,
     hierarchy::Hierarchy,
+    list_test_runs::build_filter,
     output::{Format, ToolOutput, cell, finish},
     progress::Progress,
     reporting, scope,
@@ -402,10 +403,7 @@ async fn side(
         label.push(format!("milestone {}", m.name));
     }
     if let Some(b) = build {
-        rql = rql.or(Rql::new()
-            .contains("configurations.optionName", b)
-            .contains("title", b)
-            .contains("description", b));
+        rql = rql.or(build_filter(b));
         label.push(format!("build {b:?}"));
     }
     let mut runs = Vec::new();

@@ -27,12 +27,14 @@ use serde::{Deserialize, Serialize};
 use zebrunner_client::{LaunchSummary, LaunchTest, Milestone, TestCase};
 
 use super::{
+    analyze_launch_runtime::relative,
     args::NameOrId,
     chart::{self, Bar, Chart},
-    coverage_report::{is_automated, percent},
+    coverage_report::{case_is_automated, is_live, percent},
     error::ToolError,
     launch_window::{LaunchWindow, test_pages, tests_of_launches},
     output::{Format, ToolOutput, cell, finish_with_content},
+    pass_rate_report::{self, Counted},
     progress::Progress,
     reporting, scope,
 };
@@ -320,11 +322,15 @@ fn newest_per_name(launches: &[LaunchSummary]) -> Vec<LaunchSummary> {
     out
 }
 
+/// Counted as `pass_rate_report` counts, so the two tools agree.
 fn pass_rate(newest: &[LaunchSummary], min: f64) -> Check {
-    let sum = |f: fn(&LaunchSummary) -> i64| newest.iter().map(|l| f(l).max(0) as u64).sum::<u64>();
-    let passed = sum(|l| l.passed);
-    let executed = passed + sum(|l| l.failed) + sum(|l| l.skipped) + sum(|l| l.aborted);
-    let value = (executed > 0).then(|| percent(passed, executed));
+    let counted: Vec<Counted> = newest
+        .iter()
+        .map(|l| Counted::of(l, String::new()))
+        .collect();
+    let total = pass_rate_report::row(String::new(), &counted.iter().collect::<Vec<_>>());
+    let (passed, executed) = (total.passed, total.executed);
+    let value = (executed > 0).then_some(total.pass_rate_pct);
     Check {
         name: "pass rate".into(),
         value,
@@ -363,18 +369,8 @@ fn unlinked(tests: &[LaunchTest], max: u32) -> Check {
 }
 
 fn coverage(cases: &[TestCase], min: f64) -> Check {
-    let live: Vec<_> = cases
-        .iter()
-        .filter(|c| !c.deleted && !c.deprecated && !c.draft)
-        .collect();
-    let automated = live
-        .iter()
-        .filter(|c| {
-            c.automation_state
-                .as_ref()
-                .is_some_and(|s| is_automated(&s.name, &[]))
-        })
-        .count();
+    let live: Vec<&TestCase> = cases.iter().filter(|c| is_live(c)).collect();
+    let automated = live.iter().filter(|c| case_is_automated(c)).count();
     let value = (!live.is_empty()).then(|| percent(automated as u64, live.len() as u64));
     Check {
         name: "automation coverage".into(),
@@ -413,15 +409,17 @@ fn runtime(
     };
     let now = average(launches);
     let (value, detail) = match (now, baseline) {
-        (Some(now), Some((b, before))) => match average(before) {
-            Some(then) if then > 0.0 => (
-                Some(((now - then) * 1000.0 / then).round() / 10.0),
+        (Some(now), Some((b, before))) => match average(before)
+            .and_then(|then| relative(now, then).map(|growth| (then, growth)))
+        {
+            Some((then, growth)) => (
+                Some(growth),
                 format!(
                     "average launch {:.0} s against {:.0} s in {}",
                     now, then, b.name
                 ),
             ),
-            _ => (
+            None => (
                 None,
                 format!("{} has no finished launch to compare with", b.name),
             ),

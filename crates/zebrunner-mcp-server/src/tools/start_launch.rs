@@ -94,14 +94,16 @@ impl ZebrunnerMcp {
             .iter()
             .map(|p| (p.name.clone(), p.value.clone()))
             .collect();
-        let body = Value::Object(body);
         let hidden: Vec<&str> = live
             .iter()
             .filter(|p| p.parameter_class == "HIDDEN")
             .map(|p| p.name.as_str())
             .collect();
         let plan = Plan {
-            diff: Some(diff_fields(&Value::Object(current), &body)),
+            diff: Some(diff_fields(
+                &Value::Object(current),
+                &Value::Object(body.clone()),
+            )),
             summary: format!(
                 "Start the CI job of launch {id} ({name}) in {project} again: a new launch with these parameters{}.",
                 if hidden.is_empty() {
@@ -110,10 +112,7 @@ impl ZebrunnerMcp {
                     format!(" (hidden, sent as they are: {})", hidden.join(", "))
                 }
             ),
-            request: match body {
-                Value::Object(map) => job_build_request(project_id, id, map),
-                _ => job_build_request(project_id, id, Map::new()),
-            },
+            request: job_build_request(project_id, id, body),
             more: Vec::new(),
             basis: Value::Null,
         };
