@@ -5,16 +5,12 @@
 //! times on one server: the first call starts with empty client caches
 //! (project id, bearer), later ones are warm.
 
-use std::{path::Path, time::Duration};
+use std::path::Path;
 
 use rmcp::{ServiceExt, transport::StreamableHttpClientTransport};
 use serde_json::{Value, json};
 
-use crate::{
-    procs,
-    requests::{Measured, call_logged},
-    stats,
-};
+use crate::{procs, requests::Repeated};
 
 struct Case {
     tool: &'static str,
@@ -49,46 +45,34 @@ pub async fn run(bin: &Path, runs: usize) -> anyhow::Result<()> {
         "| Tool | Input | Zebrunner requests, first call | Requests, warm | Wall time, first | Wall time, warm median | Answer |\n|---|---|---|---|---|---|---|"
     );
     for case in &cases {
-        let mut first_requests = 0;
-        let mut warm_requests = Vec::new();
-        let mut first_time = Duration::ZERO;
-        let mut warm = Vec::new();
-        let mut answer = String::new();
-        for run in 0..runs.max(1) {
-            let Measured {
-                requests,
-                elapsed,
-                out,
-            } = call_logged(&client, &http, &sandbox.url, case.tool, &case.args).await?;
-            if run == 0 {
-                first_requests = requests.len();
-                first_time = elapsed;
-                answer = match case.tool {
-                    "analyze_launch_failures" => format!(
-                        "{} failed, {} signatures",
-                        out["summary"]["failed"], out["summary"]["signatures"]
-                    ),
-                    _ => format!(
-                        "{} executions, {} returned",
-                        out["executions"]["total"], out["executions"]["returned"]
-                    ),
-                };
-            } else {
-                warm_requests.push(requests.len());
-                warm.push(elapsed);
-            }
-        }
-        warm.sort();
-        warm_requests.sort();
-        let warm_req = warm_requests
-            .get(warm_requests.len() / 2)
-            .map_or("-".to_string(), |n| n.to_string());
+        let calls = Repeated::call(
+            &client,
+            &http,
+            &sandbox.url,
+            case.tool,
+            &case.args,
+            runs.max(1),
+        )
+        .await?;
+        let out = &calls.first.out;
+        let answer = match case.tool {
+            "analyze_launch_failures" => format!(
+                "{} failed, {} signatures",
+                out["summary"]["failed"], out["summary"]["signatures"]
+            ),
+            _ => format!(
+                "{} executions, {} returned",
+                out["executions"]["total"], out["executions"]["returned"]
+            ),
+        };
         println!(
-            "| `{}` | {} | {first_requests} | {warm_req} | {:.0} ms | {} | {answer} |",
+            "| `{}` | {} | {} | {} | {:.0} ms | {} | {answer} |",
             case.tool,
             case.label,
-            first_time.as_secs_f64() * 1000.0,
-            stats::ms(stats::quantile(&warm, 0.5)),
+            calls.first.requests.len(),
+            calls.warm_requests(),
+            calls.first.elapsed.as_secs_f64() * 1000.0,
+            calls.warm_time(),
         );
     }
     println!();

@@ -15,7 +15,7 @@
 //! Each call is made `runs` times on one server: the first with cold client caches (project id,
 //! bearer), later ones warm.
 
-use std::{collections::BTreeSet, path::Path, time::Duration};
+use std::{collections::BTreeSet, path::Path};
 
 use anyhow::Context;
 use rmcp::{ServiceExt, transport::StreamableHttpClientTransport};
@@ -23,8 +23,7 @@ use serde_json::{Value, json};
 
 use crate::{
     procs::{self, Sandbox},
-    requests::{Measured, call_logged},
-    stats,
+    requests::Repeated,
 };
 
 const FROM: &str = "2026-01-05";
@@ -231,58 +230,43 @@ pub async fn run(bin: &Path, runs: usize) -> anyhow::Result<()> {
         "| Tool | Input | Requests, first call | Requests, warm | Fewest possible (warm) | Wall time, first | Wall time, warm median | Answer |\n|---|---|---|---|---|---|---|---|"
     );
     for (tool, label, args, floor) in &cases {
-        let mut first = (0, Duration::ZERO);
-        let mut warm_requests = Vec::new();
-        let mut warm = Vec::new();
-        let mut distinct = 0;
-        let mut answer = String::new();
-        for run in 0..runs.max(1) {
-            let Measured {
-                requests,
-                elapsed,
-                out,
-            } = call_logged(&client, &http, &sandbox.url, tool, args).await?;
-            let unique: BTreeSet<String> = requests
-                .iter()
-                .map(|r| format!("{} {} {}", r["method"], r["path"], r["query"]))
-                .collect();
-            if run == 0 {
-                first = (requests.len(), elapsed);
-                answer = match *tool {
-                    "analyze_test_failure" => format!(
-                        "{} log lines, {} screenshots",
-                        out["log"]["total"],
-                        out["screenshots"].as_array().map_or(0, Vec::len)
-                    ),
-                    "find_flaky_tests" => format!(
-                        "{} launches, {} flaky of {} tests",
-                        out["launches"], out["total"], out["tests_seen"]
-                    ),
-                    _ => format!(
-                        "{}, {} launches",
-                        out["verdict"],
-                        out["launch_ids"].as_array().map_or(0, Vec::len)
-                    ),
-                };
-            } else {
-                warm_requests.push(requests.len());
-                warm.push(elapsed);
-                distinct = unique.len();
+        let calls = Repeated::call(&client, &http, &sandbox.url, tool, args, runs.max(1)).await?;
+        let out = &calls.first.out;
+        let answer = match *tool {
+            "analyze_test_failure" => format!(
+                "{} log lines, {} screenshots",
+                out["log"]["total"],
+                out["screenshots"].as_array().map_or(0, Vec::len)
+            ),
+            "find_flaky_tests" => format!(
+                "{} launches, {} flaky of {} tests",
+                out["launches"], out["total"], out["tests_seen"]
+            ),
+            _ => format!(
+                "{}, {} launches",
+                out["verdict"],
+                out["launch_ids"].as_array().map_or(0, Vec::len)
+            ),
+        };
+        // Without a formula, the floor is the distinct requests of a warm call.
+        let floor = match (floor, calls.warm.last()) {
+            (Some(f), _) => f.to_string(),
+            (None, Some(warm)) => {
+                let distinct: BTreeSet<String> = warm
+                    .requests
+                    .iter()
+                    .map(|r| format!("{} {} {}", r["method"], r["path"], r["query"]))
+                    .collect();
+                format!("{} distinct", distinct.len())
             }
-        }
-        warm.sort();
-        warm_requests.sort();
-        let warm_req = warm_requests.get(warm_requests.len() / 2).copied();
-        let floor = floor
-            .map(|f| f.to_string())
-            .or_else(|| (runs > 1).then(|| format!("{distinct} distinct")))
-            .unwrap_or_else(|| "-".into());
+            (None, None) => "-".into(),
+        };
         println!(
             "| `{tool}` | {label} | {} | {} | {floor} | {:.0} ms | {} | {answer} |",
-            first.0,
-            warm_req.map_or("-".into(), |n| n.to_string()),
-            first.1.as_secs_f64() * 1000.0,
-            stats::ms(stats::quantile(&warm, 0.5)),
+            calls.first.requests.len(),
+            calls.warm_requests(),
+            calls.first.elapsed.as_secs_f64() * 1000.0,
+            calls.warm_time(),
         );
     }
     println!();

@@ -14,7 +14,7 @@ use rmcp::{
 };
 use serde_json::{Value, json};
 
-use crate::procs;
+use crate::{procs, stats};
 
 /// One tool call as measured: the sandbox's log of the Zebrunner requests it caused, its wall
 /// time and its structured answer.
@@ -58,6 +58,47 @@ pub async fn call_logged(
         elapsed,
         out,
     })
+}
+
+/// One tool called `runs` times on one server: the first call, with cold client caches (bearer,
+/// project id), and the warm ones after it.
+pub struct Repeated {
+    pub first: Measured,
+    pub warm: Vec<Measured>,
+}
+
+impl Repeated {
+    pub async fn call(
+        client: &RunningService<RoleClient, ()>,
+        http: &reqwest::Client,
+        sandbox_url: &str,
+        tool: &str,
+        args: &Value,
+        runs: usize,
+    ) -> anyhow::Result<Self> {
+        let first = call_logged(client, http, sandbox_url, tool, args).await?;
+        let mut warm = Vec::with_capacity(runs.saturating_sub(1));
+        for _ in 1..runs {
+            warm.push(call_logged(client, http, sandbox_url, tool, args).await?);
+        }
+        Ok(Repeated { first, warm })
+    }
+
+    /// The median number of requests of the warm calls, or "-" without any.
+    pub fn warm_requests(&self) -> String {
+        let mut counts: Vec<usize> = self.warm.iter().map(|m| m.requests.len()).collect();
+        counts.sort_unstable();
+        counts
+            .get(counts.len() / 2)
+            .map_or("-".to_string(), |n| n.to_string())
+    }
+
+    /// The median wall time of the warm calls.
+    pub fn warm_time(&self) -> String {
+        let mut times: Vec<Duration> = self.warm.iter().map(|m| m.elapsed).collect();
+        times.sort();
+        stats::ms(stats::quantile(&times, 0.5))
+    }
 }
 
 pub async fn run(bin: &Path) -> anyhow::Result<()> {
