@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
+use futures::future::BoxFuture;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng as _;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -403,20 +404,26 @@ impl Transport {
     }
 
     /// Sends `call` and returns the JSON body (`Null` for an empty body).
-    pub(crate) async fn execute(&self, call: &Call) -> Result<Value, Error> {
-        if call.api != Api::Internal {
-            return self.send(call, None).await;
-        }
-        let (bearer, generation) = self.bearer.get(self).await?;
-        match self.send(call, Some(&bearer)).await {
-            // The bearer may have been revoked or expired early: one fresh try.
-            Err(Error::Unauthorized { .. }) => {
-                self.bearer.invalidate(generation).await;
-                let (bearer, _) = self.bearer.get(self).await?;
-                self.send(call, Some(&bearer)).await
+    ///
+    /// Boxed: a request's future (reqwest's, the retries, the rate limit, the bearer) is
+    /// kilobytes, and inline it would make the future of every tool that awaits it as large,
+    /// copied each time that future moves (rmcp boxes each call's, then spawns it).
+    pub(crate) fn execute<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Result<Value, Error>> {
+        Box::pin(async move {
+            if call.api != Api::Internal {
+                return self.send(call, None).await;
             }
-            other => other,
-        }
+            let (bearer, generation) = self.bearer.get(self).await?;
+            match self.send(call, Some(&bearer)).await {
+                // The bearer may have been revoked or expired early: one fresh try.
+                Err(Error::Unauthorized { .. }) => {
+                    self.bearer.invalidate(generation).await;
+                    let (bearer, _) = self.bearer.get(self).await?;
+                    self.send(call, Some(&bearer)).await
+                }
+                other => other,
+            }
+        })
     }
 
     /// Like [`Self::execute`], then decodes with `parse`; decode failures

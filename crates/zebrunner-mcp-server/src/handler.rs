@@ -437,7 +437,8 @@ impl ServerHandler for ZebrunnerMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let (caller, _) = self.scope(&context);
-        let mut result = ListResourcesResult::with_all_items(self.resources_for(&caller).await);
+        let mut result =
+            ListResourcesResult::with_all_items(Box::pin(self.resources_for(&caller)).await);
         if cacheable(&context) {
             // The list depends on who asks.
             result = result.with_ttl_ms(0).with_cache_scope(CacheScope::Private);
@@ -464,7 +465,8 @@ impl ServerHandler for ZebrunnerMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let (caller, _) = self.scope(&context);
-        self.read_resource_as(&caller, &request.uri, cacheable(&context))
+        // Boxed for the reason `call_tool` is.
+        Box::pin(self.read_resource_as(&caller, &request.uri, cacheable(&context)))
             .await
             .map(Into::into)
     }
@@ -475,7 +477,7 @@ impl ServerHandler for ZebrunnerMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
         let (caller, _) = self.scope(&context);
-        self.complete_as(&caller, &request).await
+        Box::pin(self.complete_as(&caller, &request)).await
     }
 
     async fn list_prompts(
@@ -523,7 +525,22 @@ impl ServerHandler for ZebrunnerMcp {
         ))
     }
 
+    /// Boxed: rmcp moves each request's future into a task of its own, and this one (the
+    /// credential lookup, the tool, the audit record, all inline) is tens of KiB, copied on
+    /// every call; boxed, what moves is a pointer.
     async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        Box::pin(self.call_tool_as(request, context)).await
+    }
+}
+
+impl ZebrunnerMcp {
+    /// A tool call through the pipeline: identity, policy, credentials, the tool under its
+    /// deadline, the audit record.
+    async fn call_tool_as(
         &self,
         request: CallToolRequestParams,
         mut context: RequestContext<RoleServer>,
