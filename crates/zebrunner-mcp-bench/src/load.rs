@@ -31,7 +31,7 @@ use rmcp::{
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::{broker::Broker, direct, issuer::Issuer, procs, stats};
+use crate::{broker::Broker, direct, issuer::Issuer, procs, raw_client::RawSession, stats};
 
 /// DEMO has 250 cases at the small scale.
 const CASES: u32 = 250;
@@ -50,6 +50,15 @@ pub enum IdentityMode {
     /// client (each its own grant); validated on its own keys, plus one grant-liveness
     /// read in its database per request.
     Broker,
+}
+
+/// Which MCP client makes the calls.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Driver {
+    /// rmcp's own client, as a Rust application would use it: its work is in the figures.
+    Rmcp,
+    /// POSTs written down to the wire ([`RawSession`]): what is measured is the server.
+    Raw,
 }
 
 /// The vault key the bench seals its records (and identity `broker` its signing keys)
@@ -125,23 +134,28 @@ pub async fn run(
     clients: &[usize],
     amount: Amount,
     identities: &[IdentityMode],
+    driver: Driver,
 ) -> anyhow::Result<()> {
     let duration = amount.floor_duration();
     let sandbox = procs::sandbox(bin, "small").await?;
     let issuer = Issuer::start().await?;
     println!(
-        "## get_test_case over Streamable HTTP ({})\n",
-        amount.describe()
+        "## get_test_case over Streamable HTTP ({}, {} client)\n",
+        amount.describe(),
+        match driver {
+            Driver::Rmcp => "rmcp's",
+            Driver::Raw => "a raw HTTP",
+        }
     );
     println!(
-        "| Identity | Clients | protocol | calls/s | p50 | p99 | errors | RSS idle | peak RSS |\n|---|---|---|---|---|---|---|---|---|"
+        "| Identity | Clients | protocol | calls/s | p50 | p99 | errors | server CPU/call | RSS idle | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     // The floor, at each concurrency: the same Zebrunner request straight to the sandbox.
     let mut floors = Vec::with_capacity(clients.len());
     for &n in clients {
         let direct = direct::concurrent(&sandbox, n, duration).await?;
         println!(
-            "| direct GET to the sandbox | {n} | HTTP/1.1 | {:.0} | {} | {} | 0 | | |",
+            "| direct GET to the sandbox | {n} | HTTP/1.1 | {:.0} | {} | {} | 0 | | | |",
             direct.len() as f64 / duration.as_secs_f64(),
             stats::ms(stats::quantile(&direct, 0.5)),
             stats::ms(stats::quantile(&direct, 0.99)),
@@ -203,7 +217,7 @@ pub async fn run(
                     tokens
                 }
             };
-            let (row, peak) = measure(&url, tokens, amount, pid).await?;
+            let (row, peak) = measure(&url, tokens, amount, pid, driver).await?;
             let name = match identity {
                 IdentityMode::None => "none",
                 IdentityMode::Oidc => "oidc",
@@ -219,13 +233,15 @@ pub async fn run(
                         .map(|v| v.as_secs_f64() / p99.as_secs_f64().max(1e-9)),
                 ));
             }
+            let cpu_per_call = row.server_cpu / u32::try_from(row.calls.max(1)).unwrap_or(u32::MAX);
             println!(
-                "| {name} | {n} | {} | {:.0} | {} | {} | {} | {} | {} |",
+                "| {name} | {n} | {} | {:.0} | {} | {} | {} | {:.3} ms | {} | {} |",
                 row.protocol,
                 row.calls as f64 / row.wall.as_secs_f64().max(1e-9),
                 stats::ms(stats::quantile(&row.latencies, 0.5)),
                 stats::ms(stats::quantile(&row.latencies, 0.99)),
                 row.errors,
+                cpu_per_call.as_secs_f64() * 1e3,
                 kib(idle),
                 kib(peak)
             );
@@ -252,6 +268,14 @@ struct Row {
     wall: Duration,
     errors: usize,
     latencies: Vec<Duration>,
+    /// The server's time on CPU over the calls (all its threads).
+    server_cpu: Duration,
+}
+
+/// One simulated client's connection.
+enum Client {
+    Rmcp(rmcp::service::RunningService<rmcp::RoleClient, ()>),
+    Raw(RawSession),
 }
 
 async fn measure(
@@ -259,22 +283,34 @@ async fn measure(
     tokens: Vec<Option<String>>,
     amount: Amount,
     pid: u32,
+    driver: Driver,
 ) -> anyhow::Result<(Row, Option<u64>)> {
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicUsize::new(0));
-    let mut sessions = Vec::new();
+    let mut clients = Vec::new();
     for token in tokens {
-        let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
-        if let Some(token) = token {
-            config = config.auth_header(token);
-        }
-        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
-        sessions.push(().serve(transport).await?);
+        clients.push(match driver {
+            Driver::Rmcp => {
+                let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
+                if let Some(token) = token {
+                    config = config.auth_header(token);
+                }
+                let transport =
+                    StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+                Client::Rmcp(().serve(transport).await?)
+            }
+            Driver::Raw => Client::Raw(RawSession::open(url, token).await?),
+        });
     }
-    let protocol = sessions
-        .first()
-        .and_then(|c| c.peer_info().map(|i| i.protocol_version.to_string()))
-        .unwrap_or_default();
+    let protocol = match clients.first() {
+        Some(Client::Rmcp(c)) => c
+            .peer_info()
+            .map(|i| i.protocol_version.to_string())
+            .unwrap_or_default(),
+        Some(Client::Raw(_)) => "2025-11-25".to_string(),
+        None => String::new(),
+    };
+    let cpu_before = procs::cpu_time(pid)?;
     let began = Instant::now();
     let deadline = match amount {
         Amount::For(d) => Some(began + d),
@@ -285,10 +321,18 @@ async fn measure(
         Amount::Calls(n) => n,
     };
     let mut tasks = Vec::new();
-    for client in &sessions {
-        let peer = client.peer().clone();
+    let mut rmcp_clients = Vec::new();
+    for client in clients {
         let latencies = latencies.clone();
         let errors = errors.clone();
+        let mut caller = match client {
+            Client::Rmcp(running) => {
+                let peer = running.peer().clone();
+                rmcp_clients.push(running);
+                Caller::Rmcp(peer)
+            }
+            Client::Raw(session) => Caller::Raw(session),
+        };
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             let mut made = 0;
@@ -296,14 +340,11 @@ async fn measure(
                 made += 1;
                 let n = rand::rng().random_range(1..=CASES);
                 let args = json!({"key": format!("DEMO-{n}")});
-                let params = CallToolRequestParams::new("get_test_case")
-                    .with_arguments(args.as_object().cloned().unwrap_or_default());
                 let started = Instant::now();
-                match peer.call_tool(params).await {
-                    Ok(result) if result.is_error != Some(true) => mine.push(started.elapsed()),
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
+                if caller.get_test_case(args).await {
+                    mine.push(started.elapsed());
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
             latencies.lock().await.extend(mine);
@@ -315,10 +356,11 @@ async fn measure(
         peak = peak.max(procs::rss_kib(pid));
     }
     let wall = began.elapsed();
+    let server_cpu = procs::cpu_time(pid)?.saturating_sub(cpu_before);
     for task in tasks {
         task.await?;
     }
-    for client in sessions {
+    for client in rmcp_clients {
         let _ = client.cancel().await;
     }
     let mut latencies = std::mem::take(&mut *latencies.lock().await);
@@ -330,9 +372,33 @@ async fn measure(
             wall,
             errors: errors.load(Ordering::Relaxed),
             latencies,
+            server_cpu,
         },
         peak,
     ))
+}
+
+/// What a simulated client calls through.
+enum Caller {
+    Rmcp(rmcp::service::Peer<rmcp::RoleClient>),
+    Raw(RawSession),
+}
+
+impl Caller {
+    /// `get_test_case` with `args`; whether it answered without an error.
+    async fn get_test_case(&mut self, args: serde_json::Value) -> bool {
+        match self {
+            Caller::Rmcp(peer) => {
+                let params = CallToolRequestParams::new("get_test_case")
+                    .with_arguments(args.as_object().cloned().unwrap_or_default());
+                matches!(peer.call_tool(params).await, Ok(result) if result.is_error != Some(true))
+            }
+            Caller::Raw(session) => session
+                .call_tool("get_test_case", args)
+                .await
+                .unwrap_or(false),
+        }
+    }
 }
 
 fn kib(v: Option<u64>) -> String {

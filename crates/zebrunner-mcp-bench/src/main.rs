@@ -34,6 +34,7 @@ mod issuer;
 mod load;
 mod procs;
 mod qa;
+mod raw_client;
 mod requests;
 mod sessions;
 mod stats;
@@ -101,6 +102,10 @@ enum What {
             value_delimiter = ','
         )]
         identity: Vec<load::IdentityMode>,
+        /// The MCP client making the calls: rmcp's, or POSTs written down to the wire, so
+        /// that only the server's work is measured.
+        #[arg(long, value_enum, default_value = "rmcp")]
+        driver: load::Driver,
     },
     /// Zebrunner requests made by search_test_cases count_only on 5,000 cases.
     SearchRequests,
@@ -146,12 +151,13 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             calls_per_client,
             identity,
+            driver,
         } => {
             let amount = match calls_per_client {
                 Some(n) => load::Amount::Calls(n),
                 None => load::Amount::For(Duration::from_secs(seconds)),
             };
-            load::run(&cli.bin, &clients, amount, &identity).await?
+            load::run(&cli.bin, &clients, amount, &identity, driver).await?
         }
         What::SearchRequests => requests::run(&cli.bin).await?,
         What::Analysis { runs } => analysis::run(&cli.bin, runs).await?,
@@ -166,7 +172,7 @@ async fn main() -> anyhow::Result<()> {
                 load::IdentityMode::Broker,
             ];
             let ten_seconds = load::Amount::For(Duration::from_secs(10));
-            load::run(&cli.bin, &[1, 32], ten_seconds, &modes).await?;
+            load::run(&cli.bin, &[1, 32], ten_seconds, &modes, load::Driver::Rmcp).await?;
             sessions::run(&cli.bin, 1000).await?;
             requests::run(&cli.bin).await?;
             analysis::run(&cli.bin, 5).await?;

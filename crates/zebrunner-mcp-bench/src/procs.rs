@@ -152,3 +152,19 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// Time on CPU of every thread alive now, in nanoseconds (`/proc/<pid>/task/*/schedstat`).
+pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let path = task?.path().join("schedstat");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            total += text
+                .split_whitespace()
+                .next()
+                .and_then(|ns| ns.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Ok(Duration::from_nanos(total))
+}

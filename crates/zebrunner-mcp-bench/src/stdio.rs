@@ -124,14 +124,14 @@ async fn once(bin: &Path, sandbox: &procs::Sandbox, calls: usize) -> anyhow::Res
         session.call(i).await?;
     }
     let pid = session.child.id().context("server pid")?;
-    let (stat_before, sched_before) = (cpu_stat(pid)?, cpu_sched(pid)?);
+    let (stat_before, sched_before) = (cpu_stat(pid)?, procs::cpu_time(pid)?);
     let mut latencies = Vec::with_capacity(calls);
     for i in 0..calls {
         let started = Instant::now();
         session.call(WARM_UP + i).await?;
         latencies.push(started.elapsed());
     }
-    let (stat_after, sched_after) = (cpu_stat(pid)?, cpu_sched(pid)?);
+    let (stat_after, sched_after) = (cpu_stat(pid)?, procs::cpu_time(pid)?);
     let rss_kib = procs::rss_kib(pid).context("server RSS")?;
     let threads = std::fs::read_dir(format!("/proc/{pid}/task"))?.count();
     session.end().await;
@@ -257,22 +257,6 @@ fn cpu_stat(pid: u32) -> anyhow::Result<Duration> {
         })
         .sum();
     Ok(Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND))
-}
-
-/// Time on CPU of every thread alive now, in nanoseconds (`/proc/<pid>/task/*/schedstat`).
-fn cpu_sched(pid: u32) -> anyhow::Result<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-        let path = task?.path().join("schedstat");
-        if let Ok(text) = std::fs::read_to_string(path) {
-            total += text
-                .split_whitespace()
-                .next()
-                .and_then(|ns| ns.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    Ok(Duration::from_nanos(total))
 }
 
 fn label(bin: &Path) -> String {
