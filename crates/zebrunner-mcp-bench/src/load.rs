@@ -31,7 +31,14 @@ use rmcp::{
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::{broker::Broker, direct, issuer::Issuer, procs, raw_client::RawSession, stats};
+use crate::{
+    broker::Broker,
+    direct,
+    issuer::Issuer,
+    procs,
+    raw_client::{self, RawSession},
+    stats,
+};
 
 /// DEMO has 250 cases at the small scale.
 const CASES: u32 = 250;
@@ -272,12 +279,6 @@ struct Row {
     server_cpu: Duration,
 }
 
-/// One simulated client's connection.
-enum Client {
-    Rmcp(rmcp::service::RunningService<rmcp::RoleClient, ()>),
-    Raw(RawSession),
-}
-
 async fn measure(
     url: &str,
     tokens: Vec<Option<String>>,
@@ -287,9 +288,12 @@ async fn measure(
 ) -> anyhow::Result<(Row, Option<u64>)> {
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicUsize::new(0));
-    let mut clients = Vec::new();
+    // Each simulated client calls through a `Caller`; rmcp's running clients are kept to be
+    // cancelled at the end.
+    let mut callers = Vec::new();
+    let mut rmcp_clients = Vec::new();
     for token in tokens {
-        clients.push(match driver {
+        match driver {
             Driver::Rmcp => {
                 let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
                 if let Some(token) = token {
@@ -297,18 +301,20 @@ async fn measure(
                 }
                 let transport =
                     StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
-                Client::Rmcp(().serve(transport).await?)
+                let running = ().serve(transport).await?;
+                callers.push(Caller::Rmcp(running.peer().clone()));
+                rmcp_clients.push(running);
             }
-            Driver::Raw => Client::Raw(RawSession::open(url, token).await?),
-        });
+            Driver::Raw => callers.push(Caller::Raw(RawSession::open(url, token).await?)),
+        }
     }
-    let protocol = match clients.first() {
-        Some(Client::Rmcp(c)) => c
-            .peer_info()
+    let protocol = match driver {
+        Driver::Rmcp => rmcp_clients
+            .first()
+            .and_then(|c| c.peer_info())
             .map(|i| i.protocol_version.to_string())
             .unwrap_or_default(),
-        Some(Client::Raw(_)) => "2025-11-25".to_string(),
-        None => String::new(),
+        Driver::Raw => raw_client::PROTOCOL.to_string(),
     };
     let cpu_before = procs::cpu_time(pid)?;
     let began = Instant::now();
@@ -321,18 +327,9 @@ async fn measure(
         Amount::Calls(n) => n,
     };
     let mut tasks = Vec::new();
-    let mut rmcp_clients = Vec::new();
-    for client in clients {
+    for mut caller in callers {
         let latencies = latencies.clone();
         let errors = errors.clone();
-        let mut caller = match client {
-            Client::Rmcp(running) => {
-                let peer = running.peer().clone();
-                rmcp_clients.push(running);
-                Caller::Rmcp(peer)
-            }
-            Client::Raw(session) => Caller::Raw(session),
-        };
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             let mut made = 0;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const PROTOCOL_HEADER: &str = "mcp-protocol-version";
-const PROTOCOL: &str = "2025-11-25";
+pub const PROTOCOL: &str = "2025-11-25";
 
 pub struct RawSession {
     http: reqwest::Client,
