@@ -75,6 +75,14 @@ async fn logged(h: &Harness) -> Vec<(String, String, u16)> {
 }
 
 /// The launch ids of the rerun POSTs logged.
+/// How many attempts (the first run and its reruns) the sandbox holds for a launch.
+async fn attempts(h: &Harness, launch: i64) -> usize {
+    rest(h, &format!("{R}/{launch}/attempts?projectId={DEMO_ID}")).await["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
 async fn reruns_posted(h: &Harness) -> Vec<i64> {
     logged(h)
         .await
@@ -139,17 +147,7 @@ async fn a_batch_preview_lists_the_eligible_launches_and_the_confirm_reruns_each
         "a preview writes nothing"
     );
 
-    let attempts_before = rest(
-        &h,
-        &format!(
-            "{R}/{}/attempts?projectId={DEMO_ID}",
-            eligible.first().unwrap()
-        ),
-    )
-    .await["items"]
-        .as_array()
-        .unwrap()
-        .len();
+    let attempts_before = attempts(&h, *eligible.first().unwrap()).await;
     let written = h
         .ok("rerun_launch_failures", confirm(&args, &preview))
         .await;
@@ -162,17 +160,7 @@ async fn a_batch_preview_lists_the_eligible_launches_and_the_confirm_reruns_each
         eligible.iter().copied().collect::<Vec<_>>(),
         "each exactly once"
     );
-    let attempts_after = rest(
-        &h,
-        &format!(
-            "{R}/{}/attempts?projectId={DEMO_ID}",
-            eligible.first().unwrap()
-        ),
-    )
-    .await["items"]
-        .as_array()
-        .unwrap()
-        .len();
+    let attempts_after = attempts(&h, *eligible.first().unwrap()).await;
     assert_eq!(attempts_after, attempts_before + 1);
 
     // Confirmed again: the launches are queued now, so nothing qualifies
