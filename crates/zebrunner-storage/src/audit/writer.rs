@@ -83,7 +83,10 @@ pub(super) async fn run(
         };
         batch.add(first);
         gather(&mut queue, &mut batch).await;
-        write(&sinks, &counts, &mut batch).await;
+        let failures = write(&sinks, &counts, &mut batch).await;
+        if !failures.is_empty() {
+            fail_queued(&mut queue, &counts, &mut batch, &failures);
+        }
         let close = batch.barriers.iter().any(|(_, close)| *close);
         if close {
             for sink in sinks.iter() {
@@ -150,9 +153,10 @@ async fn gather(queue: &mut mpsc::Receiver<Message>, batch: &mut Batch) {
 }
 
 /// Write the batch to every sink, then tell its waiters how that went.
-async fn write(sinks: &[AuditSink], counts: &Counts, batch: &mut Batch) {
+/// Stores the batch in every sink and tells its waiters how that went; the sinks' failures.
+async fn write(sinks: &[AuditSink], counts: &Counts, batch: &mut Batch) -> Vec<(String, String)> {
     if batch.records.is_empty() {
-        return;
+        return Vec::new();
     }
     let records = &batch.records;
     let mut failures = Vec::new();
@@ -185,6 +189,34 @@ async fn write(sinks: &[AuditSink], counts: &Counts, batch: &mut Batch) {
     counts
         .records
         .fetch_add(records.len() as u64, Ordering::Relaxed);
+    settle(batch, &failures);
+    failures
+}
+
+/// After a batch failed: what queued up while the sink kept it waiting fails with the same
+/// error, at once. Each batch against an unreachable database waits the storage's full
+/// connection timeout, so otherwise a record queued behind failing batches, and the write tool
+/// waiting for it, would wait one timeout per batch ahead of it: until the database is back,
+/// however long the outage. The next record tries the sinks again.
+fn fail_queued(
+    queue: &mut mpsc::Receiver<Message>,
+    counts: &Counts,
+    batch: &mut Batch,
+    failures: &[(String, String)],
+) {
+    while let Ok(message) = queue.try_recv() {
+        batch.add(message);
+    }
+    counts
+        .failures
+        .fetch_add(batch.records.len() as u64, Ordering::Relaxed);
+    settle(batch, failures);
+}
+
+/// Tells the batch's waiters its outcome, names the records lost that nobody waited for, and
+/// empties the batch of records (its barriers stay for the caller).
+fn settle(batch: &mut Batch, failures: &[(String, String)]) {
+    let records = &batch.records;
     let mut waited = vec![false; records.len()];
     for (index, done) in batch.waiters.drain(..) {
         waited[index] = true;
@@ -192,7 +224,7 @@ async fn write(sinks: &[AuditSink], counts: &Counts, batch: &mut Batch) {
             Ok(())
         } else {
             Err(AuditError {
-                failures: failures.clone(),
+                failures: failures.to_vec(),
             })
         };
         let _ = done.send(outcome);
