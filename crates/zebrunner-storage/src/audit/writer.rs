@@ -16,7 +16,9 @@
 //! - A batch is one statement per database sink: all of its records are stored or none is.
 //!   Their values are bounded and checked before they are queued, so a batch fails only when
 //!   the sink does; then every record in it counts as a failed write and every waiter gets the
-//!   error.
+//!   error. What queued up behind a failed batch fails with it at once (`fail_queued`):
+//!   against an unreachable database every batch waits the full connection timeout, and a
+//!   write would otherwise wait one timeout per batch ahead of it, for the whole outage.
 //! - A full queue ([`QUEUE_CAPACITY`]) holds whoever submits until there is room: memory stays
 //!   bounded and nothing is dropped while the sinks work. A read waits only for room, never
 //!   for its commit.
