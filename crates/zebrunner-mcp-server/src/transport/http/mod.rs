@@ -32,7 +32,7 @@ use futures::future::BoxFuture;
 pub use guard::{Guard, Refusal};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
-pub use sessions::{BoundSessions, SessionBindings};
+pub use sessions::{SessionBindings, Sessions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use zebrunner_identity::{
@@ -130,7 +130,7 @@ pub fn app(
         .with_cancellation_token(shutdown);
     let mcp = StreamableHttpService::new(
         move || Ok(server.for_session()),
-        Arc::new(BoundSessions::new(bindings)),
+        Arc::new(Sessions::new(bindings)),
         config,
     );
     let body_limits = Arc::new(body::BodyLimits {
