@@ -12,12 +12,15 @@
 //!   [`MAX_BINDINGS`](bindings::MAX_BINDINGS) the oldest binding is dropped, which only ends
 //!   that session for its owner: it can never be taken over.
 //!
+//! - [`trim`]: giving the memory of closed sessions back to the system.
+//!
 //! [`Sessions`] drops a binding when its session ends: closed (`DELETE`), or idle for
 //! [`KEEP_ALIVE`] with no request in flight. It also keeps the `zmcp_mcp_sessions_active`
 //! gauge, set whenever a session opens or ends.
 
 mod bindings;
 mod session;
+mod trim;
 
 use std::{
     collections::HashMap,
@@ -43,6 +46,7 @@ pub struct Sessions {
     open: RwLock<HashMap<SessionId, Arc<Session>>>,
     bindings: SessionBindings,
     keep_alive: Duration,
+    trim: trim::Trim,
 }
 
 impl Sessions {
@@ -51,6 +55,7 @@ impl Sessions {
             open: RwLock::default(),
             bindings,
             keep_alive: KEEP_ALIVE,
+            trim: trim::Trim::default(),
         }
     }
 
@@ -120,6 +125,7 @@ impl SessionManager for Sessions {
         if let Some(session) = session {
             session.end();
             self.counted(count);
+            self.trim.after_close();
         }
         Ok(())
     }
