@@ -4,7 +4,8 @@
 //! rmcp implements the transport: sessions (`Mcp-Session-Id`, the GET
 //! stream, DELETE) for protocol versions before 2026-07-28, stateless
 //! requests for 2026-07-28, `Host` validation against DNS rebinding, `Origin`
-//! validation (403) and the request body limit (413). In front of it sits
+//! validation (403) and the request body limit (413). Its sessions are kept by our
+//! `sessions` manager, which also binds each to the user who opened it. In front of it sits
 //! the [`guard`]: identity, policy, session binding. Health stays open;
 //! nothing else does. [`limits`] sheds load beyond the cap of requests in flight (in front
 //! of the guard) and keeps per-person and per-client token buckets (in the guard).
