@@ -89,7 +89,7 @@ pub(super) async fn run(
         if !failures.is_empty() {
             fail_queued(&mut queue, &counts, &mut batch, &failures);
         }
-        let close = batch.barriers.iter().any(|(_, close)| *close);
+        let close = batch.closing();
         if close {
             for sink in sinks.iter() {
                 if let AuditSink::Database(storage) = sink {
@@ -128,6 +128,11 @@ impl Batch {
         }
     }
 
+    /// A close barrier is in the batch: nothing after it belongs to it.
+    fn closing(&self) -> bool {
+        self.barriers.iter().any(|(_, close)| *close)
+    }
+
     /// Someone waits on this batch: write it now.
     fn urgent(&self) -> bool {
         !self.waiters.is_empty() || !self.barriers.is_empty()
@@ -138,7 +143,7 @@ impl Batch {
 /// [`MAX_BATCH`] records.
 async fn gather(queue: &mut mpsc::Receiver<Message>, batch: &mut Batch) {
     let deadline = tokio::time::Instant::now() + LINGER;
-    while batch.records.len() < MAX_BATCH && !batch.barriers.iter().any(|(_, close)| *close) {
+    while batch.records.len() < MAX_BATCH && !batch.closing() {
         let next = match queue.try_recv() {
             Ok(message) => message,
             Err(mpsc::error::TryRecvError::Disconnected) => return,
@@ -154,7 +159,6 @@ async fn gather(queue: &mut mpsc::Receiver<Message>, batch: &mut Batch) {
     }
 }
 
-/// Write the batch to every sink, then tell its waiters how that went.
 /// Stores the batch in every sink and tells its waiters how that went; the sinks' failures.
 async fn write(sinks: &[AuditSink], counts: &Counts, batch: &mut Batch) -> Vec<(String, String)> {
     if batch.records.is_empty() {
@@ -199,14 +203,17 @@ async fn write(sinks: &[AuditSink], counts: &Counts, batch: &mut Batch) -> Vec<(
 /// error, at once. Each batch against an unreachable database waits the storage's full
 /// connection timeout, so otherwise a record queued behind failing batches, and the write tool
 /// waiting for it, would wait one timeout per batch ahead of it: until the database is back,
-/// however long the outage. The next record tries the sinks again.
+/// however long the outage. The next record tries the sinks again. What is queued behind a
+/// close barrier stays for [`refuse_rest`].
 fn fail_queued(
     queue: &mut mpsc::Receiver<Message>,
     counts: &Counts,
     batch: &mut Batch,
     failures: &[(String, String)],
 ) {
-    while let Ok(message) = queue.try_recv() {
+    while !batch.closing()
+        && let Ok(message) = queue.try_recv()
+    {
         batch.add(message);
     }
     counts
