@@ -74,7 +74,6 @@ async fn logged(h: &Harness) -> Vec<(String, String, u16)> {
         .collect()
 }
 
-/// The launch ids of the rerun POSTs logged.
 /// How many attempts (the first run and its reruns) the sandbox holds for a launch.
 async fn attempts(h: &Harness, launch: i64) -> usize {
     rest(h, &format!("{R}/{launch}/attempts?projectId={DEMO_ID}")).await["items"]
@@ -83,6 +82,7 @@ async fn attempts(h: &Harness, launch: i64) -> usize {
         .len()
 }
 
+/// The launch ids of the rerun POSTs logged.
 async fn reruns_posted(h: &Harness) -> Vec<i64> {
     logged(h)
         .await
