@@ -69,11 +69,6 @@ impl Sessions {
     }
 }
 
-/// A new session id: 128 random bits from the thread's CSPRNG, in hex.
-fn new_id() -> SessionId {
-    format!("{:032x}", rand::random::<u128>()).into()
-}
-
 /// A stream of what a channel receives, ending when every sender is gone.
 fn stream(
     mut receiver: mpsc::Receiver<ServerSseMessage>,
@@ -86,7 +81,8 @@ impl SessionManager for Sessions {
     type Transport = SessionTransport;
 
     async fn create_session(&self) -> Result<(SessionId, SessionTransport), SessionError> {
-        let id = new_id();
+        // A UUID v4 from the thread's CSPRNG, as rmcp's own session ids were.
+        let id: SessionId = crate::audit::correlation_id().into();
         let session = Session::new();
         let count = {
             let mut open = self.open.write().unwrap_or_else(|p| p.into_inner());
@@ -161,7 +157,7 @@ impl SessionManager for Sessions {
         id: &SessionId,
         _last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, SessionError> {
-        Ok(stream(self.get(id)?.standalone()?))
+        self.create_standalone_stream(id).await
     }
 }
 
