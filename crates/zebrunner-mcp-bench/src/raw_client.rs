@@ -23,8 +23,17 @@ pub struct RawSession {
 impl RawSession {
     /// `initialize`, then `notifications/initialized`, on a connection of its own.
     pub async fn open(url: &str, token: Option<String>) -> anyhow::Result<Self> {
+        Self::open_with(reqwest::Client::new(), url, token).await
+    }
+
+    /// Like [`Self::open`], over `http`'s connections (shared with other sessions).
+    pub async fn open_with(
+        http: reqwest::Client,
+        url: &str,
+        token: Option<String>,
+    ) -> anyhow::Result<Self> {
         let mut session = RawSession {
-            http: reqwest::Client::new(),
+            http,
             url: url.to_string(),
             token,
             session: None,
@@ -56,6 +65,29 @@ impl RawSession {
             .is_some_and(|r| r.get("isError") != Some(&Value::Bool(true))))
     }
 
+    /// Ends the session with `DELETE`.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.headed(self.http.delete(&self.url))
+            .send()
+            .await?
+            .error_for_status()
+            .context("DELETE of a session")?;
+        Ok(())
+    }
+
+    /// The headers every request of the session carries: the protocol version, the token,
+    /// the session id once there is one.
+    fn headed(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request = request.header(PROTOCOL_HEADER, PROTOCOL);
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(session) = &self.session {
+            request = request.header(SESSION_HEADER, session);
+        }
+        request
+    }
+
     async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         self.next_id += 1;
         let id = self.next_id;
@@ -66,20 +98,13 @@ impl RawSession {
     }
 
     async fn post(&mut self, message: &Value) -> anyhow::Result<String> {
-        let mut request = self
+        let request = self
             .http
             .post(&self.url)
             .header(ACCEPT, "application/json, text/event-stream")
             .header(CONTENT_TYPE, "application/json")
-            .header(PROTOCOL_HEADER, PROTOCOL)
             .body(message.to_string());
-        if let Some(token) = &self.token {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
-        }
-        if let Some(session) = &self.session {
-            request = request.header(SESSION_HEADER, session);
-        }
-        let response = request.send().await?;
+        let response = self.headed(request).send().await?;
         if !response.status().is_success() {
             bail!("{} from the server", response.status());
         }

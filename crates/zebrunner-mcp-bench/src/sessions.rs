@@ -5,13 +5,11 @@
 use std::{path::Path, time::Duration};
 
 use anyhow::Context;
-use serde_json::json;
 
-use crate::procs;
+use crate::{procs, raw_client::RawSession};
 
 /// Sessions opened at once (each opening is two requests).
 const AT_ONCE: usize = 32;
-const PROTOCOL: &str = "2025-11-25";
 
 pub async fn run(bin: &Path, count: usize) -> anyhow::Result<()> {
     let sandbox = procs::sandbox(bin, "small").await?;
@@ -20,28 +18,25 @@ pub async fn run(bin: &Path, count: usize) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle = procs::rss_kib(pid);
     let http = reqwest::Client::new();
-    let mut ids = Vec::with_capacity(count);
+    let mut sessions = Vec::with_capacity(count);
     let started = std::time::Instant::now();
-    while ids.len() < count {
-        let batch = AT_ONCE.min(count - ids.len());
+    while sessions.len() < count {
+        let batch = AT_ONCE.min(count - sessions.len());
         let tasks: Vec<_> = (0..batch)
-            .map(|_| tokio::spawn(open(http.clone(), url.clone())))
+            .map(|_| {
+                let (http, url) = (http.clone(), url.clone());
+                tokio::spawn(async move { RawSession::open_with(http, &url, None).await })
+            })
             .collect();
         for task in tasks {
-            ids.push(task.await??);
+            sessions.push(task.await??);
         }
     }
     let opening = started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let open_rss = procs::rss_kib(pid);
-    for id in &ids {
-        http.delete(&url)
-            .header("mcp-session-id", id)
-            .header("mcp-protocol-version", PROTOCOL)
-            .send()
-            .await?
-            .error_for_status()
-            .context("DELETE of a session")?;
+    for session in sessions {
+        session.close().await?;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let closed = procs::rss_kib(pid);
@@ -64,38 +59,6 @@ pub async fn run(bin: &Path, count: usize) -> anyhow::Result<()> {
     );
     drop(server);
     Ok(())
-}
-
-/// Open one session; its `Mcp-Session-Id`.
-async fn open(http: reqwest::Client, url: String) -> anyhow::Result<String> {
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": PROTOCOL, "capabilities": {},
-        "clientInfo": {"name": "zebrunner-mcp-bench", "version": "1"}}});
-    let response = http
-        .post(&url)
-        .header("accept", "application/json, text/event-stream")
-        .json(&init)
-        .send()
-        .await?
-        .error_for_status()
-        .context("initialize")?;
-    let id = response
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .context("no Mcp-Session-Id on the initialize answer")?
-        .to_string();
-    response.bytes().await?;
-    http.post(&url)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", &id)
-        .header("mcp-protocol-version", PROTOCOL)
-        .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("notifications/initialized")?;
-    Ok(id)
 }
 
 fn mib(kib: Option<u64>) -> String {
