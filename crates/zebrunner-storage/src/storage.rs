@@ -225,25 +225,51 @@ impl Storage {
     }
 }
 
-/// The file path of a `sqlite:` URL without its scheme: `///abs/x.db` → `/abs/x.db`,
-/// `//rel/x.db` and `rel/x.db` → relative paths; a `?query` is dropped.
 /// A pool of at most `max` connections to the SQLite file `options` name.
+///
+/// Opening can fail with "database is locked" when another process opens the same new
+/// file at the same moment: switching a new file to WAL takes an exclusive lock, and SQLite
+/// answers that contention at once instead of through the busy handler. Such a connect is
+/// retried for as long as a busy writer would be waited for ([`SQLITE_BUSY_TIMEOUT`]).
 async fn sqlite_pool(
     url: &str,
     options: SqliteConnectOptions,
     max: u32,
 ) -> Result<sqlx::SqlitePool, StorageError> {
-    SqlitePoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await
-        .map_err(|source| StorageError::Connect {
-            url: url.to_string(),
-            source,
-        })
+    let deadline = tokio::time::Instant::now() + SQLITE_BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let attempt = SqlitePoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await;
+        match attempt {
+            Err(error) if is_sqlite_busy(&error) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            result => {
+                return result.map_err(|source| StorageError::Connect {
+                    url: url.to_string(),
+                    source,
+                });
+            }
+        }
+    }
 }
 
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), extended codes included.
+fn is_sqlite_busy(error: &sqlx::Error) -> bool {
+    let code = error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|code| code.parse::<i32>().ok());
+    matches!(code.map(|c| c & 0xff), Some(5 | 6))
+}
+
+/// The file path of a `sqlite:` URL without its scheme: `///abs/x.db` → `/abs/x.db`,
+/// `//rel/x.db` and `rel/x.db` → relative paths; a `?query` is dropped.
 fn sqlite_path(rest: &str) -> Option<PathBuf> {
     let rest = rest.split_once('?').map_or(rest, |(path, _)| path);
     let path = rest.strip_prefix("//").unwrap_or(rest);
