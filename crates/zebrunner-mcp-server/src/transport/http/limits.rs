@@ -218,11 +218,15 @@ impl InFlight {
 }
 
 /// Middleware: handle the request while a permit is free, else 503 at once. The permit is
-/// held until the response body has been sent (or dropped).
-pub async fn shed(State(in_flight): State<InFlight>, request: Request, next: Next) -> Response {
-    if request.method() == Method::GET {
+/// held until the response body has been sent (or dropped). `None`: no cap.
+pub async fn shed(
+    State(in_flight): State<Option<InFlight>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(in_flight) = in_flight.filter(|_| request.method() != Method::GET) else {
         return next.run(request).await;
-    }
+    };
     let Ok(permit) = in_flight.permits.clone().try_acquire_owned() else {
         tracing::warn!("request shed: the server is at its cap of requests in flight");
         let mut response = (

@@ -25,10 +25,15 @@ mod request_id;
 mod session_end;
 mod sessions;
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible, future::Future, net::SocketAddr, sync::Arc, task::Poll, time::Duration,
+};
 
 use anyhow::Context;
-use axum::{Json, Router, middleware, routing::get, serve::ListenerExt};
+use axum::{
+    Json, Router, body::Body, extract::Request, middleware, response::Response, routing::get,
+    serve::ListenerExt,
+};
 use futures::future::BoxFuture;
 pub use guard::{Guard, Refusal};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -36,6 +41,7 @@ use serde_json::json;
 pub use sessions::{SessionBindings, Sessions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::{Service, ServiceBuilder};
 use zebrunner_identity::{
     OidcValidator,
     resource_metadata::{ProtectedResourceMetadata, well_known_urls},
@@ -138,17 +144,21 @@ pub fn app(
         max_body_bytes: options.max_body_bytes,
         max_json_depth: options.limits.max_json_depth,
     });
-    let mcp = Router::new()
-        .nest_service("/mcp", mcp)
-        .layer(middleware::from_fn(session_end::no_content))
-        .layer(middleware::from_fn_with_state(body_limits, body::check))
+    // The middleware of `/mcp`, outermost first: shed load before any token is checked, end
+    // streams when draining, the guard, then the body's bounds. Stacked directly on each other
+    // rather than with `Router::layer`, which boxes every level: each layer clones what it
+    // wraps for every request, and a boxed level is an allocation per clone.
+    let mcp = ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(
+            limits::InFlight::new(&options.limits),
+            limits::shed,
+        ))
+        .layer(middleware::from_fn_with_state(draining, drain::end_streams))
         .layer(middleware::from_fn_with_state(guard, guard::guard))
-        .layer(middleware::from_fn_with_state(draining, drain::end_streams));
-    // Outermost: shed load before any token is checked.
-    let mcp = match limits::InFlight::new(&options.limits) {
-        Some(in_flight) => mcp.layer(middleware::from_fn_with_state(in_flight, limits::shed)),
-        None => mcp,
-    };
+        .layer(middleware::from_fn_with_state(body_limits, body::check))
+        .layer(middleware::from_fn(session_end::no_content))
+        .service(Mcp(Arc::new(mcp)));
+    let mcp = Router::new().nest_service("/mcp", mcp);
     let about = about_page(
         resource.as_str(),
         metadata.is_some(),
@@ -183,6 +193,27 @@ pub fn app(
     Ok(router
         .layer(middleware::from_fn(request_id::correlate))
         .layer(middleware::from_fn(metrics::track)))
+}
+
+/// rmcp's Streamable HTTP service behind an `Arc`. The middleware clones the service it wraps
+/// for every request, and rmcp's own clone copies its configuration (the allowed hosts and
+/// origins); this one is a reference count.
+#[derive(Clone)]
+struct Mcp(Arc<StreamableHttpService<ZebrunnerMcp, Sessions>>);
+
+impl Service<Request> for Mcp {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let service = self.0.clone();
+        Box::pin(async move { Ok(service.handle(request).await.map(Body::new)) })
+    }
 }
 
 /// The page at `/`: what this server is and how to connect. It is the
