@@ -26,7 +26,7 @@ use tokio::time::Instant;
 
 use crate::error::Error;
 use crate::lenient;
-use crate::transport::{Api, Call, Transport};
+use crate::transport::{Answer, Api, Call, Transport};
 
 /// Assumed lifetime when IAM does not say (the reference client's default).
 const DEFAULT_TTL_SECS: u64 = 3600;
@@ -177,12 +177,15 @@ pub(crate) async fn iam_exchange(t: &Transport, retry: bool) -> Result<Exchange,
 
 /// Reads an IAM answer (`POST` at `path`: the refresh or the token exchange,
 /// which answer the same shape).
-pub(crate) fn decode_exchange(body: Value, path: &str) -> Result<Exchange, Error> {
-    let resp: RefreshResponse = serde_json::from_value(body).map_err(|e| Error::Decode {
-        message: e.to_string(),
-        method: "POST".into(),
-        path: path.into(),
-    })?;
+pub(crate) fn decode_exchange(answer: Answer, path: &str) -> Result<Exchange, Error> {
+    let resp: RefreshResponse = answer
+        .into_value()
+        .and_then(serde_json::from_value)
+        .map_err(|e| Error::Decode {
+            message: e.to_string(),
+            method: "POST".into(),
+            path: path.into(),
+        })?;
     if resp.auth_token.is_empty() {
         return Err(Error::Decode {
             message: "the IAM response has no authToken".into(),

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::transport::Answer;
 
 /// Largest page the Public API serves.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -126,15 +127,16 @@ impl<T> Page<T> {
 
 /// Reads `{items, _meta.nextPageToken}`.
 pub(crate) fn parse_token_page<T: DeserializeOwned>(
-    body: Value,
+    answer: Answer,
 ) -> Result<TokenPage<T>, serde_json::Error> {
+    let body = answer.into_value()?;
     let next_page_token = body
         .get("_meta")
         .and_then(|m| m.get("nextPageToken"))
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
         .map(str::to_owned);
-    let items = crate::api::decode_items(body)?;
+    let items = crate::api::items_from(body)?;
     Ok(TokenPage {
         items,
         next_page_token,
@@ -152,9 +154,10 @@ fn number(v: Option<&Value>) -> Option<u64> {
 /// Reads `{items, _meta:{total,totalPages}}` or `{items, totalElements, totalPages}`.
 /// Missing totals are inferred so a full page still leads to the next one.
 pub(crate) fn parse_page<T: DeserializeOwned>(
-    body: Value,
+    answer: Answer,
     req: PageRequest,
 ) -> Result<Page<T>, serde_json::Error> {
+    let body = answer.into_value()?;
     let meta = body.get("_meta");
     let total = number(meta.and_then(|m| m.get("total")))
         .or_else(|| number(meta.and_then(|m| m.get("totalElements"))))
@@ -162,7 +165,7 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
         .or_else(|| number(body.get("total")));
     let total_pages =
         number(meta.and_then(|m| m.get("totalPages"))).or_else(|| number(body.get("totalPages")));
-    let items: Vec<T> = crate::api::decode_items(body)?;
+    let items: Vec<T> = crate::api::items_from(body)?;
 
     let size = u64::from(req.page_size);
     let seen = u64::from(req.page - 1) * size + items.len() as u64;
@@ -280,10 +283,10 @@ mod tests {
     #[test]
     fn token_page_parsing() -> Result<(), serde_json::Error> {
         let p: TokenPage<i64> =
-            parse_token_page(json!({"items": [1, 2], "_meta": {"nextPageToken": "abc"}}))?;
+            parse_token_page(json!({"items": [1, 2], "_meta": {"nextPageToken": "abc"}}).into())?;
         assert_eq!(p.items, vec![1, 2]);
         assert_eq!(p.next_page_token.as_deref(), Some("abc"));
-        let p: TokenPage<i64> = parse_token_page(json!({"items": [], "_meta": {}}))?;
+        let p: TokenPage<i64> = parse_token_page(json!({"items": [], "_meta": {}}).into())?;
         assert_eq!(p.next_page_token, None);
         Ok(())
     }
@@ -291,22 +294,22 @@ mod tests {
     #[test]
     fn page_parsing_meta_top_level_and_inferred() -> Result<(), serde_json::Error> {
         let p: Page<i64> = parse_page(
-            json!({"items": [1, 2], "_meta": {"total": 5, "totalPages": 3}}),
+            json!({"items": [1, 2], "_meta": {"total": 5, "totalPages": 3}}).into(),
             PageRequest::new(1, 2),
         )?;
         assert_eq!((p.total, p.total_pages), (5, 3));
         assert_eq!(p.next_request(), Some(PageRequest::new(2, 2)));
 
         let p: Page<i64> = parse_page(
-            json!({"items": [5], "totalElements": "5", "totalPages": 3}),
+            json!({"items": [5], "totalElements": "5", "totalPages": 3}).into(),
             PageRequest::new(3, 2),
         )?;
         assert_eq!((p.total, p.total_pages), (5, 3));
         assert_eq!(p.next_request(), None);
 
-        let p: Page<i64> = parse_page(json!({"items": [1, 2]}), PageRequest::new(1, 2))?;
+        let p: Page<i64> = parse_page(json!({"items": [1, 2]}).into(), PageRequest::new(1, 2))?;
         assert_eq!(p.next_request(), Some(PageRequest::new(2, 2)));
-        let p: Page<i64> = parse_page(json!([1]), PageRequest::new(2, 2))?;
+        let p: Page<i64> = parse_page(json!([1]).into(), PageRequest::new(2, 2))?;
         assert_eq!((p.total, p.next_request()), (3, None));
         Ok(())
     }

@@ -403,12 +403,12 @@ impl Transport {
         }
     }
 
-    /// Sends `call` and returns the JSON body (`Null` for an empty body).
+    /// Sends `call` and returns the body of its successful answer.
     ///
     /// Boxed: a request's future (reqwest's, the retries, the rate limit, the bearer) is
     /// kilobytes, and inline it would make the future of every tool that awaits it as large,
     /// copied each time that future moves (rmcp boxes each call's, then spawns it).
-    pub(crate) fn execute<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Result<Value, Error>> {
+    pub(crate) fn execute<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Result<Answer, Error>> {
         Box::pin(async move {
             if call.api != Api::Internal {
                 return self.send(call, None).await;
@@ -431,14 +431,19 @@ impl Transport {
     pub(crate) async fn fetch<T>(
         &self,
         call: Call,
-        parse: impl FnOnce(Value) -> Result<T, serde_json::Error>,
+        parse: impl FnOnce(Answer) -> Result<T, serde_json::Error>,
     ) -> Result<T, Error> {
-        let body = self.execute(&call).await?;
-        parse(body).map_err(|e| Error::Decode {
-            message: e.to_string(),
+        let answer = self.execute(&call).await?;
+        parse(answer).map_err(|e| self.decode_error(&call, &e))
+    }
+
+    /// The error for an answer to `call` that does not decode.
+    pub(crate) fn decode_error(&self, call: &Call, error: &serde_json::Error) -> Error {
+        Error::Decode {
+            message: error.to_string(),
             method: call.method.to_string(),
-            path: self.path_of(&call),
-        })
+            path: self.path_of(call),
+        }
     }
 
     fn url_for(&self, call: &Call) -> Result<Url, Error> {
@@ -476,7 +481,7 @@ impl Transport {
         &self,
         call: &Call,
         bearer: Option<&SecretString>,
-    ) -> Result<Value, Error> {
+    ) -> Result<Answer, Error> {
         let url = self.url_for(call)?;
         let permit = self
             .breaker
@@ -493,7 +498,7 @@ impl Transport {
         call: &Call,
         url: Url,
         bearer: Option<&SecretString>,
-    ) -> Result<Value, Error> {
+    ) -> Result<Answer, Error> {
         let path = url.path().to_owned();
         let method = call.method.to_string();
         let deadline = Instant::now() + self.retry_deadline;
@@ -539,11 +544,7 @@ impl Transport {
                 Ok(rx) => {
                     span.record("status", rx.status.as_u16());
                     if rx.status.is_success() {
-                        return decode_body(&rx.body).map_err(|e| Error::Decode {
-                            message: e.to_string(),
-                            method,
-                            path,
-                        });
+                        return Ok(Answer(rx.body));
                     }
                     let retryable =
                         call.idempotent && matches!(rx.status.as_u16(), 429 | 502 | 503 | 504);
@@ -721,7 +722,7 @@ impl Transport {
 /// What a request's result says about Zebrunner: only failures to answer at all (no
 /// response, or a gateway saying Zebrunner is not there) count against it. A 500 is Zebrunner
 /// answering that one request badly; a 4xx or 429 is Zebrunner answering.
-fn breaker_outcome(result: &Result<Value, Error>) -> Outcome {
+fn breaker_outcome<T>(result: &Result<T, Error>) -> Outcome {
     match result {
         Err(Error::Network { .. }) => Outcome::Unavailable,
         Err(Error::Unavailable {
@@ -743,11 +744,34 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-fn decode_body(body: &[u8]) -> Result<Value, serde_json::Error> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(Value::Null)
-    } else {
-        serde_json::from_slice(body)
+/// The body of a successful answer, as Zebrunner sent it. Whoever asked decodes it: straight
+/// into the type it wants ([`crate::api::decode_single`], [`crate::api::decode_items`]), which
+/// costs half of building a [`Value`] first, or into a `Value`.
+pub(crate) struct Answer(Vec<u8>);
+
+impl Answer {
+    /// The JSON text; `None` for an empty body (Zebrunner's 204s, and 200s with nothing).
+    pub(crate) fn json(&self) -> Option<&[u8]> {
+        (!self.0.iter().all(u8::is_ascii_whitespace)).then_some(self.0.as_slice())
+    }
+
+    /// The body as a `Value`: `Null` for an empty body.
+    pub(crate) fn into_value(self) -> Result<Value, serde_json::Error> {
+        self.json().map_or(Ok(Value::Null), serde_json::from_slice)
+    }
+}
+
+#[cfg(test)]
+impl Answer {
+    pub(crate) fn from_text(text: &str) -> Self {
+        Answer(text.as_bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+impl From<Value> for Answer {
+    fn from(value: Value) -> Self {
+        Answer(value.to_string().into_bytes())
     }
 }
 

@@ -30,11 +30,13 @@ pub mod widgets;
 pub mod writes;
 
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::client::ZebrunnerClient;
 use crate::error::Error;
-use crate::transport::Call;
+use crate::transport::{Answer, Call};
 
 impl ZebrunnerClient {
     /// The error Zebrunner's 404 gives for `GET /api/public/v1/{segments}`
@@ -62,10 +64,54 @@ impl ZebrunnerClient {
     }
 }
 
-/// Decodes a list from `{items: [...]}`, a bare array, `{data: [...]}` or
-/// `{data: {items: [...]}}`; `null` items mean an empty list.
-pub(crate) fn decode_items<T: DeserializeOwned>(body: Value) -> Result<Vec<T>, serde_json::Error> {
+/// Decodes a list from `{items: [...]}`, `{results: [...]}`, a bare array, `{data: [...]}` or
+/// `{data: {items: [...]}}`; `null` items (or an empty body) mean an empty list. Straight from
+/// the answer's text: the envelope is read without decoding what it holds.
+pub(crate) fn decode_items<T: DeserializeOwned>(
+    answer: Answer,
+) -> Result<Vec<T>, serde_json::Error> {
+    match answer.json() {
+        Some(json) => items_in(text(json)?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// [`decode_items`] for a body already decoded (pages, whose `_meta` is read too).
+pub(crate) fn items_from<T: DeserializeOwned>(body: Value) -> Result<Vec<T>, serde_json::Error> {
     serde_json::from_value(items_of(body))
+}
+
+fn items_in<T: DeserializeOwned>(json: &str) -> Result<Vec<T>, serde_json::Error> {
+    match json.trim_start().as_bytes().first() {
+        Some(b'n') => serde_json::from_str::<()>(json).map(|()| Vec::new()),
+        Some(b'{') => {
+            let envelope: ListEnvelope = serde_json::from_str(json)?;
+            match (envelope.items.or(envelope.results), envelope.data) {
+                (Some(items), _) if items.get() == "null" => Ok(Vec::new()),
+                (Some(items), _) => serde_json::from_str(items.get()),
+                (None, Some(data)) => items_in(data.get()),
+                // Decoding the object as a list reports the real shape.
+                (None, None) => serde_json::from_str(json),
+            }
+        }
+        _ => serde_json::from_str(json),
+    }
+}
+
+/// The keys a list may come under, each kept as its raw text (`null` included).
+#[derive(Deserialize)]
+struct ListEnvelope<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    items: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    results: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    data: Option<&'a RawValue>,
+}
+
+/// A key that is there, even with `null` (which `Option` alone would take for absent).
+fn present<'de, D: Deserializer<'de>>(value: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(value).map(Some)
 }
 
 fn items_of(body: Value) -> Value {
@@ -91,22 +137,34 @@ fn items_of(body: Value) -> Value {
     }
 }
 
-/// Decodes a single resource from `{data: {...}}` (also `{data: {data: ...}}`)
-/// or a bare object.
-pub(crate) fn decode_single<T: DeserializeOwned>(body: Value) -> Result<T, serde_json::Error> {
-    let mut body = body;
+/// Decodes a single resource from `{data: {...}}` (also `{data: {data: ...}}`) or a bare
+/// object, straight from the answer's text.
+pub(crate) fn decode_single<T: DeserializeOwned>(answer: Answer) -> Result<T, serde_json::Error> {
+    let Some(json) = answer.json() else {
+        return T::deserialize(Value::Null);
+    };
+    let mut json = text(json)?;
     for _ in 0..2 {
-        match body {
-            Value::Object(mut map) if map.get("data").is_some_and(Value::is_object) => {
-                body = map.remove("data").unwrap_or_default();
-            }
-            other => {
-                body = other;
-                break;
-            }
+        if !json.trim_start().starts_with('{') {
+            break;
+        }
+        match serde_json::from_str::<DataEnvelope>(json)?.data {
+            Some(data) if data.get().starts_with('{') => json = data.get(),
+            _ => break,
         }
     }
-    serde_json::from_value(body)
+    serde_json::from_str(json)
+}
+
+/// `{data: ...}`, the rest of the object skipped.
+#[derive(Deserialize)]
+struct DataEnvelope<'a> {
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+fn text(json: &[u8]) -> Result<&str, serde_json::Error> {
+    std::str::from_utf8(json).map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
@@ -122,10 +180,28 @@ mod tests {
             json!({"data": [1, 2]}),
             json!({"data": {"items": [1, 2]}}),
         ] {
-            assert_eq!(decode_items::<i64>(body)?, vec![1, 2]);
+            assert_eq!(decode_items::<i64>(body.clone().into())?, vec![1, 2]);
+            assert_eq!(items_from::<i64>(body)?, vec![1, 2]);
         }
-        assert!(decode_items::<i64>(json!({"items": null}))?.is_empty());
-        assert!(decode_items::<i64>(json!({"unexpected": 1})).is_err());
+        for empty in [
+            json!({"items": null, "data": [1]}),
+            json!({"data": {"results": null}}),
+            json!(null),
+        ] {
+            assert!(decode_items::<i64>(empty.clone().into())?.is_empty());
+            assert!(items_from::<i64>(empty)?.is_empty());
+        }
+        assert!(decode_items::<i64>(Answer::from_text(" \n"))?.is_empty());
+        assert!(decode_items::<i64>(json!({"results": [1], "items": [2]}).into())? == vec![2]);
+        for wrong in [
+            json!({"unexpected": 1}),
+            json!({"items": {"a": 1}}),
+            json!("x"),
+        ] {
+            assert!(decode_items::<i64>(wrong.clone().into()).is_err());
+            assert!(items_from::<i64>(wrong).is_err());
+        }
+        assert!(decode_items::<i64>(Answer::from_text("{\"items\": [1,")).is_err());
         Ok(())
     }
 
@@ -140,8 +216,18 @@ mod tests {
             json!({"id": 3}),
             json!({"data": {"data": {"id": 3}}}),
         ] {
-            assert_eq!(decode_single::<X>(body)?.id, 3);
+            assert_eq!(decode_single::<X>(body.into())?.id, 3);
         }
+        // `data` that is not an object is the resource's own field, not an envelope.
+        #[derive(serde::Deserialize)]
+        struct Y {
+            data: Vec<i64>,
+        }
+        assert_eq!(decode_single::<Y>(json!({"data": [1]}).into())?.data, [1]);
+        assert!(decode_single::<X>(json!({"data": {"data": {"data": {"id": 3}}}}).into()).is_err());
+        assert!(decode_single::<X>(Answer::from_text("")).is_err());
+        assert!(decode_single::<Option<X>>(Answer::from_text(""))?.is_none());
+        assert!(decode_single::<X>(Answer::from_text("{\"id\": 3")).is_err());
         Ok(())
     }
 }

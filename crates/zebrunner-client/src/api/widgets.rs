@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::client::ZebrunnerClient;
 use crate::error::Error;
 use crate::models::{WidgetRow, WidgetRows};
-use crate::transport::{Api, Call};
+use crate::transport::{Answer, Api, Call};
 
 use super::decode_items;
 
@@ -47,7 +47,7 @@ impl ZebrunnerClient {
     }
 }
 
-fn rows_of(body: Value, cap: usize) -> Result<WidgetRows, serde_json::Error> {
+fn rows_of(body: Answer, cap: usize) -> Result<WidgetRows, serde_json::Error> {
     let mut rows: Vec<WidgetRow> = decode_items(body)?;
     let total = rows.len();
     rows.truncate(cap);
@@ -69,12 +69,12 @@ mod tests {
             json!({"data": {"results": rows}}),
             json!({"data": {"items": rows}}),
         ] {
-            let got = rows_of(body, 2)?;
+            let got = rows_of(body.into(), 2)?;
             assert_eq!((got.rows.len(), got.total), (2, 3));
             assert_eq!(got.rows[1]["A"], 2);
         }
-        assert_eq!(rows_of(Value::Null, 5)?.total, 0);
-        assert!(rows_of(json!({"unexpected": 1}), 5).is_err());
+        assert_eq!(rows_of(Value::Null.into(), 5)?.total, 0);
+        assert!(rows_of(json!({"unexpected": 1}).into(), 5).is_err());
         Ok(())
     }
 }

@@ -152,7 +152,9 @@ impl ZebrunnerClient {
         if request.segments.first().map(String::as_str) == Some("test-suites") {
             self.inner.caches.suites.invalidate_all();
         }
-        let body = result?;
+        let body = result?
+            .into_value()
+            .map_err(|e| self.inner.transport.decode_error(&request.call(), &e))?;
         Ok(match body {
             Value::Object(mut map) if map.get("data").is_some_and(Value::is_object) => {
                 map.remove("data").unwrap_or_default()

@@ -10,7 +10,6 @@
 
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::Value;
 
 use super::{Api, Call, Received, Transport, breaker_outcome};
 use crate::error::Error;
@@ -99,9 +98,7 @@ impl Transport {
             limiter.until_ready().await;
         }
         let result = self.stream_capped(call, url, bearer, cap).await;
-        permit.record(breaker_outcome(
-            &result.as_ref().map(|_| Value::Null).map_err(Clone::clone),
-        ));
+        permit.record(breaker_outcome(&result));
         result
     }
 
