@@ -123,7 +123,7 @@ impl ToolOutput for CoverageOutput {
             let name = if row.suite_id.is_none() && row.suite == "TOTAL" {
                 "**TOTAL**".to_string()
             } else {
-                cell(&truncate(&row.suite, 70))
+                cell(&truncate(&row.suite, 70)).into_owned()
             };
             md.push_str(&format!(
                 "| {} | {} | {} | {:.1}% |",

@@ -182,7 +182,7 @@ impl ToolOutput for DefectAnalyticsOutput {
     fn markdown(&self) -> String {
         let link = |name: &str, url: &Option<String>| match url {
             Some(u) => format!("[{}]({u})", cell(name)),
-            None => cell(name),
+            None => cell(name).into_owned(),
         };
         let opt = |v: Option<u64>| v.map_or_else(|| "-".into(), |n| n.to_string());
         let period = &self.period;

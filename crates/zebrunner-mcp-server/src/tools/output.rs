@@ -84,11 +84,26 @@ pub fn finish_with_content<T: ToolOutput>(
 }
 
 /// Escape text for a Markdown table cell: pipes and line breaks would break
-/// the table.
-pub fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace("\r\n", "<br>")
-        .replace('\n', "<br>")
+/// the table. Most cells need neither, and are passed through as they are.
+pub fn cell(text: &str) -> Cow<'_, str> {
+    if !text.contains(['|', '\n']) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(at) = rest.find(['|', '\n']) {
+        let (before, after) = rest.split_at(at);
+        if after.starts_with('|') {
+            escaped.push_str(before);
+            escaped.push_str("\\|");
+        } else {
+            escaped.push_str(before.strip_suffix('\r').unwrap_or(before));
+            escaped.push_str("<br>");
+        }
+        rest = &after[1..];
+    }
+    escaped.push_str(rest);
+    Cow::Owned(escaped)
 }
 
 /// Shorten text for compact listings, marking the cut.
@@ -108,6 +123,8 @@ mod tests {
     #[test]
     fn cell_escapes_pipes_and_newlines() {
         assert_eq!(cell("a|b\nc"), "a\\|b<br>c");
+        assert_eq!(cell("a\r\nb\rc||\n"), "a<br>b\rc\\|\\|<br>");
+        assert!(matches!(cell("plain text"), Cow::Borrowed("plain text")));
     }
 
     #[test]

@@ -156,7 +156,7 @@ impl ToolOutput for PassRateOutput {
             let name = if std::ptr::eq(r, &self.total) {
                 "**TOTAL**".to_string()
             } else {
-                cell(&truncate(&r.group, 50))
+                cell(&truncate(&r.group, 50)).into_owned()
             };
             md.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {:.1}% | {:.1}% |\n",
