@@ -13,6 +13,7 @@
 use std::future::Future;
 
 use futures::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -129,18 +130,45 @@ impl<T> Page<T> {
 pub(crate) fn parse_token_page<T: DeserializeOwned>(
     answer: Answer,
 ) -> Result<TokenPage<T>, serde_json::Error> {
-    let body = answer.into_value()?;
-    let next_page_token = body
-        .get("_meta")
-        .and_then(|m| m.get("nextPageToken"))
+    let facts = PageFacts::of(&answer)?;
+    let next_page_token = facts
+        .meta("nextPageToken")
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
         .map(str::to_owned);
-    let items = crate::api::items_from(body)?;
+    let items = crate::api::decode_items(answer)?;
     Ok(TokenPage {
         items,
         next_page_token,
     })
+}
+
+/// What a page says of itself besides its items: `_meta` and the totals beside the items,
+/// read with the items skipped (they are decoded on their own, straight into their type). A
+/// body that is no object says nothing.
+#[derive(Default, Deserialize)]
+struct PageFacts {
+    #[serde(rename = "_meta", default)]
+    meta: Option<Value>,
+    #[serde(rename = "totalElements", default)]
+    total_elements: Option<Value>,
+    #[serde(default)]
+    total: Option<Value>,
+    #[serde(rename = "totalPages", default)]
+    total_pages: Option<Value>,
+}
+
+impl PageFacts {
+    fn of(answer: &Answer) -> Result<Self, serde_json::Error> {
+        match answer.json()? {
+            Some(json) if json.trim_start().starts_with('{') => serde_json::from_str(json),
+            _ => Ok(Self::default()),
+        }
+    }
+
+    fn meta(&self, key: &str) -> Option<&Value> {
+        self.meta.as_ref()?.get(key)
+    }
 }
 
 fn number(v: Option<&Value>) -> Option<u64> {
@@ -157,15 +185,14 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
     answer: Answer,
     req: PageRequest,
 ) -> Result<Page<T>, serde_json::Error> {
-    let body = answer.into_value()?;
-    let meta = body.get("_meta");
-    let total = number(meta.and_then(|m| m.get("total")))
-        .or_else(|| number(meta.and_then(|m| m.get("totalElements"))))
-        .or_else(|| number(body.get("totalElements")))
-        .or_else(|| number(body.get("total")));
+    let facts = PageFacts::of(&answer)?;
+    let total = number(facts.meta("total"))
+        .or_else(|| number(facts.meta("totalElements")))
+        .or_else(|| number(facts.total_elements.as_ref()))
+        .or_else(|| number(facts.total.as_ref()));
     let total_pages =
-        number(meta.and_then(|m| m.get("totalPages"))).or_else(|| number(body.get("totalPages")));
-    let items: Vec<T> = crate::api::items_from(body)?;
+        number(facts.meta("totalPages")).or_else(|| number(facts.total_pages.as_ref()));
+    let items: Vec<T> = crate::api::decode_items(answer)?;
 
     let size = u64::from(req.page_size);
     let seen = u64::from(req.page - 1) * size + items.len() as u64;
@@ -311,6 +338,13 @@ mod tests {
         assert_eq!(p.next_request(), Some(PageRequest::new(2, 2)));
         let p: Page<i64> = parse_page(json!([1]).into(), PageRequest::new(2, 2))?;
         assert_eq!((p.total, p.next_request()), (3, None));
+        // Totals that are null or under a `_meta` that is no object say nothing.
+        let p: Page<i64> = parse_page(
+            json!({"_meta": "x", "total": null, "data": {"items": [1]}}).into(),
+            PageRequest::new(1, 2),
+        )?;
+        assert_eq!((p.items, p.total, p.total_pages), (vec![1], 1, 1));
+        assert!(parse_page::<i64>(json!({"total": 3}).into(), PageRequest::new(1, 2)).is_err());
         Ok(())
     }
 

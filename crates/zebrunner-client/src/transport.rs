@@ -751,13 +751,14 @@ pub(crate) struct Answer(Vec<u8>);
 
 impl Answer {
     /// The JSON text; `None` for an empty body (Zebrunner's 204s, and 200s with nothing).
-    pub(crate) fn json(&self) -> Option<&[u8]> {
-        (!self.0.iter().all(u8::is_ascii_whitespace)).then_some(self.0.as_slice())
+    pub(crate) fn json(&self) -> Result<Option<&str>, serde_json::Error> {
+        let text = std::str::from_utf8(&self.0).map_err(serde::de::Error::custom)?;
+        Ok((!text.trim_start().is_empty()).then_some(text))
     }
 
     /// The body as a `Value`: `Null` for an empty body.
     pub(crate) fn into_value(self) -> Result<Value, serde_json::Error> {
-        self.json().map_or(Ok(Value::Null), serde_json::from_slice)
+        self.json()?.map_or(Ok(Value::Null), serde_json::from_str)
     }
 }
 

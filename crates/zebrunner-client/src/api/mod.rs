@@ -70,15 +70,10 @@ impl ZebrunnerClient {
 pub(crate) fn decode_items<T: DeserializeOwned>(
     answer: Answer,
 ) -> Result<Vec<T>, serde_json::Error> {
-    match answer.json() {
-        Some(json) => items_in(text(json)?),
+    match answer.json()? {
+        Some(json) => items_in(json),
         None => Ok(Vec::new()),
     }
-}
-
-/// [`decode_items`] for a body already decoded (pages, whose `_meta` is read too).
-pub(crate) fn items_from<T: DeserializeOwned>(body: Value) -> Result<Vec<T>, serde_json::Error> {
-    serde_json::from_value(items_of(body))
 }
 
 fn items_in<T: DeserializeOwned>(json: &str) -> Result<Vec<T>, serde_json::Error> {
@@ -114,36 +109,12 @@ fn present<'de, D: Deserializer<'de>>(value: D) -> Result<Option<&'de RawValue>,
     <&RawValue>::deserialize(value).map(Some)
 }
 
-fn items_of(body: Value) -> Value {
-    match body {
-        Value::Null => Value::Array(Vec::new()),
-        Value::Object(mut map) => {
-            for key in ["items", "results"] {
-                if let Some(items) = map.remove(key) {
-                    return if items.is_null() {
-                        Value::Array(Vec::new())
-                    } else {
-                        items
-                    };
-                }
-            }
-            match map.remove("data") {
-                Some(data) => items_of(data),
-                // Leave the object in place: decoding it reports the real shape.
-                None => Value::Object(map),
-            }
-        }
-        other => other,
-    }
-}
-
 /// Decodes a single resource from `{data: {...}}` (also `{data: {data: ...}}`) or a bare
 /// object, straight from the answer's text.
 pub(crate) fn decode_single<T: DeserializeOwned>(answer: Answer) -> Result<T, serde_json::Error> {
-    let Some(json) = answer.json() else {
+    let Some(mut json) = answer.json()? else {
         return T::deserialize(Value::Null);
     };
-    let mut json = text(json)?;
     for _ in 0..2 {
         if !json.trim_start().starts_with('{') {
             break;
@@ -163,10 +134,6 @@ struct DataEnvelope<'a> {
     data: Option<&'a RawValue>,
 }
 
-fn text(json: &[u8]) -> Result<&str, serde_json::Error> {
-    std::str::from_utf8(json).map_err(serde::de::Error::custom)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,16 +147,14 @@ mod tests {
             json!({"data": [1, 2]}),
             json!({"data": {"items": [1, 2]}}),
         ] {
-            assert_eq!(decode_items::<i64>(body.clone().into())?, vec![1, 2]);
-            assert_eq!(items_from::<i64>(body)?, vec![1, 2]);
+            assert_eq!(decode_items::<i64>(body.into())?, vec![1, 2]);
         }
         for empty in [
             json!({"items": null, "data": [1]}),
             json!({"data": {"results": null}}),
             json!(null),
         ] {
-            assert!(decode_items::<i64>(empty.clone().into())?.is_empty());
-            assert!(items_from::<i64>(empty)?.is_empty());
+            assert!(decode_items::<i64>(empty.into())?.is_empty());
         }
         assert!(decode_items::<i64>(Answer::from_text(" \n"))?.is_empty());
         assert!(decode_items::<i64>(json!({"results": [1], "items": [2]}).into())? == vec![2]);
@@ -198,8 +163,7 @@ mod tests {
             json!({"items": {"a": 1}}),
             json!("x"),
         ] {
-            assert!(decode_items::<i64>(wrong.clone().into()).is_err());
-            assert!(items_from::<i64>(wrong).is_err());
+            assert!(decode_items::<i64>(wrong.into()).is_err());
         }
         assert!(decode_items::<i64>(Answer::from_text("{\"items\": [1,")).is_err());
         Ok(())

@@ -148,13 +148,14 @@ impl ZebrunnerClient {
     /// Send a write and return the response body (`Null` for 204), unwrapped
     /// from `{data: ...}`. Caches that the write may change are emptied.
     pub async fn write(&self, request: &WriteRequest) -> Result<Value, Error> {
-        let result = self.inner.transport.execute(&request.call()).await;
+        let call = request.call();
+        let result = self.inner.transport.execute(&call).await;
         if request.segments.first().map(String::as_str) == Some("test-suites") {
             self.inner.caches.suites.invalidate_all();
         }
         let body = result?
             .into_value()
-            .map_err(|e| self.inner.transport.decode_error(&request.call(), &e))?;
+            .map_err(|e| self.inner.transport.decode_error(&call, &e))?;
         Ok(match body {
             Value::Object(mut map) if map.get("data").is_some_and(Value::is_object) => {
                 map.remove("data").unwrap_or_default()
